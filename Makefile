@@ -1,0 +1,80 @@
+# Set-up is bootstrapped by the targets themselves and is idempotent: a second run skips what
+# is already done (stamp files record the inputs they were built from).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON     ?= python3
+VENV       := .venv
+BIN        := $(VENV)/bin
+SOLC_VERSION := 0.8.28
+# py-solc-x looks for compilers here (SOLCX_BINARY_PATH overrides the default ~/.solcx).
+SOLCX_DIR  := $(or $(SOLCX_BINARY_PATH),$(HOME)/.solcx)
+SOLC_BIN   := $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
+
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+
+PYTEST_ARGS ?=
+BENCH ?=
+
+.PHONY: help bootstrap solc-frontend test demo lint format bench compile clean lock
+
+help:
+	@echo "make test    - set everything up (venv, npm, compiler) and run the test suite"
+	@echo "make demo    - run the end-to-end demo on an embedded local chain"
+	@echo "make lint    - ruff + mypy"
+	@echo "make bench   - print benchmark figures (see docs/BENCHMARKS.md)"
+	@echo "make compile - compile the contracts"
+	@echo "make clean   - remove build outputs (keeps .venv and node_modules)"
+
+$(VENV)/.stamp: pyproject.toml requirements/constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev]'
+	@touch $@
+
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# The anvil binary from npm, on the venv's PATH so Ape (ape-foundry) finds it. We link the
+# platform binary itself, not npm's node launcher, so that stopping anvil stops the node.
+$(BIN)/anvil: node_modules/.stamp | $(VENV)/.stamp
+	ln -sf "$$(ls $(CURDIR)/node_modules/@foundry-rs/anvil-*/bin/anvil | head -n 1)" $@
+
+# Offline compiler frontend (tools/solc). A native solc already installed by py-solc-x is
+# left alone; only our own wrapper is (re)written.
+solc-frontend: node_modules/.stamp tools/solc/install.sh tools/solc/solc-frontend.js
+	@tools/solc/install.sh "$(SOLC_BIN)" "$(CURDIR)"
+
+bootstrap: $(VENV)/.stamp node_modules/.stamp $(BIN)/anvil solc-frontend
+
+compile: bootstrap
+	$(BIN)/ape compile
+
+test: bootstrap compile
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: bootstrap compile
+	$(BIN)/python -m keeper.demo
+
+lint: bootstrap
+	$(BIN)/ruff format --check keeper scripts tests bench
+	$(BIN)/ruff check keeper scripts tests bench
+	$(BIN)/mypy
+
+format: bootstrap
+	$(BIN)/ruff format keeper scripts tests bench
+	$(BIN)/ruff check --fix keeper scripts tests bench
+
+bench: bootstrap compile
+	$(BIN)/python -m bench $(BENCH)
+
+# Re-resolve the pinned Python set (needs the package index).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e '.[dev]'
+	{ echo "# Pinned Python package set (pip constraints). Regenerate with: make lock"; \
+	  .lock-venv/bin/pip freeze --exclude-editable | grep -v '^intent-rebalancer'; } > requirements/constraints.txt
+	rm -rf .lock-venv
+
+clean:
+	rm -rf .build contracts/.cache .pytest_cache
