@@ -12,6 +12,10 @@ SOLCX_DIR  := $(or $(SOLCX_BINARY_PATH),$(HOME)/.solcx)
 SOLC_BIN   := $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
 
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+# Ape treats a project that lies inside the temp folder as a throw-away one and skips its
+# sources; a clone under /tmp (as some CI runners do) would then see no contracts. A temp folder
+# inside the project keeps the project outside it, wherever it is cloned.
+export TMPDIR := $(CURDIR)/.tmp
 
 PYTEST_ARGS ?=
 BENCH ?=
@@ -27,6 +31,7 @@ help:
 	@echo "make clean   - remove build outputs (keeps .venv and node_modules)"
 
 $(VENV)/.stamp: pyproject.toml requirements/constraints.txt
+	@mkdir -p $(TMPDIR)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev]'
 	@touch $@
@@ -45,7 +50,10 @@ $(BIN)/anvil: node_modules/.stamp | $(VENV)/.stamp
 solc-frontend: node_modules/.stamp tools/solc/install.sh tools/solc/solc-frontend.js
 	@tools/solc/install.sh "$(SOLC_BIN)" "$(CURDIR)"
 
-bootstrap: $(VENV)/.stamp node_modules/.stamp $(BIN)/anvil solc-frontend
+bootstrap: $(TMPDIR) $(VENV)/.stamp node_modules/.stamp $(BIN)/anvil solc-frontend
+
+$(TMPDIR):
+	mkdir -p $@
 
 compile: bootstrap
 	$(BIN)/ape compile
