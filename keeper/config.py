@@ -1,0 +1,214 @@
+"""Typed keeper settings: defaults < config file (YAML or TOML) < ``KEEPER_*`` env < arguments.
+
+The signer is the *alias* of an Ape account (``ape accounts list``), never a raw key: the
+keeper asks Ape to unlock it when it has to sign. Without a signer the keeper runs in paper
+mode: it validates, batches, routes and simulates, but never sends anything.
+
+Nested groups are set from the environment with a double underscore, e.g.
+``KEEPER_GAS__MAX_FEE_GWEI=80`` or ``KEEPER_RELAY__URLS='["http://127.0.0.1:8555"]'``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+    YamlConfigSettingsSource,
+)
+
+from keeper.exceptions import ConfigError
+
+CONFIG_ENV = "KEEPER_CONFIG"
+_config_file: ContextVar[Path | None] = ContextVar("keeper_config_file", default=None)
+
+
+def _checksum(value: str) -> str:
+    from eth_utils import is_address, to_checksum_address
+
+    if not is_address(value):
+        raise ValueError(f"not an address: {value!r}")
+    return str(to_checksum_address(value))
+
+
+Address = Annotated[str, AfterValidator(_checksum)]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ListenSettings(BaseModel):
+    """A local HTTP listener. Loopback only unless ``public`` is set on purpose."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+    public: bool = False
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _loopback_unless_public(self) -> ListenSettings:
+        if not self.public and not _is_loopback(self.host):
+            raise ValueError(f"host {self.host} is not loopback; set public: true to allow it")
+        return self
+
+
+class IntakeSettings(ListenSettings):
+    port: int = Field(default=8547, ge=0, le=65535)
+    #: folder watched for ``*.json`` signed intents (moved to ``done/`` or ``rejected/``)
+    drop_dir: Path | None = None
+
+
+class MetricsSettings(ListenSettings):
+    port: int = Field(default=9108, ge=0, le=65535)
+
+
+class GasPolicy(BaseModel):
+    """maxFeePerGas = min(cap, base fee x headroom + tip); never above the cap."""
+
+    priority_fee_gwei: Decimal = Field(default=Decimal(1), ge=0)
+    max_fee_gwei: Decimal = Field(default=Decimal(100), gt=0)
+    base_fee_headroom: Decimal = Field(default=Decimal(2), ge=1)
+    gas_limit_margin_bps: int = Field(default=2_000, ge=0, le=10_000)
+
+
+class RelaySettings(BaseModel):
+    """Private submission only: with no relay URL a live keeper refuses to start."""
+
+    urls: list[str] = Field(default_factory=list)
+    #: Ape account alias of the Flashbots reputation key (X-Flashbots-Signature);
+    #: defaults to the keeper's signer.
+    identity: str | None = None
+    #: each bundle targets this many consecutive next blocks
+    target_blocks: int = Field(default=3, ge=1, le=25)
+    timeout_s: float = Field(default=5.0, gt=0)
+
+
+class LimitSettings(BaseModel):
+    """Sanity limits on what intake accepts and what one batch may hold."""
+
+    max_legs_per_side: int = Field(default=8, ge=1)
+    max_deadline_horizon_s: int = Field(default=30 * 24 * 3600, gt=0)
+    min_time_to_deadline_s: int = Field(default=24, ge=0)
+    max_orders_per_batch: int = Field(default=64, ge=1)
+    max_attempts: int = Field(default=5, ge=1)
+    #: extra margin kept on every user's limit when choosing execution amounts
+    safety_margin_bps: int = Field(default=10, ge=0, le=5_000)
+
+
+class BreakerSettings(BaseModel):
+    """Failure budget: halt after this many failed cycles within the window."""
+
+    failure_budget: int = Field(default=5, ge=1)
+    window_s: float = Field(default=300.0, gt=0)
+
+
+class KeeperSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KEEPER_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    #: Ape network choice; ``rpc_url`` (if set) is passed to the provider as its host.
+    network: str = "ethereum:local:foundry"
+    rpc_url: str | None = None
+    chain_id: int | None = Field(default=None, gt=0)
+    executor: Address | None = None
+    #: Ape account alias; ``None`` = paper mode (simulate, never send).
+    signer: str | None = None
+    keeper_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    data_dir: Path = Path(".keeper")
+    #: SQLAlchemy URL; default ``sqlite:///<data_dir>/intents.db``.
+    store_url: str | None = None
+    #: tokens accepted in intents; empty = every token the executor's market knows.
+    supported_tokens: list[Address] = Field(default_factory=list)
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    #: seconds a claim on intents stays valid without renewal (crash recovery)
+    lease_s: float = Field(default=120.0, gt=0)
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    gas: GasPolicy = Field(default_factory=GasPolicy)
+    relay: RelaySettings = Field(default_factory=RelaySettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    breaker: BreakerSettings = Field(default_factory=BreakerSettings)
+
+    @property
+    def paper_mode(self) -> bool:
+        return self.signer is None
+
+    @property
+    def database_url(self) -> str:
+        if self.store_url:
+            return self.store_url
+        return f"sqlite:///{(self.data_dir / 'intents.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _config_file.get()
+        if path is None:
+            return (init_settings, env_settings)
+        file_source: PydanticBaseSettingsSource
+        if path.suffix in (".yaml", ".yml"):
+            file_source = YamlConfigSettingsSource(settings_cls, yaml_file=path)
+        else:
+            file_source = TomlConfigSettingsSource(settings_cls, toml_file=path)
+        return (init_settings, env_settings, file_source)
+
+
+@contextmanager
+def _reading(path: Path | None) -> Iterator[None]:
+    token = _config_file.set(path)
+    try:
+        yield
+    finally:
+        _config_file.reset(token)
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> KeeperSettings:
+    """Settings from ``config_file`` (or ``$KEEPER_CONFIG``), the environment and overrides.
+
+    Raises:
+        ConfigError: naming the first offending key (dotted for nested groups).
+    """
+    raw = config_file if config_file is not None else os.environ.get(CONFIG_ENV)
+    path = Path(raw) if raw else None
+    if path is not None:
+        if path.suffix not in (".yaml", ".yml", ".toml"):
+            raise ConfigError(CONFIG_ENV, f"{path}: expected a .yaml, .yml or .toml file")
+        if not path.is_file():
+            raise ConfigError(CONFIG_ENV, f"{path}: no such file")
+    try:
+        with _reading(path):
+            return KeeperSettings(**overrides)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "<root>"
+        raise ConfigError(key, first["msg"]) from None
+    except (ValueError, OSError) as err:  # unreadable YAML/TOML
+        raise ConfigError(CONFIG_ENV, f"{path}: {err}") from None

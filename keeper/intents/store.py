@@ -1,0 +1,469 @@
+"""The durable intent store (SQLAlchemy 2: SQLite by default, PostgreSQL for several keepers).
+
+Every change of state is one conditional ``UPDATE ... WHERE state = <expected>`` plus a row in
+``intent_transitions`` in the same transaction, so an intent is never moved twice and its whole
+history (time, block, tx and bundle hashes, reason) survives crashes.
+
+Claiming: a keeper takes ready intents by moving them ``accepted -> batched`` under a fresh
+claim token and a lease. On PostgreSQL the candidates are selected ``FOR UPDATE SKIP LOCKED``;
+on SQLite the claim is one atomic ``UPDATE`` (SQLite serialises writers). Either way two
+keepers never hold the same intent. A claim whose lease ran out (its keeper died) is taken
+back: not-yet-sent intents return to ``accepted``; submitted ones are adopted so their
+inclusion can be checked before anything is retried.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Engine,
+    Select,
+    create_engine,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from keeper.exceptions import KeeperError
+from keeper.intents.records import (
+    LIVE_STATES,
+    Base,
+    Claim,
+    IntentRecord,
+    IntentRow,
+    Transition,
+    TransitionRow,
+)
+from keeper.intents.states import CLAIMED, IntentState, check_transition
+
+_BIGINT_MAX = 2**63 - 1
+
+
+class StoreError(KeeperError):
+    """The intent store refused an operation."""
+
+
+class UnknownIntentError(StoreError):
+    def __init__(self, intent_id: str) -> None:
+        self.intent_id = intent_id
+        super().__init__(f"intent {intent_id}: not in the store")
+
+
+class NonceInUseError(StoreError):
+    """Another live intent of the same owner already uses this nonce."""
+
+    def __init__(self, owner: str, nonce: int, other_id: str | None) -> None:
+        self.owner = owner
+        self.nonce = nonce
+        self.other_id = other_id
+        super().__init__(f"nonce: {nonce} of {owner} is already used by pending intent {other_id}")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cursor.execute("PRAGMA synchronous=FULL")  # a committed transition survives power loss
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def ready_query(limit: int, chain_time: int, *, row_locks: bool) -> Select[Any]:
+    """Ids of intents ready to batch, oldest first (``FOR UPDATE SKIP LOCKED`` with locks)."""
+    query = (
+        select(IntentRow.id)
+        .where(
+            IntentRow.state == IntentState.ACCEPTED.value,
+            IntentRow.valid_after <= chain_time,
+            IntentRow.deadline > chain_time,
+        )
+        .order_by(IntentRow.created_at, IntentRow.id)
+        .limit(limit)
+    )
+    return query.with_for_update(skip_locked=True) if row_locks else query
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class IntentStore:
+    """All reads and state changes of intents.
+
+    Args:
+        url: SQLAlchemy database URL.
+        keeper_id: stable name of this keeper (claims are recorded under it).
+        lease_s: how long a claim holds without renewal.
+        clock: wall clock for leases and timestamps (deadlines use chain time, passed in).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        keeper_id: str,
+        lease_s: float = 120.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = make_engine(url)
+        self.keeper_id = keeper_id
+        self.lease_s = lease_s
+        self.clock = clock
+        Base.metadata.create_all(self.engine)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- intake -------------------------------------------------------------------------
+    def add(
+        self,
+        intent_id: str,
+        *,
+        chain_id: int,
+        executor: str,
+        owner: str,
+        nonce: int,
+        valid_after: int,
+        deadline: int,
+        payload: dict[str, Any],
+        block: int | None = None,
+    ) -> tuple[IntentRecord, bool]:
+        """Store an accepted intent; idempotent by id. Returns ``(record, created)``."""
+        now = self.clock()
+        row = IntentRow(
+            id=intent_id,
+            chain_id=chain_id,
+            executor=executor,
+            owner=owner,
+            nonce=str(nonce),
+            valid_after=min(valid_after, _BIGINT_MAX),
+            deadline=min(deadline, _BIGINT_MAX),
+            payload=json.dumps(payload, sort_keys=True),
+            state=IntentState.ACCEPTED.value,
+            attempts=0,
+            block_number=block,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with Session(self.engine) as session, session.begin():
+                if (existing := session.get(IntentRow, intent_id)) is not None:
+                    return IntentRecord.from_row(existing), False
+                session.add(row)
+                session.flush()
+                session.add(self._transition(intent_id, None, IntentState.ACCEPTED, now, block))
+                record = IntentRecord.from_row(row)
+        except IntegrityError:
+            with Session(self.engine) as session:
+                if (existing := session.get(IntentRow, intent_id)) is not None:
+                    return IntentRecord.from_row(existing), False  # lost an insert race
+                other = session.scalar(
+                    select(IntentRow.id).where(
+                        IntentRow.owner == owner,
+                        IntentRow.nonce == str(nonce),
+                        IntentRow.state.in_(LIVE_STATES),
+                    )
+                )
+            raise NonceInUseError(owner, nonce, other) from None
+        return record, True
+
+    # -- reads --------------------------------------------------------------------------
+    def get(self, intent_id: str) -> IntentRecord:
+        with Session(self.engine) as session:
+            row = session.get(IntentRow, intent_id)
+            if row is None:
+                raise UnknownIntentError(intent_id)
+            return IntentRecord.from_row(row)
+
+    def find(
+        self,
+        states: Iterable[IntentState] | None = None,
+        owner: str | None = None,
+        limit: int = 1000,
+    ) -> list[IntentRecord]:
+        query = select(IntentRow).order_by(IntentRow.created_at).limit(limit)
+        if states is not None:
+            query = query.where(IntentRow.state.in_([s.value for s in states]))
+        if owner is not None:
+            query = query.where(IntentRow.owner == owner)
+        with Session(self.engine) as session:
+            return [IntentRecord.from_row(r) for r in session.scalars(query)]
+
+    def history(self, intent_id: str) -> list[Transition]:
+        query = (
+            select(TransitionRow)
+            .where(TransitionRow.intent_id == intent_id)
+            .order_by(TransitionRow.id)
+        )
+        with Session(self.engine) as session:
+            return [
+                Transition(
+                    source=IntentState(r.source) if r.source else None,
+                    target=IntentState(r.target),
+                    at=r.at,
+                    block_number=r.block_number,
+                    tx_hash=r.tx_hash,
+                    bundle_hash=r.bundle_hash,
+                    reason=r.reason,
+                    keeper_id=r.keeper_id,
+                )
+                for r in session.scalars(query)
+            ]
+
+    def counts(self) -> dict[IntentState, int]:
+        totals = dict.fromkeys(IntentState, 0)
+        with Session(self.engine) as session:
+            for state, count in session.execute(
+                select(IntentRow.state, func.count()).group_by(IntentRow.state)
+            ):
+                totals[IntentState(state)] = int(count)
+        return totals
+
+    # -- claims ---------------------------------------------------------------------------
+    def claim(self, limit: int, chain_time: int, block: int | None = None) -> Claim:
+        """Move up to ``limit`` ready intents (valid now, deadline ahead) to ``batched``."""
+        token = uuid.uuid4().hex
+        now = self.clock()
+        ready = ready_query(limit, chain_time, row_locks=self.is_postgres)
+        with Session(self.engine) as session, session.begin():
+            candidates: Any
+            if self.is_postgres:
+                # Lock the chosen rows; rows another keeper is claiming right now are skipped.
+                candidates = list(session.scalars(ready))
+            else:
+                candidates = ready.scalar_subquery()
+            moved = self._move(
+                session,
+                candidates,
+                IntentState.ACCEPTED,
+                IntentState.BATCHED,
+                now=now,
+                block=block,
+                set_claim=token,
+            )
+            rows = session.scalars(select(IntentRow).where(IntentRow.id.in_(moved)))
+            records = sorted(
+                (IntentRecord.from_row(r) for r in rows), key=lambda r: (r.created_at, r.id)
+            )
+        return Claim(token=token, records=records)
+
+    def renew(self, token: str) -> int:
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                update(IntentRow)
+                .where(IntentRow.claim_token == token)
+                .values(lease_until=self.clock() + self.lease_s)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def move(
+        self,
+        ids: Sequence[str],
+        source: IntentState,
+        target: IntentState,
+        *,
+        token: str | None = None,
+        reason: str | None = None,
+        block: int | None = None,
+        tx_hash: str | None = None,
+        bundle_hash: str | None = None,
+        target_block: int | None = None,
+        count_attempt: bool = False,
+    ) -> list[str]:
+        """Move those of ``ids`` that are in ``source`` (and held under ``token``, if given).
+
+        Returns the ids actually moved; the others were moved by someone else meanwhile.
+        """
+        for intent_id in ids:
+            check_transition(intent_id, source, target)
+        if not ids:
+            return []
+        with Session(self.engine) as session, session.begin():
+            return self._move(
+                session,
+                list(ids),
+                source,
+                target,
+                now=self.clock(),
+                block=block,
+                token=token,
+                reason=reason,
+                tx_hash=tx_hash,
+                bundle_hash=bundle_hash,
+                target_block=target_block,
+                count_attempt=count_attempt,
+            )
+
+    def expire(self, chain_time: int, block: int | None = None) -> list[str]:
+        """Unclaimed intents whose deadline has passed become ``expired``."""
+        due = select(IntentRow.id).where(
+            IntentRow.state == IntentState.ACCEPTED.value, IntentRow.deadline <= chain_time
+        )
+        with Session(self.engine) as session, session.begin():
+            return self._move(
+                session,
+                list(session.scalars(due)),
+                IntentState.ACCEPTED,
+                IntentState.EXPIRED,
+                now=self.clock(),
+                block=block,
+                reason=f"deadline passed (chain time {chain_time})",
+            )
+
+    def recover(self, block: int | None = None, *, own: bool = False) -> Claim:
+        """Take back claims of dead keepers (lease ran out) and, with ``own``, of this keeper's
+        past runs (call that once at start-up, never while this keeper holds live claims).
+
+        Batched/simulated intents (nothing was sent) return to ``accepted``. Submitted ones are
+        re-claimed under a new token and returned: the caller must check whether their
+        transaction was included before retrying them.
+        """
+        now = self.clock()
+        orphaned = IntentRow.lease_until < now
+        if own:
+            orphaned = or_(orphaned, IntentRow.claimed_by == self.keeper_id)
+        with Session(self.engine) as session, session.begin():
+            for state in (IntentState.BATCHED, IntentState.SIMULATED):
+                stale = select(IntentRow.id).where(IntentRow.state == state.value, orphaned)
+                self._move(
+                    session,
+                    list(session.scalars(stale)),
+                    state,
+                    IntentState.ACCEPTED,
+                    now=now,
+                    block=block,
+                    reason="claim recovered: its keeper stopped before sending",
+                )
+            sent = select(IntentRow.id).where(
+                IntentRow.state == IntentState.SUBMITTED.value, orphaned
+            )
+            ids = list(session.scalars(sent))
+            token = uuid.uuid4().hex
+            if ids:
+                session.execute(
+                    update(IntentRow)
+                    .where(IntentRow.id.in_(ids))
+                    .values(
+                        claim_token=token,
+                        claimed_by=self.keeper_id,
+                        lease_until=now + self.lease_s,
+                    )
+                )
+            rows = session.scalars(select(IntentRow).where(IntentRow.id.in_(ids)))
+            records = [IntentRecord.from_row(r) for r in rows]
+        return Claim(token=token, records=records)
+
+    def claimed(self, token: str) -> list[IntentRecord]:
+        with Session(self.engine) as session:
+            rows = session.scalars(select(IntentRow).where(IntentRow.claim_token == token))
+            return [IntentRecord.from_row(r) for r in rows]
+
+    # -- internals ------------------------------------------------------------------------
+    def _transition(
+        self,
+        intent_id: str,
+        source: IntentState | None,
+        target: IntentState,
+        now: float,
+        block: int | None,
+        reason: str | None = None,
+        tx_hash: str | None = None,
+        bundle_hash: str | None = None,
+    ) -> TransitionRow:
+        return TransitionRow(
+            intent_id=intent_id,
+            source=source.value if source else None,
+            target=target.value,
+            at=now,
+            block_number=block,
+            tx_hash=tx_hash,
+            bundle_hash=bundle_hash,
+            reason=reason,
+            keeper_id=self.keeper_id,
+        )
+
+    def _move(
+        self,
+        session: Session,
+        candidates: Any,
+        source: IntentState,
+        target: IntentState,
+        *,
+        now: float,
+        block: int | None,
+        token: str | None = None,
+        set_claim: str | None = None,
+        reason: str | None = None,
+        tx_hash: str | None = None,
+        bundle_hash: str | None = None,
+        target_block: int | None = None,
+        count_attempt: bool = False,
+    ) -> list[str]:
+        values: dict[str, Any] = {"state": target.value, "updated_at": now}
+        if block is not None:
+            values["block_number"] = block
+        if reason is not None:
+            values["reason"] = reason
+        for column, value in (
+            ("tx_hash", tx_hash),
+            ("bundle_hash", bundle_hash),
+            ("target_block", target_block),
+        ):
+            if value is not None:
+                values[column] = value
+        if count_attempt:
+            values["attempts"] = IntentRow.attempts + 1
+        if set_claim is not None:
+            values.update(
+                claim_token=set_claim, claimed_by=self.keeper_id, lease_until=now + self.lease_s
+            )
+        elif target not in CLAIMED:  # back to the pool, or finished: the claim ends
+            values.update(claim_token=None, claimed_by=None, lease_until=None)
+        statement = (
+            update(IntentRow)
+            .where(IntentRow.id.in_(candidates), IntentRow.state == source.value)
+            .values(**values)
+            .returning(IntentRow.id)
+        )
+        if token is not None:
+            statement = statement.where(IntentRow.claim_token == token)
+        moved = list(session.scalars(statement))
+        if moved:
+            session.execute(
+                insert(TransitionRow),
+                [
+                    {
+                        "intent_id": intent_id,
+                        "source": source.value,
+                        "target": target.value,
+                        "at": now,
+                        "block_number": block,
+                        "tx_hash": tx_hash,
+                        "bundle_hash": bundle_hash,
+                        "reason": reason,
+                        "keeper_id": self.keeper_id,
+                    }
+                    for intent_id in moved
+                ],
+            )
+        return moved
