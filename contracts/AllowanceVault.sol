@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+
+import {IAllowanceVault} from "./interfaces/IAllowanceVault.sol";
+import {AllowancePermit} from "./interfaces/IIntentTypes.sol";
+import {IntentHashing} from "./libraries/IntentHashing.sol";
+
+/// @title AllowanceVault
+/// @notice Holds users' token approvals and per-token allowances; only its executor can pull,
+/// only to itself. Deployed by the BatchExecutor's constructor (see IAllowanceVault).
+contract AllowanceVault is IAllowanceVault, EIP712 {
+    using SafeERC20 for IERC20;
+
+    /// @dev One storage slot per (owner, token), like permit2: a pull is one SLOAD + one SSTORE.
+    struct PackedAllowance {
+        uint160 amount;
+        uint48 expiration;
+        uint48 nonce;
+    }
+
+    /// @inheritdoc IAllowanceVault
+    address public immutable executor;
+
+    mapping(address owner => mapping(address token => PackedAllowance)) private _allowances;
+
+    constructor(address executor_) EIP712("IntentRebalancerVault", "1") {
+        executor = executor_;
+    }
+
+    /// @inheritdoc IAllowanceVault
+    function allowance(
+        address owner,
+        address token
+    ) external view returns (uint160 amount, uint48 expiration, uint48 nonce) {
+        PackedAllowance memory a = _allowances[owner][token];
+        return (a.amount, a.expiration, a.nonce);
+    }
+
+    /// @inheritdoc IAllowanceVault
+    function approve(address token, uint160 amount, uint48 expiration) external {
+        PackedAllowance storage a = _allowances[msg.sender][token];
+        a.amount = amount;
+        a.expiration = expiration;
+        emit AllowanceSet(msg.sender, token, amount, expiration, a.nonce);
+    }
+
+    /// @inheritdoc IAllowanceVault
+    function permit(AllowancePermit calldata permit_, bytes calldata signature) external {
+        if (block.timestamp > permit_.deadline) revert PermitExpired(permit_.deadline);
+        PackedAllowance storage a = _allowances[permit_.owner][permit_.token];
+        if (permit_.nonce != a.nonce) {
+            revert InvalidPermitNonce(permit_.owner, permit_.token, a.nonce, permit_.nonce);
+        }
+        bytes32 digest = _hashTypedDataV4(IntentHashing.hash(permit_));
+        if (!SignatureChecker.isValidSignatureNowCalldata(permit_.owner, digest, signature)) {
+            revert InvalidPermitSignature(permit_.owner);
+        }
+        a.amount = permit_.amount;
+        a.expiration = permit_.expiration;
+        a.nonce = permit_.nonce + 1;
+        emit AllowanceSet(permit_.owner, permit_.token, permit_.amount, permit_.expiration, a.nonce);
+    }
+
+    /// @inheritdoc IAllowanceVault
+    /// @dev Bumping the nonce kills permits signed but not yet submitted, so a lockdown cannot be
+    /// undone by someone holding an old permit.
+    function lockdown(address[] calldata tokens) external {
+        for (uint256 i; i < tokens.length; ++i) {
+            PackedAllowance storage a = _allowances[msg.sender][tokens[i]];
+            a.amount = 0;
+            a.nonce += 1;
+            emit Lockdown(msg.sender, tokens[i]);
+        }
+    }
+
+    /// @inheritdoc IAllowanceVault
+    function hashPermit(AllowancePermit calldata permit_) external view returns (bytes32) {
+        return _hashTypedDataV4(IntentHashing.hash(permit_));
+    }
+
+    /// @inheritdoc IAllowanceVault
+    /// @dev The recipient is always the executor: even its own caller cannot redirect a pull.
+    /// The executor refuses the vault as an interaction target, so interactions (which run with
+    /// msg.sender == executor) can never reach this function; only settle's pull step does.
+    function pull(address owner, address token, uint256 amount) external {
+        if (msg.sender != executor) revert NotExecutor(msg.sender);
+        PackedAllowance memory a = _allowances[owner][token];
+        if (block.timestamp > a.expiration) revert AllowanceExpired(owner, token, a.expiration);
+        if (a.amount != type(uint160).max) {
+            if (amount > a.amount) revert AllowanceExceeded(owner, token, amount, a.amount);
+            // amount <= a.amount < 2**160, so the cast and subtraction are exact.
+            _allowances[owner][token].amount = a.amount - uint160(amount);
+        }
+        IERC20(token).safeTransferFrom(owner, executor, amount);
+    }
+}

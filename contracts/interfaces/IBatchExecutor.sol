@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {RebalanceIntent, Order, Interaction} from "./IIntentTypes.sol";
+
+/// @notice Events and errors of the batch executor.
+interface IBatchExecutorEvents {
+    /// @notice One intent settled: what left the owner, what the owner received (measured), the fee.
+    event IntentSettled(
+        address indexed owner,
+        uint256 indexed nonce,
+        address indexed keeper,
+        uint256[] sold,
+        uint256[] received,
+        uint256 fee
+    );
+    /// @notice A settlement ran, with this many orders and interactions.
+    event Settlement(address indexed keeper, uint256 orders, uint256 interactions);
+    /// @notice The executor made an interaction call.
+    event InteractionExecuted(address indexed target, uint256 value, bytes4 selector);
+    /// @notice A user cancelled the nonces set in `mask` of bitmap word `word`.
+    event NoncesInvalidated(address indexed owner, uint256 word, uint256 mask);
+    /// @notice The owner added or removed a keeper.
+    event KeeperSet(address indexed keeper, bool allowed);
+    /// @notice The owner added or removed an interaction target.
+    event TargetSet(address indexed target, bool allowed);
+    /// @notice The owner replaced the guardian.
+    event GuardianSet(address indexed previous, address indexed guardian);
+}
+
+/// @notice Errors of the batch executor (custom errors with the values that failed).
+interface IBatchExecutorErrors {
+    /// @notice The caller is not an allow-listed keeper.
+    error NotKeeper(address caller);
+    /// @notice The caller is neither the guardian nor the owner.
+    error NotGuardian(address caller);
+    /// @notice An address argument must not be zero.
+    error ZeroAddress();
+    /// @notice The intent names another executor.
+    error WrongExecutor(address expected, address actual);
+    /// @notice The intent designates another keeper.
+    error WrongKeeper(address designated, address caller);
+    /// @notice The intent's deadline has passed.
+    error IntentExpired(uint256 deadline);
+    /// @notice The intent's start time has not come yet.
+    error IntentNotYetValid(uint256 validAfter);
+    /// @notice The nonce was already settled or cancelled.
+    error NonceAlreadyUsed(address owner, uint256 nonce);
+    /// @notice The signature is not the owner's (ECDSA low-s, or ERC-1271 for contract wallets).
+    error InvalidSignature(address owner);
+    /// @notice The execution has a different number of amounts than the intent has legs.
+    error ExecutionLengthMismatch(uint256 legs, uint256 amounts);
+    /// @notice The keeper asked to take more than the owner signed for.
+    error SellAboveMaximum(address token, uint256 amount, uint256 maximum);
+    /// @notice The owner's balance grew by less than the signed minimum.
+    error BuyBelowMinimum(address token, uint256 received, uint256 minimum);
+    /// @notice The keeper fee is above the signed cap.
+    error FeeAboveCap(uint256 fee, uint256 maxFee);
+    /// @notice The settlement would leave the executor with less of `token` than it started with.
+    error TokenDeficit(address token, uint256 balanceBefore, uint256 balanceAfter);
+    /// @notice The interaction target is not allow-listed.
+    error TargetNotAllowed(address target);
+    /// @notice Interactions may never call the executor or the vault.
+    error ForbiddenTarget(address target);
+    /// @notice Interactions may never call `transferFrom` (on any contract).
+    error ForbiddenSelector(address target, bytes4 selector);
+    /// @notice An interaction call reverted; `reason` is its revert data.
+    error InteractionFailed(uint256 index, address target, bytes reason);
+    /// @notice checkOrder status only: the owner holds less of a sell token than the keeper
+    /// wants to take (settle would revert with the token's own error).
+    error OwnerBalanceTooLow(address token, uint256 balance, uint256 needed);
+    /// @notice checkOrder status only: the owner's ERC20 approval to the vault is too low.
+    error VaultApprovalTooLow(address token, uint256 approved, uint256 needed);
+}
+
+/// @title Batch executor
+/// @notice Settles batches of user-signed rebalance intents: pulls sells through the allowance
+/// vault, runs keeper-supplied interactions (plain CALLs to allow-listed targets), delivers buys,
+/// pays capped keeper fees, and ends with no deficit in any token it touched.
+interface IBatchExecutor is IBatchExecutorEvents, IBatchExecutorErrors {
+    /// @notice Settles `orders` atomically (any failure reverts the whole batch; the keeper
+    /// pre-validates with checkOrder and simulates, dropping failing orders before sending).
+    /// @dev onlyKeeper, whenNotPaused, nonReentrant.
+    function settle(Order[] calldata orders, Interaction[] calldata interactions) external;
+
+    /// @notice Pre-validates one order as `keeper` would settle it, without state changes.
+    /// @return status bytes4(0) if the order would pass every per-order check, else the selector
+    /// of the custom error settle would revert with (e.g. IntentExpired.selector).
+    function checkOrder(Order calldata order, address keeper) external view returns (bytes4 status);
+
+    /// @notice The EIP-712 digest of `intent` in this executor's domain (what the owner signs).
+    function hashIntent(RebalanceIntent calldata intent) external view returns (bytes32);
+
+    /// @notice The EIP-712 domain separator (rebuilt if the chain id changes).
+    function DOMAIN_SEPARATOR() external view returns (bytes32);
+
+    /// @notice Cancels the caller's nonces: sets the bits of `mask` in bitmap word `word`.
+    /// @dev nonce n lives in word n >> 8, bit n & 0xff.
+    function invalidateNonces(uint256 word, uint256 mask) external;
+
+    /// @notice The caller-independent nonce bitmap word of `owner`.
+    function nonceBitmap(address owner, uint256 word) external view returns (uint256);
+
+    /// @notice Whether `nonce` of `owner` was settled or cancelled.
+    function isNonceUsed(address owner, uint256 nonce) external view returns (bool);
+
+    /// @notice The allowance vault users approve (deployed by this executor).
+    function vault() external view returns (address);
+
+    /// @notice Whether `account` may settle.
+    function isKeeper(address account) external view returns (bool);
+
+    /// @notice Whether interactions may call `target`.
+    function isAllowedTarget(address target) external view returns (bool);
+
+    /// @notice The address that may pause settlement (besides the owner).
+    function guardian() external view returns (address);
+
+    /// @notice Owner: adds or removes a keeper.
+    function setKeeper(address account, bool allowed) external;
+
+    /// @notice Owner: adds or removes an interaction target (never the executor or the vault).
+    function setTarget(address target, bool allowed) external;
+
+    /// @notice Owner: replaces the guardian.
+    function setGuardian(address newGuardian) external;
+
+    /// @notice Guardian or owner: stops settlement.
+    function pause() external;
+
+    /// @notice Owner: resumes settlement.
+    function unpause() external;
+}
