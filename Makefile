@@ -19,6 +19,7 @@ export TMPDIR := $(CURDIR)/.tmp
 
 PYTEST_ARGS ?=
 BENCH ?=
+PY_DIRS := $(wildcard keeper scripts tests bench)
 
 .PHONY: help bootstrap solc-frontend test demo lint format bench compile clean lock
 
@@ -65,13 +66,13 @@ demo: bootstrap compile
 	$(BIN)/python -m keeper.demo
 
 lint: bootstrap
-	$(BIN)/ruff format --check keeper scripts tests bench
-	$(BIN)/ruff check keeper scripts tests bench
+	$(BIN)/ruff format --check $(PY_DIRS)
+	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/mypy
 
 format: bootstrap
-	$(BIN)/ruff format keeper scripts tests bench
-	$(BIN)/ruff check --fix keeper scripts tests bench
+	$(BIN)/ruff format $(PY_DIRS)
+	$(BIN)/ruff check --fix $(PY_DIRS)
 
 bench: bootstrap compile
 	$(BIN)/python -m bench $(BENCH)
