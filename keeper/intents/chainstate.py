@@ -1,0 +1,94 @@
+"""On-chain facts for intake validation, read with plain ``eth_call`` through web3.
+
+Only the few view functions needed are declared here (ERC-20 ``balanceOf``/``allowance``, the
+executor's ``isNonceUsed``/``vault`` and the vault's ``allowance``), so this works against any
+deployment without loading compiled artifacts.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+_ERC20_ABI = [
+    {
+        "name": "balanceOf",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": "owner", "type": "address"}],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+    {
+        "name": "allowance",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"}],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+]
+_EXECUTOR_ABI = [
+    {
+        "name": "isNonceUsed",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": "owner", "type": "address"}, {"name": "nonce", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "bool"}],
+    },
+    {
+        "name": "vault",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [],
+        "outputs": [{"name": "", "type": "address"}],
+    },
+]
+_VAULT_ABI = [
+    {
+        "name": "allowance",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": "owner", "type": "address"}, {"name": "token", "type": "address"}],
+        "outputs": [
+            {"name": "amount", "type": "uint160"},
+            {"name": "expiration", "type": "uint48"},
+            {"name": "nonce", "type": "uint48"},
+        ],
+    },
+]
+
+
+class Web3ChainState:
+    """:class:`keeper.intents.validation.ChainState` over a web3 connection.
+
+    Args:
+        web3: a connected ``Web3`` (e.g. ``ape.chain.provider.web3``).
+        executor: the BatchExecutor address.
+    """
+
+    def __init__(self, web3: Any, executor: str) -> None:
+        self.web3 = web3
+        self.executor = web3.eth.contract(address=executor, abi=_EXECUTOR_ABI)
+
+    @cached_property
+    def vault_address(self) -> str:
+        return str(self.executor.functions.vault().call())
+
+    @cached_property
+    def _vault(self) -> Any:
+        return self.web3.eth.contract(address=self.vault_address, abi=_VAULT_ABI)
+
+    def _token(self, token: str) -> Any:
+        return self.web3.eth.contract(address=token, abi=_ERC20_ABI)
+
+    def nonce_used(self, owner: str, nonce: int) -> bool:
+        return bool(self.executor.functions.isNonceUsed(owner, nonce).call())
+
+    def balance(self, token: str, owner: str) -> int:
+        return int(self._token(token).functions.balanceOf(owner).call())
+
+    def token_allowance(self, token: str, owner: str) -> int:
+        return int(self._token(token).functions.allowance(owner, self.vault_address).call())
+
+    def vault_allowance(self, owner: str, token: str) -> tuple[int, int]:
+        amount, expiration, _nonce = self._vault.functions.allowance(owner, token).call()
+        return int(amount), int(expiration)

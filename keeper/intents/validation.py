@@ -1,0 +1,253 @@
+"""Checks an intent must pass before the keeper accepts it.
+
+Three layers, cheapest first, each raising :class:`IntentRejectedError` that names the field:
+
+1. format — the wire JSON parses into :class:`SignedIntent` (types, addresses, uint ranges);
+2. policy — chain and executor, signer, deadline window, designated keeper, supported tokens
+   and sane limits (pure: no I/O beyond the signature recovery);
+3. chain — nonce unused on-chain, and for each sell leg: the owner's balance, the ERC-20
+   approval of the vault and the vault allowance (amount and expiry) cover the signed maximum.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+
+from keeper.exceptions import KeeperError
+from keeper.intents.signing import SigningError, intent_digest, recover_intent_signer
+from keeper.intents.types import (
+    ZERO_ADDRESS,
+    HexBytes,
+    IntentFormatError,
+    RebalanceIntent,
+    TokenAmount,
+)
+
+#: error codes a client can switch on (the message names the field and the values)
+CODES = (
+    "malformed",
+    "wrong_domain",
+    "bad_signature",
+    "expired",
+    "not_yet_valid",
+    "wrong_keeper",
+    "unsupported_token",
+    "limit",
+    "nonce_used",
+    "insufficient_balance",
+    "insufficient_allowance",
+)
+
+
+class IntentRejectedError(KeeperError):
+    """An intent was refused; ``field`` is its JSON path (``intent.sells.0.amount``)."""
+
+    def __init__(self, field: str, problem: str, code: str = "malformed") -> None:
+        self.field = field
+        self.problem = problem
+        self.code = code
+        super().__init__(f"{field}: {problem}")
+
+    def as_json(self) -> dict[str, str]:
+        return {"field": self.field, "problem": self.problem, "code": self.code}
+
+
+class SignedIntent(BaseModel):
+    """What a user submits: the intent, its EIP-712 signature and (optionally) its chain id."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
+    )
+
+    intent: RebalanceIntent
+    signature: HexBytes
+    chain_id: int | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return dict(self.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+def parse_submission(raw: str | bytes | dict[str, Any]) -> SignedIntent:
+    """Parse a submission; malformed JSON, wrong types or bad values name the field."""
+    try:
+        if isinstance(raw, str | bytes):
+            try:
+                data = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as err:
+                raise IntentRejectedError("<body>", f"not valid JSON ({err})") from None
+        else:
+            data = raw
+        if not isinstance(data, dict):
+            raise IntentRejectedError(
+                "<body>", f"expected a JSON object, got {type(data).__name__}"
+            )
+        return SignedIntent.model_validate(data)
+    except ValidationError as err:
+        raise _format_error(err) from None
+
+
+def _format_error(err: ValidationError) -> IntentRejectedError:
+    first = IntentFormatError.from_validation(err)
+    return IntentRejectedError(first.field, first.problem)
+
+
+@dataclass(frozen=True)
+class IntentPolicy:
+    """The keeper's side of the domain and its limits (from settings and the deployment)."""
+
+    chain_id: int
+    executor: str
+    keeper: str | None = None  # this keeper's address (None in paper mode)
+    supported_tokens: Collection[str] = ()  # empty = any token
+    max_legs_per_side: int = 8
+    max_deadline_horizon_s: int = 30 * 24 * 3600
+    min_time_to_deadline_s: int = 24
+
+    def check(self, signed: SignedIntent, chain_time: int) -> bytes:
+        """Run the policy checks; returns the intent's EIP-712 digest (its id)."""
+        intent = signed.intent
+        if signed.chain_id is not None and signed.chain_id != self.chain_id:
+            raise IntentRejectedError(
+                "chainId", f"{signed.chain_id} is not this chain ({self.chain_id})", "wrong_domain"
+            )
+        if intent.executor.lower() != self.executor.lower():
+            raise IntentRejectedError(
+                "intent.executor",
+                f"{intent.executor} is not this keeper's executor {self.executor}",
+                "wrong_domain",
+            )
+        self._check_window(intent, chain_time)
+        if intent.keeper != ZERO_ADDRESS and (
+            self.keeper is None or intent.keeper.lower() != self.keeper.lower()
+        ):
+            raise IntentRejectedError(
+                "intent.keeper", f"designates {intent.keeper}, not this keeper", "wrong_keeper"
+            )
+        self._check_legs(intent)
+        try:
+            signer = recover_intent_signer(intent, signed.signature, self.chain_id)
+        except (SigningError, ValueError) as err:
+            raise IntentRejectedError("signature", str(err), "bad_signature") from None
+        if signer.lower() != intent.owner.lower():
+            raise IntentRejectedError(
+                "signature",
+                f"signed by {signer}, not by the owner {intent.owner} "
+                f"(wrong key, chain or executor)",
+                "bad_signature",
+            )
+        return intent_digest(intent, self.chain_id)
+
+    def _check_window(self, intent: RebalanceIntent, chain_time: int) -> None:
+        if intent.deadline < chain_time + self.min_time_to_deadline_s:
+            raise IntentRejectedError(
+                "intent.deadline",
+                f"{intent.deadline} is past or within {self.min_time_to_deadline_s}s of "
+                f"chain time {chain_time}",
+                "expired",
+            )
+        if intent.deadline > chain_time + self.max_deadline_horizon_s:
+            raise IntentRejectedError(
+                "intent.deadline",
+                f"{intent.deadline} is more than {self.max_deadline_horizon_s}s ahead",
+                "limit",
+            )
+        if intent.valid_after > intent.deadline - self.min_time_to_deadline_s:
+            raise IntentRejectedError(
+                "intent.validAfter", f"{intent.valid_after} leaves no time to settle", "limit"
+            )
+
+    def _check_legs(self, intent: RebalanceIntent) -> None:
+        if not intent.sells or not intent.buys:
+            side = "sells" if not intent.sells else "buys"
+            raise IntentRejectedError(f"intent.{side}", "must have at least one leg", "limit")
+        supported = {t.lower() for t in self.supported_tokens}
+        for side, legs in (("sells", intent.sells), ("buys", intent.buys)):
+            if len(legs) > self.max_legs_per_side:
+                raise IntentRejectedError(
+                    f"intent.{side}",
+                    f"{len(legs)} legs, at most {self.max_legs_per_side}",
+                    "limit",
+                )
+            seen: set[str] = set()
+            for i, leg in enumerate(legs):
+                _check_leg(f"intent.{side}.{i}", leg, supported, seen)
+        both = {leg.token for leg in intent.sells} & {leg.token for leg in intent.buys}
+        if both:
+            raise IntentRejectedError(
+                "intent.buys", f"token {sorted(both)[0]} is both sold and bought", "limit"
+            )
+        if intent.max_fee and supported and intent.fee_token.lower() not in supported:
+            raise IntentRejectedError(
+                "intent.feeToken", f"{intent.fee_token} is not supported", "unsupported_token"
+            )
+
+
+def _check_leg(path: str, leg: TokenAmount, supported: set[str], seen: set[str]) -> None:
+    if supported and leg.token.lower() not in supported:
+        raise IntentRejectedError(
+            f"{path}.token", f"{leg.token} is not a supported token", "unsupported_token"
+        )
+    if leg.token in seen:
+        raise IntentRejectedError(f"{path}.token", f"{leg.token} appears twice", "limit")
+    seen.add(leg.token)
+    if leg.amount == 0:
+        raise IntentRejectedError(f"{path}.amount", "must be greater than zero", "limit")
+
+
+class ChainState(Protocol):
+    """The on-chain facts intake needs (implemented over web3 in keeper.intents.chainstate)."""
+
+    def nonce_used(self, owner: str, nonce: int) -> bool: ...
+
+    def balance(self, token: str, owner: str) -> int: ...
+
+    def token_allowance(self, token: str, owner: str) -> int:
+        """ERC-20 allowance from ``owner`` to the vault."""
+        ...
+
+    def vault_allowance(self, owner: str, token: str) -> tuple[int, int]:
+        """(amount, expiration) of the owner's vault allowance for ``token``."""
+        ...
+
+
+def check_on_chain(intent: RebalanceIntent, chain: ChainState, chain_time: int) -> None:
+    """Nonce unused; balances and both allowances cover every sell leg's maximum."""
+    if chain.nonce_used(intent.owner, intent.nonce):
+        raise IntentRejectedError(
+            "intent.nonce",
+            f"{intent.nonce} of {intent.owner} is already used or cancelled on-chain",
+            "nonce_used",
+        )
+    for i, leg in enumerate(intent.sells):
+        path = f"intent.sells.{i}.amount"
+        balance = chain.balance(leg.token, intent.owner)
+        if balance < leg.amount:
+            raise IntentRejectedError(
+                path, f"{leg.amount} exceeds the owner's balance {balance}", "insufficient_balance"
+            )
+        approved = chain.token_allowance(leg.token, intent.owner)
+        if approved < leg.amount:
+            raise IntentRejectedError(
+                path,
+                f"{leg.amount} exceeds the owner's ERC-20 approval of the vault ({approved})",
+                "insufficient_allowance",
+            )
+        amount, expiration = chain.vault_allowance(intent.owner, leg.token)
+        if amount < leg.amount:
+            raise IntentRejectedError(
+                path,
+                f"{leg.amount} exceeds the owner's vault allowance ({amount})",
+                "insufficient_allowance",
+            )
+        if expiration <= chain_time:
+            raise IntentRejectedError(
+                path,
+                f"the owner's vault allowance for {leg.token} expired at {expiration}",
+                "insufficient_allowance",
+            )
