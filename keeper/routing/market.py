@@ -1,0 +1,194 @@
+"""A snapshot compiled into numpy arrays: every pool as two directed piecewise-CP curves.
+
+Each pool gives two *edges* (token0 -> token1 and back). Along an edge, the state is ``q``,
+the square root of the marginal output-per-input price before the fee; trading lowers it.
+Within a liquidity segment with liquidity ``L`` and fee factor ``g = 1 - fee``, moving ``q``
+from ``q_k`` to ``q`` takes gross input ``L / g * (1/q - 1/q_k)`` and pays output
+``L * (q_k - q)`` — the constant-product law. A V2 pair is one segment with
+``L = sqrt(r0 * r1)``; a V3 pool has one segment per range between initialised ticks, up to
+the edge of the snapshot's tick window, beyond which it offers nothing.
+
+Arrays (``E`` edges, ``M`` segments, padded): ``q[E, M+1]`` boundaries (``q[:, 0]`` is the
+current price, descending), ``L[E, M+1]`` segment liquidity (last column 0 = exhausted),
+``ain``/``aout[E, M+1]`` cumulative gross input / output at each boundary.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+
+from keeper.routing.constants import FEE_DENOMINATOR, MAX_TICK, MIN_TICK, Q96
+from keeper.routing.snapshot import Snapshot, V2Pool, V3Pool
+from keeper.routing.v3math import TickBook, sqrt_ratio_at_tick
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def tick_book(pool: V3Pool) -> TickBook:
+    return TickBook(
+        address=pool.address,
+        fee=pool.fee,
+        tick_spacing=pool.tick_spacing,
+        sqrt_price_x96=pool.sqrt_price_x96,
+        tick=pool.tick,
+        liquidity=pool.liquidity,
+        ticks=tuple(t.index for t in pool.ticks),
+        liquidity_net=tuple(t.liquidity_net for t in pool.ticks),
+        window=pool.tick_window,
+    )
+
+
+def _sqrt_price(tick: int) -> float:
+    return sqrt_ratio_at_tick(tick) / Q96
+
+
+def _v3_segments(pool: V3Pool, zero_for_one: bool) -> tuple[list[float], list[float]]:
+    """Boundaries (q, descending from the current price) and liquidity per segment."""
+    sp = pool.sqrt_price_x96 / Q96
+    liquidity = float(pool.liquidity)
+    lo, hi = pool.tick_window
+    if zero_for_one:
+        crossings = [
+            (t.index, -t.liquidity_net) for t in reversed(pool.ticks) if t.index <= pool.tick
+        ]
+        end = _sqrt_price(max(lo, MIN_TICK))
+        qs, to_q = [sp], (lambda s: s)
+    else:
+        crossings = [(t.index, t.liquidity_net) for t in pool.ticks if t.index > pool.tick]
+        end = _sqrt_price(min(hi, MAX_TICK))
+        qs, to_q = [1.0 / sp], (lambda s: 1.0 / s)
+    liquidities: list[float] = []
+    for index, delta in crossings:
+        q = to_q(_sqrt_price(index))
+        if q < qs[-1]:
+            qs.append(q)
+            liquidities.append(liquidity)
+        liquidity = max(liquidity + delta, 0.0)
+    q_end = to_q(end)
+    if q_end < qs[-1]:
+        qs.append(q_end)
+        liquidities.append(liquidity)
+    return qs, liquidities
+
+
+@dataclass
+class Market:
+    """The routing view of a :class:`Snapshot` (build once per block, route many times)."""
+
+    snapshot: Snapshot
+    tokens: list[str] = field(init=False)
+    token_index: dict[str, int] = field(init=False)
+    books: dict[int, TickBook] = field(init=False)
+
+    def __post_init__(self) -> None:
+        snap = self.snapshot
+        self.tokens = [t.address for t in snap.tokens]
+        self.token_index = {a: i for i, a in enumerate(self.tokens)}
+        self.books = {i: tick_book(p) for i, p in enumerate(snap.pools) if isinstance(p, V3Pool)}
+        self._compile()
+
+    def _compile(self) -> None:
+        curves: list[tuple[list[float], list[float]]] = []
+        ins: list[int] = []
+        outs: list[int] = []
+        fees: list[int] = []
+        for pool in self.snapshot.pools:
+            t0, t1 = self.token_index[pool.token0], self.token_index[pool.token1]
+            for zero_for_one in (True, False):
+                ins.append(t0 if zero_for_one else t1)
+                outs.append(t1 if zero_for_one else t0)
+                fees.append(pool.fee)
+                if isinstance(pool, V2Pool):
+                    r_in, r_out = (
+                        (pool.reserve0, pool.reserve1)
+                        if zero_for_one
+                        else (pool.reserve1, pool.reserve0)
+                    )
+                    if r_in and r_out:
+                        q0 = math.sqrt(r_out / r_in)
+                        curves.append(([q0, 0.0], [math.sqrt(float(r_in) * float(r_out))]))
+                    else:
+                        curves.append(([0.0], []))
+                else:
+                    curves.append(_v3_segments(pool, zero_for_one))
+        n_edges = len(curves)
+        width = max((len(seg) for _, seg in curves), default=0)
+        q = np.zeros((n_edges, width + 1))
+        liq = np.zeros((n_edges, width + 1))
+        for e, (bounds, seg) in enumerate(curves):
+            q[e, : len(bounds)] = bounds
+            q[e, len(bounds) :] = bounds[-1]
+            liq[e, : len(seg)] = seg
+        self.edge_in = np.asarray(ins, dtype=np.int64)
+        self.edge_out = np.asarray(outs, dtype=np.int64)
+        self.edge_pool = np.arange(n_edges, dtype=np.int64) // 2
+        self.g = 1.0 - np.asarray(fees, dtype=np.float64) / FEE_DENOMINATOR
+        self.q, self.L = q, liq
+        # Cumulative input/output at each boundary; V2's boundary at q = 0 is never reached.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step_in = liq[:, :-1] / self.g[:, None] * (1.0 / q[:, 1:] - 1.0 / q[:, :-1])
+            step_out = liq[:, :-1] * (q[:, :-1] - q[:, 1:])
+        step_in = np.where(liq[:, :-1] > 0, step_in, 0.0)
+        step_out = np.where(liq[:, :-1] > 0, step_out, 0.0)
+        self.ain = np.concatenate([np.zeros((n_edges, 1)), np.cumsum(step_in, axis=1)], axis=1)
+        self.aout = np.concatenate([np.zeros((n_edges, 1)), np.cumsum(step_out, axis=1)], axis=1)
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.tokens)
+
+    @cached_property
+    def spot_rate(self) -> FloatArray:
+        """Marginal output per input of each edge at zero size, after the fee."""
+        return np.asarray(self.g * self.q[:, 0] ** 2)
+
+    @cached_property
+    def depth_out(self) -> FloatArray:
+        """Virtual reserve of the output token at the current price (L * q): a depth measure."""
+        return np.asarray(self.L[:, 0] * self.q[:, 0])
+
+    def respond(
+        self, edges: IntArray, ratio: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Trade on each edge until its marginal rate (after fee) equals ``ratio``.
+
+        Returns gross input ``x``, output ``y`` and ``d`` with ``x = c + d / sqrt(ratio)`` and
+        ``y = c' - d * sqrt(ratio)`` locally (``d = 0``: inactive or exhausted).
+        """
+        g = self.g[edges]
+        q = self.q[edges]
+        target = np.sqrt(ratio / g)
+        k = (q[:, 1:] > target[:, None]).sum(axis=1)
+        rows = np.arange(len(edges))
+        qk = q[rows, k]
+        lk = self.L[edges, k]
+        active = (target < q[:, 0]) & (target > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = self.ain[edges, k] + np.where(lk > 0, lk / g * (1.0 / target - 1.0 / qk), 0.0)
+            y = self.aout[edges, k] + np.where(lk > 0, lk * (qk - target), 0.0)
+        d = np.where(active, lk / np.sqrt(g), 0.0)
+        return np.where(active, x, 0.0), np.where(active, y, 0.0), d
+
+    def output_for_input(self, edges: IntArray, amount: FloatArray) -> FloatArray:
+        """Float output of each edge for a gross input (the curve, without integer rounding)."""
+        return self.trade(edges, amount)[0]
+
+    def trade(self, edges: IntArray, amount: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Float output and marginal rate after the trade (after fee) for a gross input."""
+        g = self.g[edges]
+        ain = self.ain[edges]
+        k = (ain[:, 1:] <= amount[:, None]).sum(axis=1)
+        rows = np.arange(len(edges))
+        qk = self.q[edges][rows, k]
+        lk = self.L[edges, k]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_q = 1.0 / qk + g * (amount - ain[rows, k]) / lk
+            y = self.aout[edges, k] + lk * (qk - 1.0 / inv_q)
+            rate = g / inv_q**2
+        return np.where(lk > 0, y, self.aout[edges, k]), np.where(lk > 0, rate, 0.0)
