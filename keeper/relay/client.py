@@ -1,0 +1,231 @@
+"""Flashbots relay client: bundles to several relays/builders at once, simulation, cancellation.
+
+Usage::
+
+    client = RelayClient(["https://relay.flashbots.net"], reputation_account)
+    sim = client.call_bundle(bundle, block_number=head + 1)      # eth_callBundle
+    if sim.first_revert is None:
+        submission = client.send_bundle(bundle, target_block=head + 1)   # eth_sendBundle
+
+``send_bundle`` fans out to every URL concurrently and succeeds when at least one accepted the
+bundle (per-URL outcomes are kept on the returned :class:`BundleSubmission`). ``call_bundle``
+asks the first URL (the simulation endpoint). The client is synchronous and thread-safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from keeper.relay.bundle import Bundle, RawTx, raw_bytes, tx_hash
+from keeper.relay.exceptions import (
+    InvalidBundleError,
+    NoRelayAcceptedError,
+    RelayError,
+    RelayResponseError,
+)
+from keeper.relay.models import (
+    CallBundleParams,
+    CallBundleResult,
+    CancelBundleParams,
+    CancelPrivateTxParams,
+    PrivateTxPreferences,
+    SendBundleParams,
+    SendBundleResult,
+    SendPrivateTxParams,
+)
+from keeper.relay.signing import MessageSigner
+from keeper.relay.transport import RelayEndpoint
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class BundleSubmission:
+    """Outcome of one ``eth_sendBundle`` fan-out."""
+
+    bundle: Bundle
+    target_block: int
+    accepted: dict[str, SendBundleResult] = field(default_factory=dict)
+    errors: dict[str, RelayError] = field(default_factory=dict)
+
+    @property
+    def bundle_hash(self) -> str:
+        return self.bundle.hash
+
+
+def _parse(model: type[M], url: str, method: str, result: Any) -> M:
+    try:
+        return model.model_validate(result)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "result"
+        raise RelayResponseError(url, method, f"{where}: {first['msg']}") from err
+
+
+class RelayClient:
+    """Speak the Flashbots bundle protocol to one or more relay/builder URLs.
+
+    Args:
+        urls: relay and builder endpoints; the first one also serves ``eth_callBundle``.
+        signer: reputation key signing every request (never the key that pays for gas).
+        timeout / retries / backoff: per-endpoint HTTP behaviour (see :class:`RelayEndpoint`).
+    """
+
+    def __init__(
+        self,
+        urls: Sequence[str] | str,
+        signer: MessageSigner,
+        *,
+        timeout: float = 5.0,
+        retries: int = 2,
+        backoff: float = 0.2,
+    ) -> None:
+        url_list = [urls] if isinstance(urls, str) else list(urls)
+        if not url_list:
+            raise InvalidBundleError("urls", "at least one relay URL is required")
+        self.endpoints = [
+            RelayEndpoint(u, signer, timeout=timeout, retries=retries, backoff=backoff)
+            for u in url_list
+        ]
+        self.signer = signer
+
+    @property
+    def urls(self) -> list[str]:
+        return [e.url for e in self.endpoints]
+
+    # ------------------------------------------------------------------ fan-out helper
+
+    def _fan_out(
+        self, call: Callable[[RelayEndpoint], Any]
+    ) -> tuple[dict[str, Any], dict[str, RelayError]]:
+        results: dict[str, Any] = {}
+        errors: dict[str, RelayError] = {}
+        if len(self.endpoints) == 1:
+            only = self.endpoints[0]
+            try:
+                results[only.url] = call(only)
+            except RelayError as err:
+                errors[only.url] = err
+            return results, errors
+        with ThreadPoolExecutor(max_workers=len(self.endpoints)) as pool:
+            futures = {e.url: pool.submit(call, e) for e in self.endpoints}
+            for url, future in futures.items():
+                try:
+                    results[url] = future.result()
+                except RelayError as err:
+                    errors[url] = err
+        return results, errors
+
+    # ------------------------------------------------------------------ bundles
+
+    def send_bundle(
+        self,
+        bundle: Bundle | Sequence[RawTx],
+        target_block: int,
+        **options: Any,
+    ) -> BundleSubmission:
+        """``eth_sendBundle`` to every URL at once, for one target block.
+
+        ``bundle`` is a :class:`Bundle` or a list of signed transactions (then ``options`` are
+        :meth:`Bundle.of` keywords). Raises :class:`NoRelayAcceptedError` when every URL failed.
+        """
+        if not isinstance(bundle, Bundle):
+            bundle = Bundle.of(bundle, **options)
+        if target_block < 1:
+            raise InvalidBundleError(
+                "blockNumber", f"target block must be positive, got {target_block}"
+            )
+        params = SendBundleParams(
+            txs=bundle.hex_txs(),
+            block_number=target_block,
+            min_timestamp=bundle.min_timestamp,
+            max_timestamp=bundle.max_timestamp,
+            reverting_tx_hashes=list(bundle.reverting_tx_hashes) or None,
+            replacement_uuid=bundle.replacement_uuid,
+            builders=list(bundle.builders) if bundle.builders is not None else None,
+        ).wire()
+        method = "eth_sendBundle"
+
+        def send(endpoint: RelayEndpoint) -> SendBundleResult:
+            result = endpoint.call(method, [params])
+            return _parse(SendBundleResult, endpoint.url, method, result)
+
+        accepted, errors = self._fan_out(send)
+        if not accepted:
+            raise NoRelayAcceptedError(method, errors)
+        return BundleSubmission(bundle, target_block, accepted, errors)
+
+    def call_bundle(
+        self,
+        bundle: Bundle | Sequence[RawTx],
+        block_number: int,
+        *,
+        state_block: int | str = "latest",
+        timestamp: int | None = None,
+    ) -> CallBundleResult:
+        """``eth_callBundle`` on the first URL: simulate on top of ``state_block``.
+
+        A reverting transaction is not an error here: inspect ``result.first_revert``.
+        """
+        if not isinstance(bundle, Bundle):
+            bundle = Bundle.of(bundle)
+        state = hex(state_block) if isinstance(state_block, int) else state_block
+        params = CallBundleParams(
+            txs=bundle.hex_txs(),
+            block_number=block_number,
+            state_block_number=state,
+            timestamp=timestamp,
+        ).wire()
+        endpoint = self.endpoints[0]
+        result = endpoint.call("eth_callBundle", [params])
+        return _parse(CallBundleResult, endpoint.url, "eth_callBundle", result)
+
+    def cancel_bundle(self, replacement_uuid: str) -> dict[str, RelayError]:
+        """``eth_cancelBundle`` at every URL; returns the per-URL errors (empty when all ok)."""
+        if not replacement_uuid:
+            raise InvalidBundleError("replacementUuid", "must not be empty")
+        params = CancelBundleParams(replacement_uuid=replacement_uuid).wire()
+        accepted, errors = self._fan_out(lambda e: e.call("eth_cancelBundle", [params]))
+        if not accepted:
+            raise NoRelayAcceptedError("eth_cancelBundle", errors)
+        return errors
+
+    # ------------------------------------------------------------------ private transactions
+
+    def send_private_transaction(
+        self,
+        raw_tx: RawTx,
+        *,
+        max_block_number: int | None = None,
+        fast: bool | None = None,
+    ) -> str:
+        """``eth_sendPrivateTransaction`` at every URL; returns the transaction hash."""
+        raw = raw_bytes(raw_tx, "tx")
+        params = SendPrivateTxParams(
+            tx="0x" + raw.hex(),
+            max_block_number=max_block_number,
+            preferences=PrivateTxPreferences(fast=fast) if fast is not None else None,
+        ).wire()
+        method = "eth_sendPrivateTransaction"
+        accepted, errors = self._fan_out(lambda e: e.call(method, [params]))
+        if not accepted:
+            raise NoRelayAcceptedError(method, errors)
+        expected = tx_hash(raw)
+        for url, answer in accepted.items():
+            if not isinstance(answer, str) or answer.lower() != expected:
+                raise RelayResponseError(url, method, f"answered {answer!r}, expected {expected}")
+        return expected
+
+    def cancel_private_transaction(self, tx_hash_hex: str) -> bool:
+        """``eth_cancelPrivateTransaction``; True when any relay cancelled it."""
+        params = CancelPrivateTxParams(tx_hash=tx_hash_hex).wire()
+        method = "eth_cancelPrivateTransaction"
+        accepted, errors = self._fan_out(lambda e: e.call(method, [params]))
+        if not accepted:
+            raise NoRelayAcceptedError(method, errors)
+        return any(answer is True for answer in accepted.values())

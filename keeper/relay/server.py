@@ -1,0 +1,262 @@
+"""The local relay: a real HTTP JSON-RPC server on loopback that speaks the Flashbots protocol.
+
+It sits in front of an anvil node and is that node's block builder (see
+:mod:`keeper.relay.builder`). Use it in-process::
+
+    with LocalRelay(anvil_url) as relay:          # automine off; the relay builds blocks
+        client = RelayClient(relay.url, reputation_key)
+        client.send_bundle(bundle, target_block=head + 1)
+        relay.mine_block()                         # build block head+1 (or block_time=...)
+
+or as a process: ``keeper relay serve --upstream URL --port N [--block-time S]``.
+
+Signed methods (``eth_sendBundle``, ``eth_callBundle``, ``eth_cancelBundle``,
+``eth_sendPrivateTransaction``, ``eth_cancelPrivateTransaction``) need a valid
+``X-Flashbots-Signature``; a missing or wrong one is refused with HTTP 403 and a JSON-RPC error
+(code -32600, ``id: null``) as relay.flashbots.net answers. Read-only ``eth_*``/``net_*``/
+``web3_*`` calls are forwarded to anvil under the builder's lock, so readers never see a trial
+block. ``eth_sendRawTransaction`` is refused (the relay is not a public mempool).
+``localrelay_mineBlock`` (unsigned, local only) builds a block for callers in other processes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import asdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from keeper.relay import constants
+from keeper.relay.builder import BlockBuilder, BlockRecord
+from keeper.relay.exceptions import InvalidBundleError, RelayError, SignatureError, UpstreamError
+from keeper.relay.models import (
+    CallBundleParams,
+    CancelBundleParams,
+    CancelPrivateTxParams,
+    SendBundleParams,
+    SendPrivateTxParams,
+)
+from keeper.relay.signing import recover_signer
+from keeper.relay.simulation import simulate_bundle
+from keeper.relay.upstream import Upstream, UpstreamRpcError
+
+log = logging.getLogger(__name__)
+
+#: Forwarded to anvil (reads only: nothing that adds a transaction or changes the chain).
+FORWARDED_PREFIXES = ("eth_get", "eth_call", "eth_estimateGas", "net_", "web3_")
+FORWARDED_METHODS = frozenset(
+    {"eth_chainId", "eth_blockNumber", "eth_gasPrice", "eth_maxPriorityFeePerGas", "eth_feeHistory"}
+)
+
+
+class RpcReplyError(Exception):
+    """Internal: an error to answer with (code, message, HTTP status)."""
+
+    def __init__(self, code: int, message: str, status: int = 200) -> None:
+        self.code, self.message, self.status = code, message, status
+        super().__init__(message)
+
+
+def _params(model: type[BaseModel], params: list[Any]) -> Any:
+    if not params or not isinstance(params[0], dict):
+        raise RpcReplyError(constants.CODE_INVALID_PARAMS, "invalid params: expected one object")
+    try:
+        return model.model_validate(params[0])
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise RpcReplyError(
+            constants.CODE_INVALID_PARAMS, f"invalid params: {where}: {first['msg']}"
+        ) from err
+
+
+class RelayService:
+    """Protocol logic independent of HTTP: verify, dispatch, answer."""
+
+    def __init__(self, upstream: Upstream, builder: BlockBuilder) -> None:
+        self.up = upstream
+        self.builder = builder
+
+    def handle(self, body: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, JSON-RPC response object) for one request body."""
+        request_id: Any = None
+        try:
+            try:
+                request = json.loads(body)
+            except ValueError as err:
+                raise RpcReplyError(constants.CODE_PARSE_ERROR, f"parse error: {err}", 400) from err
+            if not isinstance(request, dict) or not isinstance(request.get("method"), str):
+                raise RpcReplyError(constants.CODE_INVALID_REQUEST, "invalid request", 400)
+            method, params = request["method"], request.get("params") or []
+            signer = None
+            if method in constants.SIGNED_METHODS:
+                try:
+                    signer = recover_signer(body, signature)
+                except SignatureError as err:
+                    raise RpcReplyError(constants.CODE_INVALID_REQUEST, err.problem, 403) from err
+            request_id = request.get("id")
+            result = self.dispatch(method, params, signer)
+            return 200, {"jsonrpc": "2.0", "id": request_id, "result": result}
+        except RpcReplyError as failure:
+            error = {"code": failure.code, "message": failure.message}
+            return failure.status, {"jsonrpc": "2.0", "id": request_id, "error": error}
+
+    def dispatch(self, method: str, params: list[Any], signer: str | None) -> Any:
+        builder = self.builder
+        try:
+            if method == "eth_sendBundle":
+                bundle_hash = builder.add_bundle(_params(SendBundleParams, params), str(signer))
+                return {"bundleHash": bundle_hash}
+            if method == "eth_callBundle":
+                return simulate_bundle(builder, _params(CallBundleParams, params)).wire()
+            if method == "eth_cancelBundle":
+                uuid = _params(CancelBundleParams, params).replacement_uuid
+                builder.cancel_bundle(uuid, str(signer))
+                return None
+            if method == "eth_sendPrivateTransaction":
+                return builder.add_private(_params(SendPrivateTxParams, params), str(signer))
+            if method == "eth_cancelPrivateTransaction":
+                tx_hash = _params(CancelPrivateTxParams, params).tx_hash
+                return builder.cancel_private(tx_hash, str(signer))
+            if method == "localrelay_mineBlock":
+                with_orders = bool((params[0] if params else {}).get("includeBundles", True))
+                return asdict(builder.build_block(with_orders))
+            if method in FORWARDED_METHODS or method.startswith(FORWARDED_PREFIXES):
+                with builder.lock:
+                    return self.up.call(method, *params)
+        except InvalidBundleError as err:
+            raise RpcReplyError(constants.CODE_INVALID_PARAMS, str(err)) from err
+        except UpstreamRpcError as err:
+            raise RpcReplyError(err.code, err.message) from err
+        except RelayError as err:  # upstream down, build invariant broken
+            raise RpcReplyError(constants.CODE_SERVER_ERROR, str(err)) from err
+        raise RpcReplyError(constants.CODE_METHOD_NOT_FOUND, f"method not found: {method}")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _RelayHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        status, response = self.server.service.handle(
+            body, self.headers.get(constants.SIGNATURE_HEADER)
+        )
+        payload = json.dumps(response).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+class _RelayHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], service: RelayService) -> None:
+        self.service = service
+        super().__init__(address, _Handler)
+
+
+class LocalRelay:
+    """The local relay server and block builder for one anvil.
+
+    Args:
+        upstream_url: the anvil JSON-RPC URL (run anvil with ``--order fifo``).
+        host / port: where to listen (port 0 picks a free one).
+        block_time: if set, a background thread builds a block every ``block_time`` seconds;
+            otherwise blocks are built only by :meth:`mine_block`.
+    """
+
+    def __init__(
+        self,
+        upstream_url: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        block_time: float | None = None,
+    ) -> None:
+        self.upstream = Upstream(upstream_url)
+        self.builder = BlockBuilder(self.upstream)
+        self.service = RelayService(self.upstream, self.builder)
+        self.host, self.port, self.block_time = host, port, block_time
+        self._server: _RelayHTTPServer | None = None
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._automine_was: bool | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def history(self) -> list[BlockRecord]:
+        return self.builder.history
+
+    def start(self) -> LocalRelay:
+        try:
+            self._automine_was = bool(self.upstream.call("anvil_getAutomine"))
+            self.upstream.call("evm_setAutomine", False)
+            self.upstream.call("evm_setIntervalMining", 0)
+        except UpstreamError as err:
+            raise UpstreamError(
+                "start", f"{self.upstream.url} is not a usable anvil: {err}"
+            ) from err
+        self._server = _RelayHTTPServer((self.host, self.port), self.service)
+        self.port = int(self._server.server_address[1])
+        self._stop.clear()
+        serve = threading.Thread(target=self._server.serve_forever, name="local-relay", daemon=True)
+        serve.start()
+        self._threads = [serve]
+        if self.block_time:
+            miner = threading.Thread(target=self._mine_loop, name="local-relay-miner", daemon=True)
+            miner.start()
+            self._threads.append(miner)
+        return self
+
+    def _mine_loop(self) -> None:
+        assert self.block_time is not None
+        while not self._stop.wait(self.block_time):
+            try:
+                self.mine_block()
+            except RelayError:
+                log.exception("local relay: block production stopped")
+                return
+
+    def mine_block(self, include_bundles: bool = True) -> BlockRecord:
+        """Build the next block now (see :meth:`BlockBuilder.build_block`)."""
+        return self.builder.build_block(include_bundles)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+        if self._automine_was:
+            try:
+                self.upstream.call("evm_setAutomine", True)
+            except UpstreamError:
+                log.warning("local relay: could not restore automine on %s", self.upstream.url)
+
+    def __enter__(self) -> LocalRelay:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
