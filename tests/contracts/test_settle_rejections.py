@@ -1,0 +1,272 @@
+"""settle: every way an order is refused, each checked by its custom error."""
+
+from __future__ import annotations
+
+import ape
+import pytest
+
+from keeper.intents.types import Execution, Order
+from tests.contracts.helpers import call
+
+E18 = 10**18
+E6 = 10**6
+
+
+@pytest.fixture
+def deal(intents, owner, executor, alice, weth_like, usdc):
+    """Alice sells 1 WETH for >= 3,000 USDC; an interaction mints the USDC (a stand-in swap)."""
+    intents.fund(alice, weth_like, 2 * E18, allowance=E18)
+    executor.setTarget(usdc, True, sender=owner)
+    intent = intents.intent(alice, sells=[(weth_like, E18)], buys=[(usdc, 3_000 * E6)])
+    mint = call(usdc, "mint", executor, 3_000 * E6)
+    return intent, mint
+
+
+def test_rejects_a_signature_from_someone_other_than_the_owner(
+    intents, executor, keeper, bob, deal
+):
+    intent, mint = deal
+    signature = intents.sign(intent.model_copy(update={"owner": bob.address}), bob)
+
+    with ape.reverts(executor.InvalidSignature, owner=intent.owner):
+        intents.settle([intents.order(intent, signature=signature)], [mint], sender=keeper)
+
+
+SIGNED_FIELD_CHANGES = {
+    "owner": lambda i, ctx: {"owner": ctx["bob"]},
+    "keeper": lambda i, ctx: {"keeper": ctx["keeper"]},
+    "nonce": lambda i, ctx: {"nonce": i.nonce + 1},
+    "valid_after": lambda i, ctx: {"valid_after": 1},
+    "deadline": lambda i, ctx: {"deadline": i.deadline + 1},
+    "sells.amount": lambda i, ctx: {
+        "sells": [i.sells[0].model_copy(update={"amount": i.sells[0].amount + 1})]
+    },
+    "sells.token": lambda i, ctx: {"sells": [i.sells[0].model_copy(update={"token": ctx["wbtc"]})]},
+    "buys.amount": lambda i, ctx: {
+        "buys": [i.buys[0].model_copy(update={"amount": i.buys[0].amount - 1})]
+    },
+    "buys.token": lambda i, ctx: {"buys": [i.buys[0].model_copy(update={"token": ctx["wbtc"]})]},
+    "fee_token": lambda i, ctx: {"fee_token": ctx["wbtc"]},
+    "max_fee": lambda i, ctx: {"max_fee": 1, "fee_token": i.sells[0].token},
+}
+
+
+@pytest.mark.parametrize("field", sorted(SIGNED_FIELD_CHANGES))
+def test_rejects_an_intent_whose_signed_field_was_changed_after_signing(
+    intents, executor, keeper, alice, bob, wbtc, deal, field
+):
+    intent, mint = deal
+    signature = intents.sign(intent, alice)
+    ctx = {"bob": bob.address, "keeper": keeper.address, "wbtc": wbtc.address}
+    tampered = intent.model_copy(update=SIGNED_FIELD_CHANGES[field](intent, ctx))
+    assert tampered != intent
+
+    with ape.reverts(executor.InvalidSignature, owner=tampered.owner):
+        intents.settle([intents.order(tampered, signature=signature)], [mint], sender=keeper)
+
+
+def test_rejects_a_signature_made_for_another_chain_id(intents, executor, keeper, alice, deal):
+    intent, mint = deal
+    signature = intents.sign(intent, alice, chain_id=1)
+
+    with ape.reverts(executor.InvalidSignature, owner=alice.address):
+        intents.settle([intents.order(intent, signature=signature)], [mint], sender=keeper)
+
+
+def test_rejects_an_intent_signed_for_another_executor(
+    project, intents, executor, owner, guardian, keeper, alice, deal
+):
+    _, mint = deal
+    other = owner.deploy(project.BatchExecutor, owner, guardian)
+    intent = intents.intent(
+        alice, sells=[(deal[0].sells[0].token, E18)], buys=[], executor=other.address
+    )
+
+    with ape.reverts(executor.WrongExecutor, expected=executor.address, actual=other.address):
+        intents.settle([intents.order(intent, alice)], [mint], sender=keeper)
+
+
+def test_rejects_a_nonce_that_already_settled(intents, executor, keeper, alice, deal):
+    intent, mint = deal
+    order = intents.order(intent, alice)
+    intents.settle([order], [mint], sender=keeper)
+
+    with ape.reverts(executor.NonceAlreadyUsed, owner=alice.address, nonce=intent.nonce):
+        intents.settle([order], [mint], sender=keeper)
+
+
+def test_rejects_the_same_nonce_twice_in_one_batch(intents, executor, keeper, alice, deal):
+    intent, _ = deal
+    half = intent.model_copy(
+        update={"sells": [intent.sells[0].model_copy(update={"amount": E18 // 2})], "buys": []}
+    )
+    order = intents.order(half, alice)
+
+    with ape.reverts(executor.NonceAlreadyUsed, owner=alice.address, nonce=0):
+        intents.settle([order, order], sender=keeper)
+
+
+def test_rejects_a_nonce_the_owner_cancelled(intents, executor, keeper, alice, deal):
+    intent, mint = deal
+    executor.invalidateNonces(0, 1 << intent.nonce, sender=alice)
+
+    with ape.reverts(executor.NonceAlreadyUsed, owner=alice.address, nonce=intent.nonce):
+        intents.settle([intents.order(intent, alice)], [mint], sender=keeper)
+
+
+def test_rejects_an_intent_after_its_deadline(intents, executor, keeper, alice, deal):
+    intent, mint = deal
+    expired = intent.model_copy(update={"deadline": intents.now() - 1})
+
+    with ape.reverts(executor.IntentExpired, deadline=expired.deadline):
+        intents.settle([intents.order(expired, alice)], [mint], sender=keeper)
+
+
+def test_rejects_an_intent_before_its_start_time(intents, executor, keeper, alice, deal):
+    intent, mint = deal
+    early = intent.model_copy(update={"valid_after": intents.now() + 600})
+
+    with ape.reverts(executor.IntentNotYetValid, validAfter=early.valid_after):
+        intents.settle([intents.order(early, alice)], [mint], sender=keeper)
+
+
+def test_rejects_a_keeper_other_than_the_designated_one(
+    intents, executor, owner, keeper, alice, bob, deal
+):
+    intent, mint = deal
+    executor.setKeeper(bob, True, sender=owner)
+    designated = intent.model_copy(update={"keeper": keeper.address})
+
+    with ape.reverts(executor.WrongKeeper, designated=keeper.address, caller=bob.address):
+        intents.settle([intents.order(designated, alice)], [mint], sender=bob)
+    intents.settle([intents.order(designated, alice)], [mint], sender=keeper)
+
+
+def test_rejects_a_caller_that_is_not_an_allow_listed_keeper(
+    intents, executor, attacker, alice, deal
+):
+    intent, mint = deal
+
+    with ape.reverts(executor.NotKeeper, caller=attacker.address):
+        intents.settle([intents.order(intent, alice)], [mint], sender=attacker)
+
+
+def test_rejects_taking_more_than_the_signed_maximum(
+    intents, executor, keeper, alice, weth_like, deal
+):
+    intent, mint = deal
+    order = intents.order(intent, alice, sell_amounts=[E18 + 1])
+
+    with ape.reverts(
+        executor.SellAboveMaximum, token=weth_like.address, amount=E18 + 1, maximum=E18
+    ):
+        intents.settle([order], [mint], sender=keeper)
+
+
+def test_rejects_taking_more_than_the_vault_allowance(
+    intents, executor, vault, keeper, alice, weth_like, deal
+):
+    intent, mint = deal
+    vault.approve(weth_like, E18 // 2, 2**40, sender=alice)
+
+    with ape.reverts(
+        executor.AllowanceExceeded,
+        owner=alice.address,
+        token=weth_like.address,
+        requested=E18,
+        available=E18 // 2,
+    ):
+        intents.settle([intents.order(intent, alice)], [mint], sender=keeper)
+
+
+def test_rejects_a_pull_after_the_allowance_expired(
+    intents, executor, vault, keeper, alice, weth_like, deal
+):
+    intent, mint = deal
+    expiration = intents.now() - 1
+    vault.approve(weth_like, E18, expiration, sender=alice)
+
+    with ape.reverts(
+        executor.AllowanceExpired,
+        owner=alice.address,
+        token=weth_like.address,
+        expiration=expiration,
+    ):
+        intents.settle([intents.order(intent, alice)], [mint], sender=keeper)
+
+
+def test_rejects_delivering_less_than_the_signed_minimum(
+    intents, executor, keeper, alice, usdc, deal
+):
+    intent, _ = deal
+    order = intents.order(intent, alice, buy_amounts=[2_999 * E6])
+    short_mint = call(usdc, "mint", executor, 2_999 * E6)
+
+    with ape.reverts(
+        executor.BuyBelowMinimum, token=usdc.address, received=2_999 * E6, minimum=3_000 * E6
+    ):
+        intents.settle([order], [short_mint], sender=keeper)
+
+
+def test_rejects_a_fee_above_the_signed_cap(intents, executor, keeper, alice, weth_like, deal):
+    intent, mint = deal
+    capped = intent.model_copy(update={"fee_token": weth_like.address, "max_fee": 10**15})
+    order = intents.order(capped, alice, sell_amounts=[E18], fee=10**15 + 1)
+
+    with ape.reverts(executor.FeeAboveCap, fee=10**15 + 1, maxFee=10**15):
+        intents.settle([order], [mint], sender=keeper)
+
+
+def test_rejects_settlement_while_paused(intents, executor, guardian, keeper, alice, deal):
+    intent, mint = deal
+    executor.pause(sender=guardian)
+
+    with ape.reverts(executor.EnforcedPause):
+        intents.settle([intents.order(intent, alice)], [mint], sender=keeper)
+
+
+def test_rejects_an_execution_with_the_wrong_number_of_amounts(
+    intents, executor, keeper, alice, deal
+):
+    intent, mint = deal
+    # The Python model refuses this shape, so build the order around its validation.
+    execution = Execution.model_construct(sell_amounts=(E18, 1), buy_amounts=(3_000 * E6,), fee=0)
+    order = Order.model_construct(
+        intent=intent, signature=intents.sign(intent, alice), execution=execution
+    )
+
+    with ape.reverts(executor.ExecutionLengthMismatch, legs=1, amounts=2):
+        intents.settle([order], [mint], sender=keeper)
+
+
+def test_rejects_a_batch_that_spends_tokens_the_executor_held_before(
+    intents, executor, keeper, alice, usdc, deal
+):
+    intent, _ = deal
+    usdc.mint(executor, 3_000 * E6, sender=keeper)  # e.g. sent by mistake, or earlier surplus
+
+    with ape.reverts(
+        executor.TokenDeficit, token=usdc.address, balanceBefore=3_000 * E6, balanceAfter=0
+    ):
+        intents.settle([intents.order(intent, alice)], sender=keeper)
+
+
+def test_rejects_an_interaction_with_a_target_not_on_the_allow_list(
+    intents, executor, keeper, alice, wbtc, deal
+):
+    intent, _ = deal
+
+    with ape.reverts(executor.TargetNotAllowed, target=wbtc.address):
+        intents.settle(
+            [intents.order(intent, alice)], [call(wbtc, "mint", executor, 1)], sender=keeper
+        )
+
+
+def test_reports_the_index_and_target_of_a_failing_interaction(
+    intents, executor, owner, keeper, alice, usdc, deal
+):
+    intent, mint = deal
+    broken = call(usdc, "transfer", alice, 10**30)  # more than the executor holds
+
+    with ape.reverts(executor.InteractionFailed, index=1, target=usdc.address):
+        intents.settle([intents.order(intent, alice)], [mint, broken], sender=keeper)
