@@ -15,7 +15,8 @@ def drift(weights: dict[str, float], targets: dict[str, float]) -> dict[str, flo
 
 def worst_drift(weights: dict[str, float], targets: dict[str, float]) -> tuple[str, float]:
     d = drift(weights, targets)
-    token = max(d, key=lambda t: (abs(d[t]), t))
+    # ties (two tokens always drift equally in a two-token portfolio) name the overweight one
+    token = max(d, key=lambda t: (round(abs(d[t]), 12), d[t] > 0, t))
     return token, d[token]
 
 
