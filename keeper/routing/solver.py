@@ -54,10 +54,8 @@ def waterfill(market: Market, edges: IntArray, p_out: FloatArray, amount: float)
     big_d = liq / np.sqrt(g) * np.sqrt(p_out)[:, None]
     # Entering segment k happens at p = g q_k^2 p_out (k = 0 is activation).
     p_event = (g * q**2) * p_out[:, None]
-    prev_c = np.concatenate([np.zeros((len(edges), 1)), c[:, :-1]], axis=1)
-    prev_d = np.concatenate([np.zeros((len(edges), 1)), big_d[:, :-1]], axis=1)
-    delta_c = (c - prev_c).ravel()
-    delta_d = (big_d - prev_d).ravel()
+    with np.errstate(invalid="ignore"):  # V2's unreachable boundary: inf - inf, dropped below
+        delta_c, delta_d = _deltas(c, big_d)
     p_event = p_event.ravel()
     keep = (p_event > 0) & ((delta_c != 0) | (delta_d != 0)) & np.isfinite(delta_c)
     p_event, delta_c, delta_d = p_event[keep], delta_c[keep], delta_d[keep]
@@ -76,6 +74,13 @@ def waterfill(market: Market, edges: IntArray, p_out: FloatArray, amount: float)
     if cum_d[i] <= 0 or amount <= cum_c[i]:
         return float(p_event[i])
     return float((cum_d[i] / (amount - cum_c[i])) ** 2)
+
+
+def _deltas(c: FloatArray, big_d: FloatArray) -> tuple[FloatArray, FloatArray]:
+    zeros = np.zeros((c.shape[0], 1))
+    prev_c = np.concatenate([zeros, c[:, :-1]], axis=1)
+    prev_d = np.concatenate([zeros, big_d[:, :-1]], axis=1)
+    return (c - prev_c).ravel(), (big_d - prev_d).ravel()
 
 
 def _dual(market: Market, edges: IntArray, p: FloatArray, sell: int, amount: float) -> float:
