@@ -110,8 +110,13 @@ def decide(
     scope: frozenset[str] | None = None,
     extra_benefit_usd: float = 0.0,
     force: bool = False,
+    hold_reason: str | None = None,
 ) -> Decision:
-    """Decide whether (and how far) to rebalance; ``force`` skips the benefit test only."""
+    """Decide whether (and how far) to rebalance.
+
+    ``force`` skips the benefit test (not the cost limits); ``hold_reason`` (e.g. paused by the
+    user) returns "no action" with that reason.
+    """
     values = np.asarray(values_usd, dtype=np.float64)
     t = np.asarray(targets, dtype=np.float64)
     value = float(values.sum())
@@ -130,6 +135,8 @@ def decide(
 
     if value <= 0:
         return hold("empty portfolio")
+    if hold_reason is not None:
+        return hold(hold_reason)
     if not fired and not force:
         return hold("inside band")
     mask = np.array([scope is None or k in scope for k in tokens])

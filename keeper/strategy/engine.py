@@ -1,0 +1,218 @@
+"""One evaluation of a strategy: targets -> regime adjustments -> triggers -> cost-gated decision.
+
+Pure: it takes holdings in USD, a price history and the remembered state, and returns the
+decision plus the state to remember. Chain reads (portfolio, prices) happen before it, the
+proposal after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from keeper.strategy.config import StrategyConfig
+from keeper.strategy.constants import PERIODS_PER_YEAR, Frequency, MarketRegime
+from keeper.strategy.controls import ControlState
+from keeper.strategy.costs import CostEstimator
+from keeper.strategy.decisions import Decision, DecisionRules, decide
+from keeper.strategy.models.covariance import ledoit_wolf, log_returns
+from keeper.strategy.models.tilt import momentum_tilt
+from keeper.strategy.targets import model_targets
+from keeper.strategy.triggers.base import Signal, SignalKind
+from keeper.strategy.triggers.calendar import calendar_signal, component_signal
+from keeper.strategy.triggers.drawdown import DrawdownState, drawdown_signal
+from keeper.strategy.triggers.manual import manual_signal
+from keeper.strategy.triggers.opportunity import price_move_signal, yield_signal
+from keeper.strategy.triggers.regime import detect_regime
+from keeper.strategy.triggers.threshold import threshold_signal
+from keeper.strategy.triggers.volatility import market_volatility_pct, volatility_reading
+from keeper.strategy.yields import YieldQuote
+
+FloatArray = NDArray[np.float64]
+_ORDER = [
+    Frequency.DAILY,
+    Frequency.WEEKLY,
+    Frequency.BIWEEKLY,
+    Frequency.MONTHLY,
+    Frequency.QUARTERLY,
+]
+#: annual volatility assumed without price history: stablecoins 1 %, everything else 80 %
+DEFAULT_VOL = {True: 0.01, False: 0.80}
+
+
+@dataclass(frozen=True)
+class MarketData:
+    """Daily USD prices ``(T+1, n)`` of ``tokens`` (oldest first), and yield quotes."""
+
+    tokens: tuple[str, ...] = ()
+    prices: FloatArray | None = None
+    yields: tuple[YieldQuote, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    decision: Decision
+    state: ControlState
+    targets: dict[str, float]
+    band: float
+    frequency: Frequency
+    notes: tuple[str, ...] = field(default=())
+
+
+def _shift(freq: Frequency, steps: int) -> Frequency:
+    i = min(len(_ORDER) - 1, max(0, _ORDER.index(freq) + steps))
+    return _ORDER[i]
+
+
+def _covariance(cfg: StrategyConfig, tokens: list[str], market: MarketData) -> FloatArray:
+    if market.prices is not None and market.prices.shape[0] > len(tokens) + 2:
+        idx = [market.tokens.index(t) for t in tokens if t in market.tokens]
+        if len(idx) == len(tokens):
+            cov, _ = ledoit_wolf(log_returns(market.prices[:, idx]))
+            return np.asarray(cov * PERIODS_PER_YEAR, dtype=np.float64)
+    vols = np.array([DEFAULT_VOL[cfg.is_stable(t) if _known(cfg, t) else False] for t in tokens])
+    return np.diag(vols**2)
+
+
+def _known(cfg: StrategyConfig, symbol: str) -> bool:
+    from keeper.strategy.constants import KNOWN_TOKENS
+
+    return symbol in cfg.tokens or symbol in KNOWN_TOKENS
+
+
+def evaluate(
+    cfg: StrategyConfig,
+    holdings_usd: dict[str, float],
+    now: datetime,
+    state: ControlState,
+    market: MarketData,
+    estimator: CostEstimator,
+) -> Evaluation:
+    notes: list[str] = []
+    targets, note = model_targets(cfg, market.tokens, market.prices, state.target_overrides)
+    if note:
+        notes.append(note)
+    band, frequency = cfg.band, state.frequency or cfg.frequency
+    signals: list[Signal] = []
+    history = market.prices if market.prices is not None and market.prices.shape[0] > 20 else None
+    hist_tokens = [t for t in targets if t in market.tokens]
+
+    if history is not None and hist_tokens:
+        idx = [market.tokens.index(t) for t in hist_tokens]
+        rets = log_returns(history[:, idx])
+        tw = np.array([targets[t] for t in hist_tokens])
+        stable = np.array([cfg.is_stable(t) if _known(cfg, t) else False for t in hist_tokens])
+        if cfg.triggers.volatility.enabled:
+            look = rets[-cfg.triggers.volatility.lookback_days :]
+            reading = volatility_reading(market_volatility_pct(look, tw, stable))
+            band *= reading.band_scale
+            frequency = reading.frequency
+            notes.append(reading.reason)
+        rc = cfg.triggers.regime
+        risky = ~stable
+        if rc.enabled and risky.any() and rets.shape[0] >= 2 * rc.horizon:
+            basket = rets[-rc.lookback_days :][:, risky] @ (tw[risky] / tw[risky].sum())
+            reg = detect_regime(basket, rc.method, rc.horizon, rc.z_critical)
+            notes.append(reg.reason)
+            if reg.regime is MarketRegime.MEAN_REVERTING:
+                band *= rc.mean_reverting_band_scale
+                frequency = _shift(frequency, -1)
+            elif reg.regime is MarketRegime.TRENDING:
+                band *= rc.trending_band_scale
+                frequency = _shift(frequency, +1)
+                if cfg.rules.momentum_factor:
+                    trail = rets[-rc.lookback_days :].sum(axis=0)
+                    tilted = momentum_tilt(tw, trail, cfg.rules.momentum_factor, rc.max_tilt)
+                    scale = sum(targets[t] for t in hist_tokens)
+                    targets.update(
+                        {t: float(x) * scale for t, x in zip(hist_tokens, tilted, strict=True)}
+                    )
+        if cfg.triggers.opportunity.enabled:
+            signals.append(
+                price_move_signal(hist_tokens, rets[-1], cfg.triggers.opportunity.price_move)
+            )
+    band = min(max(band, 0.005), 0.5)
+
+    value = sum(holdings_usd.values())
+    if cfg.triggers.drawdown.enabled:
+        dd_state = DrawdownState(state.drawdown_peak, state.risk_scale)
+        sig, dd_state = drawdown_signal(value, dd_state, targets, cfg.triggers.drawdown)
+        state = state.model_copy(
+            update={"drawdown_peak": dd_state.peak, "risk_scale": dd_state.risk_scale}
+        )
+        signals.append(sig)
+        if sig.targets is not None:
+            targets = sig.targets
+    scope: frozenset[str] | None = None
+    extra = 0.0
+    if cfg.triggers.opportunity.enabled and market.yields:
+        sig = yield_signal(targets, market.yields, cfg.triggers.opportunity)
+        signals.append(sig)
+        if sig.fired and sig.targets is not None:
+            by = {q.venue: q.apy for q in market.yields}
+            moved = {k: sig.targets[k] - targets.get(k, 0.0) for k in sig.targets}
+            extra = (
+                sum(moved[k] * by.get(k, 0.0) for k in moved) * value * cfg.costs.horizon_days / 365
+            )
+            targets, scope = sig.targets, sig.scope
+
+    tokens = sorted(set(holdings_usd) | {t for t, w in targets.items() if w > 0})
+    weights = {t: holdings_usd.get(t, 0.0) / value if value else 0.0 for t in tokens}
+    drifted = threshold_signal(weights, targets, band)
+    signals.append(drifted)
+    if cfg.components and not state.target_overrides:
+        cal = component_signal(now, state.component_last, cfg.components)
+    else:
+        cal = calendar_signal(now, state.last_rebalance, frequency)
+    if cfg.triggers.calendar.enabled:
+        signals.append(cal)
+        if cal.fired and cal.scope is not None and scope is None and not drifted.fired:
+            scope = cal.scope
+    signals.append(manual_signal(state.manual_requested))
+
+    rules = DecisionRules(
+        band=band,
+        risk_aversion=cfg.costs.risk_aversion,
+        horizon_days=cfg.costs.horizon_days,
+        benefit_margin=cfg.costs.benefit_margin,
+        max_cost_fraction=state.cost_limit if state.cost_limit is not None else cfg.costs.max_cost,
+        max_gas_fraction=cfg.costs.max_gas,
+        rebalance_to=cfg.rebalance_to,
+    )
+    risk = any(s.fired and s.kind is SignalKind.RISK for s in signals)
+    if risk:  # cutting risk goes all the way to the (de-risked) targets
+        rules = replace(rules, rebalance_to="target")
+    decision = decide(
+        tokens,
+        _vals(holdings_usd, tokens),
+        _vals(targets, tokens),
+        _covariance(cfg, tokens, market),
+        estimator,
+        rules,
+        signals,
+        scope=scope,
+        extra_benefit_usd=extra,
+        force=risk,
+        hold_reason="paused by the user" if state.paused else None,
+    )
+    return Evaluation(decision, state, targets, band, frequency, tuple(notes))
+
+
+def _vals(d: dict[str, float], tokens: list[str]) -> FloatArray:
+    return np.array([d.get(t, 0.0) for t in tokens], dtype=np.float64)
+
+
+def after_proposal(state: ControlState, now: datetime, cfg: StrategyConfig) -> ControlState:
+    """The state once a rebalance was proposed: clocks reset, one-shot requests cleared."""
+    comps = {name: now for name in cfg.components}
+    return state.model_copy(
+        update={
+            "last_rebalance": now,
+            "component_last": comps,
+            "manual_requested": False,
+            "exit_to": None,
+        }
+    )
