@@ -39,7 +39,7 @@ from keeper.relay.models import (
     SendPrivateTxParams,
 )
 from keeper.relay.signing import MessageSigner
-from keeper.relay.transport import RelayEndpoint
+from keeper.relay.transport import RelayEndpoint, prepare
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -151,8 +151,10 @@ class RelayClient:
         ).wire()
         method = "eth_sendBundle"
 
+        prepared = prepare(method, [params], self.signer)
+
         def send(endpoint: RelayEndpoint) -> SendBundleResult:
-            result = endpoint.call(method, [params])
+            result = endpoint.call(method, [params], prepared)
             return _parse(SendBundleResult, endpoint.url, method, result)
 
         accepted, errors = self._fan_out(send)
@@ -190,7 +192,8 @@ class RelayClient:
         if not replacement_uuid:
             raise InvalidBundleError("replacementUuid", "must not be empty")
         params = CancelBundleParams(replacement_uuid=replacement_uuid).wire()
-        accepted, errors = self._fan_out(lambda e: e.call("eth_cancelBundle", [params]))
+        prepared = prepare("eth_cancelBundle", [params], self.signer)
+        accepted, errors = self._fan_out(lambda e: e.call("eth_cancelBundle", [params], prepared))
         if not accepted:
             raise NoRelayAcceptedError("eth_cancelBundle", errors)
         return errors
@@ -212,7 +215,8 @@ class RelayClient:
             preferences=PrivateTxPreferences(fast=fast) if fast is not None else None,
         ).wire()
         method = "eth_sendPrivateTransaction"
-        accepted, errors = self._fan_out(lambda e: e.call(method, [params]))
+        prepared = prepare(method, [params], self.signer)
+        accepted, errors = self._fan_out(lambda e: e.call(method, [params], prepared))
         if not accepted:
             raise NoRelayAcceptedError(method, errors)
         expected = tx_hash(raw)
@@ -225,7 +229,8 @@ class RelayClient:
         """``eth_cancelPrivateTransaction``; True when any relay cancelled it."""
         params = CancelPrivateTxParams(tx_hash=tx_hash_hex).wire()
         method = "eth_cancelPrivateTransaction"
-        accepted, errors = self._fan_out(lambda e: e.call(method, [params]))
+        prepared = prepare(method, [params], self.signer)
+        accepted, errors = self._fan_out(lambda e: e.call(method, [params], prepared))
         if not accepted:
             raise NoRelayAcceptedError(method, errors)
         return any(answer is True for answer in accepted.values())

@@ -213,7 +213,12 @@ class LocalRelay:
         self._server = _RelayHTTPServer((self.host, self.port), self.service)
         self.port = int(self._server.server_address[1])
         self._stop.clear()
-        serve = threading.Thread(target=self._server.serve_forever, name="local-relay", daemon=True)
+        serve = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="local-relay",
+            daemon=True,
+        )
         serve.start()
         self._threads = [serve]
         if self.block_time:

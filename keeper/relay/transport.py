@@ -39,6 +39,15 @@ def encode_request(method: str, params: list[Any], request_id: int) -> bytes:
 _AUTH_PHRASES = ("signature check", "signature is required", "flashbots-signature", "signer")
 
 
+SignedRequest = tuple[bytes, str]
+
+
+def prepare(method: str, params: list[Any], signer: MessageSigner) -> SignedRequest:
+    """The request body and its ``X-Flashbots-Signature`` header value."""
+    body = encode_request(method, params, next(_ids))
+    return body, sign_body(body, signer)
+
+
 def _is_auth_failure(status: int, message: str) -> bool:
     text = message.lower()
     return status in (401, 403) or any(phrase in text for phrase in _AUTH_PHRASES)
@@ -102,13 +111,14 @@ class RelayEndpoint:
             self._local.session = session
         return session
 
-    def call(self, method: str, params: list[Any]) -> Any:
-        """Send one signed request; return its ``result`` or raise a :class:`RelayError`."""
-        body = encode_request(method, params, next(_ids))
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign_body(body, self.signer),
-        }
+    def call(self, method: str, params: list[Any], prepared: SignedRequest | None = None) -> Any:
+        """Send one signed request; return its ``result`` or raise a :class:`RelayError`.
+
+        ``prepared`` (from :func:`prepare`) sends an already signed body, so a fan-out signs once
+        and every relay receives the same bytes.
+        """
+        body, signature = prepared or prepare(method, params, self.signer)
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
         attempts = self.retries + 1
         problem = ""
         for attempt in range(attempts):
