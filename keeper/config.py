@@ -111,6 +111,8 @@ class LimitSettings(BaseModel):
     max_attempts: int = Field(default=5, ge=1)
     #: extra margin kept on every user's limit when choosing execution amounts
     safety_margin_bps: int = Field(default=10, ge=0, le=5_000)
+    #: cost gate: gas may cost at most this share of the batch's traded value
+    max_gas_cost_bps: int = Field(default=100, ge=0, le=10_000)
 
 
 class BreakerSettings(BaseModel):

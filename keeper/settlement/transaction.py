@@ -59,21 +59,23 @@ class Settlement:
     def as_transaction(
         self, *, sender: str, nonce: int, gas_limit: int, fees: FeeQuote
     ) -> TransactionAPI:
-        """An unsigned EIP-1559 transaction (Ape) carrying :attr:`calldata`."""
-        from ape import networks
+        """An unsigned EIP-1559 transaction (Ape) carrying :attr:`calldata`.
 
-        ecosystem = networks.provider.network.ecosystem
-        return ecosystem.create_transaction(
-            chain_id=self.chain_id,
+        Built directly (no provider needed): the keeper talks to its node with plain JSON-RPC,
+        and Ape only signs.
+        """
+        from ape_ethereum.transactions import DynamicFeeTransaction
+
+        return DynamicFeeTransaction(
+            chainId=self.chain_id,
             receiver=self.executor,
             sender=sender,
             data=self.calldata,
             value=0,
             nonce=nonce,
-            gas_limit=gas_limit,
-            max_fee=fees.max_fee,
-            max_priority_fee=fees.max_priority_fee,
-            type=2,
+            gas=gas_limit,
+            maxFeePerGas=fees.max_fee,
+            maxPriorityFeePerGas=fees.max_priority_fee,
         )
 
 

@@ -1,0 +1,36 @@
+"""What the pipeline asks a planner, and what a planner answers (see
+:mod:`keeper.settlement.planner` for the netting + routing implementation)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from keeper.chainview import Head
+from keeper.intents.validation import SignedIntent
+from keeper.settlement.gas import FeeQuote
+from keeper.settlement.transaction import Settlement
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    signed: SignedIntent
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A planner's answer: the settlement (or none), intents it left out and why, its value."""
+
+    settlement: Settlement | None
+    dropped: dict[str, str] = field(default_factory=dict)
+    #: left out through no fault of their own (e.g. their route shares a pool): next block
+    deferred: list[str] = field(default_factory=list)
+    notional_usd: float = 0.0
+    eth_usd: float = 0.0
+
+
+class Planner(Protocol):
+    def plan(self, batch: Sequence[Candidate], head: Head, fees: FeeQuote) -> Plan: ...

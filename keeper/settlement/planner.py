@@ -1,0 +1,214 @@
+"""From claimed intents to one settlement: decompose, net, route, allocate.
+
+1. Each intent is split into pairwise orders (sell token -> buy token). A multi-leg intent's
+   sells are shared across its buys by the buys' value, and each buy minimum across its sells
+   by the sells' value (reference USD prices), so the pieces add up to the signed limits.
+   Every minimum carries the configured safety margin.
+2. :func:`keeper.routing.netting.net` clears each pair at one uniform price, routing only the
+   residual through the pools. An intent any of whose pieces misses its limit is dropped as a
+   whole (it is retried later), and the rest is netted again.
+3. Residual routes must not share a pool: each route was quoted on the same snapshot, and a
+   second swap through a pool the first one moved would not pay its quote. Intents of a pair
+   whose route overlaps an earlier one are deferred to the next block.
+4. Fills are summed back per intent into the executor's ``Execution`` (sell and buy amounts in
+   the signed leg order), and the routes become interactions (transfer + ``pair.swap`` for V2,
+   approve + ``exactInputSingle`` for V3).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from keeper.chainview import Head
+from keeper.intents.types import Execution, Interaction, Order, RebalanceIntent
+from keeper.routing import Market, RoutingError
+from keeper.routing.calldata import route_interactions
+from keeper.routing.netting import NettingResult, net
+from keeper.routing.netting import Order as PairOrder
+from keeper.settlement.gas import FeeQuote
+from keeper.settlement.plan import Candidate, Plan
+from keeper.settlement.transaction import Settlement
+
+MAX_ROUNDS = 12
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+class NettingPlanner:
+    """Plans settlements on a fresh pool snapshot each block.
+
+    Args:
+        executor / chain_id: where the settlement goes.
+        snapshot: returns the routing :class:`Market` for the current block.
+        usd_prices: token address -> reference USD price per whole token (weights and value).
+        decimals: token address -> decimals.
+        swap_router: Uniswap V3 SwapRouter (needed only for V3 legs).
+        safety_margin_bps: extra margin on every signed minimum.
+        weth: the WETH address (gas is valued through it).
+    """
+
+    def __init__(
+        self,
+        *,
+        executor: str,
+        chain_id: int,
+        snapshot: Callable[[], Market],
+        usd_prices: Mapping[str, float],
+        decimals: Mapping[str, int],
+        swap_router: str | None = None,
+        safety_margin_bps: int = 10,
+        weth: str | None = None,
+        max_hops: int = 3,
+    ) -> None:
+        self.executor = executor
+        self.chain_id = chain_id
+        self.snapshot = snapshot
+        self.usd = {k.lower(): v for k, v in usd_prices.items()}
+        self.decimals = {k.lower(): v for k, v in decimals.items()}
+        self.swap_router = swap_router
+        self.margin_bps = safety_margin_bps
+        self.weth = weth
+        self.max_hops = max_hops
+
+    def value_usd(self, token: str, amount: int) -> float:
+        key = token.lower()
+        return amount / 10 ** self.decimals.get(key, 18) * self.usd.get(key, 0.0)
+
+    def plan(self, batch: Sequence[Candidate], head: Head, fees: FeeQuote) -> Plan:
+        market = self.snapshot()
+        known = {t.address.lower() for t in market.snapshot.tokens}
+        dropped: dict[str, str] = {}
+        live: dict[str, RebalanceIntent] = {}
+        for candidate in batch:
+            intent = candidate.signed.intent
+            unknown = [
+                leg.token for leg in (*intent.sells, *intent.buys) if leg.token.lower() not in known
+            ]
+            if unknown:
+                dropped[candidate.id] = f"no pool snapshot for token {unknown[0]}"
+            else:
+                live[candidate.id] = intent
+        deferred: list[str] = []
+        result: NettingResult | None = None
+        for _ in range(MAX_ROUNDS):
+            if not live:
+                break
+            pieces = [p for i, intent in live.items() for p in self._pieces(i, intent)]
+            try:
+                result = net(
+                    market,
+                    pieces,
+                    fees.base_fee + fees.max_priority_fee,
+                    max_hops=self.max_hops,
+                )
+            except RoutingError as err:
+                for intent_id in live:
+                    dropped[intent_id] = f"netting failed: {err}"
+                live, result = {}, None
+                break
+            failing = {piece.split("#")[0]: why for piece, why in result.excluded.items()}
+            overlapping = _overlapping(result)
+            if not failing and not overlapping:
+                break
+            dropped.update(failing)
+            deferred.extend(i for i in overlapping if i not in failing)
+            live = {i: v for i, v in live.items() if i not in failing and i not in overlapping}
+            result = None
+        if not live or result is None:
+            return Plan(None, dropped, deferred=deferred)
+        return self._settlement(live, batch, result, dropped, deferred)
+
+    def _pieces(self, intent_id: str, intent: RebalanceIntent) -> list[PairOrder]:
+        margin = 10_000 + self.margin_bps
+        sell_values = [self.value_usd(s.token, s.amount) for s in intent.sells]
+        buy_values = [self.value_usd(b.token, b.amount) for b in intent.buys]
+        total_sell = sum(sell_values) or 1.0
+        total_buy = sum(buy_values) or 1.0
+        pieces = []
+        for i, sell in enumerate(intent.sells):
+            for j, buy in enumerate(intent.buys):
+                share_of_sell = buy_values[j] / total_buy if len(intent.buys) > 1 else 1.0
+                share_of_min = sell_values[i] / total_sell if len(intent.sells) > 1 else 1.0
+                amount = int(sell.amount * share_of_sell)
+                minimum = _ceil_div(int(buy.amount * share_of_min) * margin, 10_000)
+                if amount > 0:
+                    pieces.append(
+                        PairOrder(f"{intent_id}#{i}.{j}", sell.token, buy.token, amount, minimum)
+                    )
+        return pieces
+
+    def _settlement(
+        self,
+        live: dict[str, RebalanceIntent],
+        batch: Sequence[Candidate],
+        result: NettingResult,
+        dropped: dict[str, str],
+        deferred: list[str],
+    ) -> Plan:
+        sold: dict[str, list[int]] = {i: [0] * len(v.sells) for i, v in live.items()}
+        bought: dict[str, list[int]] = {i: [0] * len(v.buys) for i, v in live.items()}
+        for fill in result.fills:
+            intent_id, legs = fill.order_id.split("#")
+            i, j = (int(x) for x in legs.split("."))
+            sold[intent_id][i] += fill.sell_amount
+            bought[intent_id][j] += fill.buy_amount
+        signatures = {c.id: c.signed.signature for c in batch}
+        ids = [c.id for c in batch if c.id in live]
+        orders = tuple(
+            Order(
+                intent=live[i],
+                signature=signatures[i],
+                execution=Execution(sell_amounts=sold[i], buy_amounts=bought[i]),
+            )
+            for i in ids
+        )
+        interactions: list[Interaction] = []
+        for route in result.residual_routes:
+            for call in route_interactions(route, self.executor, swap_router=self.swap_router):
+                interactions.append(
+                    Interaction(target=call.target, value=call.value, call_data=call.call_data)
+                )
+        notional = sum(
+            self.value_usd(leg.token, amount)
+            for i in ids
+            for leg, amount in zip(live[i].sells, sold[i], strict=True)
+        )
+        settlement = Settlement(
+            executor=self.executor,
+            chain_id=self.chain_id,
+            orders=orders,
+            interactions=tuple(interactions),
+            intent_ids=tuple(ids),
+            quoted={i: tuple(bought[i]) for i in ids},
+        )
+        eth_usd = self.usd.get((self.weth or "").lower(), 0.0)
+        return Plan(settlement, dropped, notional_usd=notional, eth_usd=eth_usd, deferred=deferred)
+
+
+def _overlapping(result: NettingResult) -> set[str]:
+    """Intents of pairs whose residual route uses a pool an earlier pair's route uses."""
+    used: set[str] = set()
+    late_pairs: set[frozenset[str]] = set()
+    for clearing in result.clearings:
+        if clearing.residual is None:
+            continue
+        pools = {leg.pool.lower() for leg in clearing.residual.legs}
+        if pools & used:
+            late_pairs.add(frozenset((clearing.token_a, clearing.token_b)))
+        used |= pools
+    by_pair: dict[frozenset[str], set[str]] = defaultdict(set)
+    for fill in result.fills:
+        by_pair[frozenset((fill.sell_token, fill.buy_token))].add(fill.order_id.split("#")[0])
+    return {i for pair in late_pairs for i in by_pair[pair]}
+
+
+def describe_prices(market: Any) -> tuple[dict[str, float], dict[str, int]]:
+    """Reference USD prices and decimals of a :class:`keeper.market.deployments.Market`."""
+    return (
+        {t.address: float(t.usd_price) for t in market.tokens},
+        {t.address: int(t.decimals) for t in market.tokens},
+    )
