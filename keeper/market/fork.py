@@ -1,0 +1,78 @@
+"""Fork sessions: the upstream a ``ethereum:mainnet-fork:foundry`` session forks.
+
+By default the upstream is the seeded market (the saved state served by an anvil with chain id
+1, started and stopped here). With ``KEEPER_FORK_URL`` set, the upstream is that RPC (a real
+mainnet node) and the fork is pinned at ``KEEPER_FORK_BLOCK`` (default
+:data:`PINNED_MAINNET_BLOCK`). Either way Ape's ``node`` provider for ``ethereum:mainnet`` is
+pointed at the upstream and ape-foundry forks it: the code path of forking mainnet.
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+
+from keeper.chain.anvil import AnvilProcess
+from keeper.exceptions import ConfigError
+from keeper.market.state import market_node, state_file
+
+FORK_NETWORK = "ethereum:mainnet-fork:foundry"
+FORK_URL_ENV = "KEEPER_FORK_URL"
+FORK_BLOCK_ENV = "KEEPER_FORK_BLOCK"
+#: A mainnet block (2024-10-19) where every token and pool of the market exists.
+PINNED_MAINNET_BLOCK = 21_000_000
+
+
+class ForkUpstream:
+    """Starts (or names) the upstream and points Ape at it; a context manager.
+
+    Attributes after :meth:`start`: ``url`` of the upstream, ``block_number`` the fork is pinned
+    at (None = the upstream's latest block), ``seeded`` whether it is our seeded market.
+    """
+
+    def __init__(self, fork_url: str | None = None, block_number: int | None = None) -> None:
+        self.fork_url = fork_url if fork_url is not None else os.environ.get(FORK_URL_ENV) or None
+        self.block_number = block_number
+        if self.fork_url and block_number is None:
+            raw = os.environ.get(FORK_BLOCK_ENV, str(PINNED_MAINNET_BLOCK))
+            if not raw.isdigit():
+                raise ConfigError(FORK_BLOCK_ENV, f"must be a block number, got {raw!r}")
+            self.block_number = int(raw)
+        self.seeded = not self.fork_url
+        self.url = self.fork_url or ""
+        self._node: AnvilProcess | None = None
+
+    def start(self) -> ForkUpstream:
+        if self.seeded:
+            self._node = market_node(state_file()).start()
+            self.url = self._node.url
+        self.configure_ape()
+        return self
+
+    def configure_ape(self) -> None:
+        """Point Ape's ``ethereum:mainnet`` node provider (the fork's upstream) at :attr:`url`."""
+        from ape import config
+        from ape_foundry.provider import FoundryForkConfig
+
+        config.get_config("node").ethereum.mainnet["uri"] = self.url
+        forks = config.get_config("foundry").fork
+        fork = forks.setdefault("ethereum", {}).get("mainnet") or FoundryForkConfig()
+        fork.upstream_provider = "node"
+        fork.block_number = self.block_number
+        forks["ethereum"]["mainnet"] = fork
+
+    def stop(self) -> None:
+        node, self._node = self._node, None
+        if node is not None:
+            node.stop()
+
+    def __enter__(self) -> ForkUpstream:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
