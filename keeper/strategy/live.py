@@ -1,0 +1,131 @@
+"""The strategy against a live chain: valuation, evaluation and a proposal, in one place.
+
+Used by ``keeper portfolio show``, ``keeper propose`` and the fork tests. Token addresses and
+pools come from the chain's market description (``keeper.market``); the strategy's symbols
+must all be in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from keeper.strategy.config import StrategyConfig
+from keeper.strategy.controls import ControlState
+from keeper.strategy.engine import Evaluation, MarketData, evaluate
+from keeper.strategy.exceptions import StrategyConfigError
+from keeper.strategy.portfolio import Portfolio, read_balances
+from keeper.strategy.prices import PoolRef, PriceOracle
+from keeper.strategy.proposals import (
+    IntentTerms,
+    Proposal,
+    TokenRef,
+    build_proposal,
+    emergency_exit,
+)
+from keeper.strategy.routing_costs import RoutedCostEstimator, RoutedQuoter
+from keeper.strategy.slippage import slippage_allowance
+
+
+def token_refs(market: Any, symbols: list[str]) -> dict[str, TokenRef]:
+    known = {t.symbol: t for t in market.tokens}
+    out = {}
+    for sym in symbols:
+        if sym not in known:
+            raise StrategyConfigError(
+                f"targets.{sym}",
+                f"token not in the market of chain {market.chain_id} ({', '.join(sorted(known))})",
+            )
+        t = known[sym]
+        out[sym] = TokenRef(sym, t.address, t.decimals)
+    return out
+
+
+def pool_refs(market: Any) -> list[PoolRef]:
+    by_addr = {t.address: t for t in market.tokens}
+    refs = []
+    for p in market.pools:
+        t0, t1 = by_addr.get(p.token0), by_addr.get(p.token1)
+        if t0 is None or t1 is None or "fee-on-transfer" in (t0.kind, t1.kind):
+            continue
+        refs.append(PoolRef(p.dex, p.address, t0.symbol, t1.symbol, t0.decimals, t1.decimals))
+    return refs
+
+
+def strategy_symbols(cfg: StrategyConfig, extra: tuple[str, ...] = ()) -> list[str]:
+    syms = set(cfg.target_weights()) | set(extra)
+    if cfg.triggers.drawdown.enabled:
+        syms.add(cfg.triggers.drawdown.safe_asset)
+    if cfg.model.cash_asset:
+        syms.add(cfg.model.cash_asset)
+    return sorted(syms)
+
+
+def load_portfolio(
+    w3: Any, market: Any, cfg: StrategyConfig, owner: str, window: int = 1800
+) -> Portfolio:
+    tokens = token_refs(market, strategy_symbols(cfg))
+    oracle = PriceOracle(w3, pool_refs(market), window=window)
+    prices = oracle.prices(list(tokens))
+    return Portfolio(owner, read_balances(w3, owner, tokens), tokens, prices)
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    portfolio: Portfolio
+    evaluation: Evaluation
+    proposal: Proposal | None
+
+
+def propose_live(
+    w3: Any,
+    market: Any,
+    cfg: StrategyConfig,
+    owner: str,
+    executor: str,
+    state: ControlState,
+    *,
+    nonce: int,
+    now: datetime | None = None,
+    market_data: MarketData | None = None,
+    deadline_seconds: int = 3_600,
+    max_chunk_usd: float = float("inf"),
+    window: int = 1800,
+) -> LiveResult:
+    """Value ``owner``'s portfolio, evaluate the strategy and, if it says so, propose intents."""
+    from keeper.routing.state import read_market_snapshot
+
+    block = w3.eth.get_block("latest")
+    now = now or datetime.fromtimestamp(int(block["timestamp"]), UTC)
+    extra = (state.exit_to,) if state.exit_to else ()
+    tokens = token_refs(market, strategy_symbols(cfg, extra))
+    oracle = PriceOracle(w3, pool_refs(market), window=window)
+    prices = oracle.prices(list(tokens))
+    portfolio = Portfolio(owner, read_balances(w3, owner, tokens), tokens, prices)
+    snapshot = read_market_snapshot(w3, market)
+    gas_price = int(block.get("baseFeePerGas") or w3.eth.gas_price)
+    eth_usd = prices.get("WETH") or oracle.price("WETH")
+    estimator = RoutedCostEstimator(snapshot, tokens, prices, gas_price, eth_usd)
+    quoter = RoutedQuoter(snapshot)
+    data = market_data or MarketData()
+    ev = evaluate(cfg, portfolio.values_usd, now, state, data, estimator)
+    sigma = 0.8  # without history: a deliberately wide assumption (80 % a year)
+    slip = slippage_allowance(
+        sigma, deadline_seconds, cfg.costs.min_slippage, cfg.costs.max_slippage
+    )
+    terms = IntentTerms(
+        owner=owner,
+        executor=executor,
+        nonce=nonce,
+        now=int(block["timestamp"]) if now is None else int(now.timestamp()),
+        deadline_seconds=deadline_seconds,
+        max_chunk_usd=max_chunk_usd,
+    )
+    if state.exit_to:
+        p = emergency_exit(state.exit_to, tokens, prices, portfolio.balances, quoter, slip, terms)
+        return LiveResult(portfolio, ev, p)
+    if not ev.decision.rebalance:
+        return LiveResult(portfolio, ev, None)
+    p = build_proposal(ev.decision, tokens, prices, portfolio.balances, quoter, slip, terms)
+    return LiveResult(portfolio, ev, p)
