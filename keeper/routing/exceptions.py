@@ -30,7 +30,7 @@ class UnknownTokenError(RoutingError):
 class AmountError(RoutingError):
     """An amount is zero, negative, or larger than the pools can take."""
 
-    def __init__(self, field: str, amount: int, problem: str) -> None:
+    def __init__(self, field: str, amount: int | str, problem: str) -> None:
         self.field = field
         self.amount = amount
         self.problem = problem

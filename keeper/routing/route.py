@@ -9,13 +9,20 @@ net output (output minus gas cost in buy-token units).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from keeper.routing.constants import GAS_V2_LEG, GAS_V3_LEG, GAS_V3_TICK
-from keeper.routing.exceptions import AmountError, NoRouteError, RoutingError, SnapshotError
+from keeper.routing.exceptions import (
+    AmountError,
+    NoRouteError,
+    QuoteError,
+    RoutingError,
+    SnapshotError,
+)
 from keeper.routing.graph import best_path, candidate_edges, mid_prices, spot_rate
 from keeper.routing.market import FloatArray, IntArray, Market
 from keeper.routing.quotes import quote_edge
@@ -262,6 +269,7 @@ def _integer_plan(
             weights = flows[outgoing] / flows[outgoing].sum()
             shares = [int(total * w) for w in weights]
             shares[int(np.argmax(weights))] += total - sum(shares)
+            _respect_capacity(market, edges[outgoing], shares)
             for i, share in zip(outgoing, shares, strict=True):
                 pending.discard(i)
                 if share <= 0:
@@ -270,6 +278,23 @@ def _integer_plan(
                 out = quote_edge(market, int(edges[i]), share).amount_out
                 available[int(eout[i])] = available.get(int(eout[i]), 0) + out
     return plan
+
+
+def _respect_capacity(market: Market, edges: IntArray, shares: list[int]) -> None:
+    """Keep legs that exhaust a V3 pool's known liquidity just inside it (float rounding would
+    otherwise ask for more than the scanned tick window holds); the excess goes to the
+    largest unconstrained leg."""
+    capacity = market.ain[edges, -1]
+    limit = np.floor(capacity * (1 - 1e-6))
+    over = [i for i, share in enumerate(shares) if np.isfinite(capacity[i]) and share > limit[i]]
+    if not over or len(over) == len(shares):
+        return
+    excess = 0
+    for i in over:
+        excess += shares[i] - int(limit[i])
+        shares[i] = int(limit[i])
+    free = [i for i in range(len(shares)) if i not in over]
+    shares[max(free, key=lambda i: shares[i])] += excess
 
 
 def _finish(
@@ -293,7 +318,7 @@ def _finish(
         amount_out=out,
         legs=legs,
         gas_estimate=gas,
-        gas_cost=int(np.ceil(gas * wei_value)),
+        gas_cost=math.ceil(gas * wei_value * (1 - 1e-12)),
         spot_price=spot,
         certificate=certificate,
         method=method,
@@ -318,7 +343,10 @@ def _split(
         sol = solve(market, active, tokens, sell, buy, float(amount), start)
         if sol is None:
             break
-        plan = _integer_plan(market, sol, sell, buy, amount)
+        try:
+            plan = _integer_plan(market, sol, sell, buy, amount)
+        except QuoteError:
+            plan = None  # float and integer capacity disagree at a window edge: no split
         if plan is None:
             break
         prices = {

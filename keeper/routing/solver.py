@@ -83,6 +83,131 @@ def _deltas(c: FloatArray, big_d: FloatArray) -> tuple[FloatArray, FloatArray]:
     return (c - prev_c).ravel(), (big_d - prev_d).ravel()
 
 
+def _newton_step(hess: FloatArray, grad: FloatArray) -> FloatArray:
+    """Newton step with Jacobi scaling (prices differ by many orders of magnitude) and a tiny
+    relative ridge. Tokens with no active edge have zero gradient and do not move."""
+    diag = np.diag(hess).copy()
+    live = diag > 0
+    step = np.zeros_like(grad)
+    if not live.any():
+        return step
+    scale = 1.0 / np.sqrt(diag[live])
+    scaled = hess[np.ix_(live, live)] * scale[:, None] * scale[None, :]
+    scaled[np.diag_indices_from(scaled)] += 1e-10
+    try:
+        z = np.linalg.solve(scaled, -grad[live] * scale)
+    except np.linalg.LinAlgError:
+        z = -grad[live] * scale
+    step[live] = z * scale
+    return step
+
+
+def _derivatives(
+    market: Market, edges: IntArray, p: FloatArray, supply: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Gradient (net flow + supply) and Hessian of the dual at ``p``."""
+    n = market.n_tokens
+    ein, eout = market.edge_in[edges], market.edge_out[edges]
+    x, y, d = market.respond(edges, p[ein] / p[eout])
+    grad = np.bincount(eout, y, n) - np.bincount(ein, x, n) + supply
+    pi, po = p[ein], p[eout]
+    h_io = -d / (2 * np.sqrt(pi * po))
+    hess = np.zeros((n, n))
+    np.add.at(hess, (ein, ein), d * np.sqrt(po) / (2 * pi**1.5))
+    np.add.at(hess, (eout, eout), d * np.sqrt(pi) / (2 * po**1.5))
+    np.add.at(hess, (ein, eout), h_io)
+    np.add.at(hess, (eout, ein), h_io)
+    return grad, hess
+
+
+def _coordinate(
+    market: Market, edges: IntArray, p: FloatArray, t: int, supply: float
+) -> float | None:
+    """The price of token ``t`` that balances its flows, the other prices fixed (closed form).
+
+    With ``u = p_t^-1/2`` every edge out of ``t`` sells ``c + D u`` and every edge into ``t``
+    pays ``e - F u`` between breakpoints (activation, tick crossings), so the net flow is
+    piecewise linear and decreasing in ``u``: evaluate it at the breakpoints, interpolate.
+    """
+    ein, eout = market.edge_in[edges], market.edge_out[edges]
+    outs, ins = edges[ein == t], edges[eout == t]
+    p_out = p[market.edge_out[outs]][:, None]
+    p_in = p[market.edge_in[ins]][:, None]
+    with np.errstate(divide="ignore"):
+        u_out = 1.0 / (market.q[outs] * np.sqrt(market.g[outs][:, None] * p_out))
+    u_in = market.q[ins] * np.sqrt(market.g[ins][:, None] / p_in)
+    points = np.concatenate([u_out.ravel(), u_in.ravel()])
+    points = np.unique(points[np.isfinite(points) & (points > 0)])
+    if points.size == 0:
+        return None
+    u = np.concatenate([[points[0] * 1e-3], points, [points[-1] * 1e3]])
+    count = len(u)
+    flow = np.full(count, supply)
+    if outs.size:
+        ratio = 1.0 / (u[None, :] ** 2 * p_out)
+        flow -= market.respond(np.repeat(outs, count), ratio.ravel())[0].reshape(-1, count).sum(0)
+    if ins.size:
+        ratio = p_in * u[None, :] ** 2
+        flow += market.respond(np.repeat(ins, count), ratio.ravel())[1].reshape(-1, count).sum(0)
+    # flow is decreasing in u; find the piece holding its zero (extrapolate the end pieces).
+    j = int(np.searchsorted(-flow, 0.0, side="right")) - 1
+    j = min(max(j, 0), count - 2)
+    slope = flow[j + 1] - flow[j]
+    if slope >= 0:
+        return None
+    root = u[j] - flow[j] * (u[j + 1] - u[j]) / slope
+    return float(1.0 / root**2) if root > 0 else None
+
+
+def _line_search(
+    market: Market,
+    edges: IntArray,
+    p: FloatArray,
+    free: IntArray,
+    step: FloatArray,
+    supply: FloatArray,
+) -> float:
+    """Exact line search: the root of the (increasing) directional derivative of the dual.
+
+    Newton's length can be far off when an edge is about to (de)activate, so the step is
+    sized by Illinois regula falsi with geometric bisection, keeping prices positive."""
+
+    def slope(t: float) -> float:
+        trial = p.copy()
+        trial[free] = p[free] + t * step
+        grad, _ = _derivatives(market, edges, trial, supply)
+        return float(grad[free] @ step)
+
+    shrink = np.max(np.where(step < 0, -step / (0.9 * p[free]), 0.0), initial=0.0)
+    high = 1.0 / shrink if shrink > 1 else 1.0
+    low, f_low = 0.0, slope(0.0)
+    if f_low >= 0:
+        return 0.0
+    f_high = slope(high)
+    if f_high <= 0:
+        return high
+    side = 0
+    for i in range(40):
+        if i % 3 == 2:  # guard against slow one-sided convergence
+            mid = np.sqrt(low * high) if low > 0 else high * 1e-3
+        else:
+            mid = low - f_low * (high - low) / (f_high - f_low)
+        f_mid = slope(mid)
+        if abs(f_mid) <= 1e-9 * abs(f_low) or high - low <= 1e-12 * high:
+            return float(mid)
+        if f_mid < 0:
+            low, f_low = mid, f_mid
+            if side == -1:
+                f_high *= 0.5
+            side = -1
+        else:
+            high, f_high = mid, f_mid
+            if side == 1:
+                f_low *= 0.5
+            side = 1
+    return float(low)
+
+
 def _dual(market: Market, edges: IntArray, p: FloatArray, sell: int, amount: float) -> float:
     ein, eout = market.edge_in[edges], market.edge_out[edges]
     x, y, _ = market.respond(edges, p[ein] / p[eout])
@@ -115,50 +240,30 @@ def solve(
     n = market.n_tokens
     iterations = 0
     residual = np.inf
+    supply = np.zeros(n)
+    supply[sell] = amount
+    best = np.inf
+    stalled = 0
     for iterations in range(1, MAX_NEWTON_STEPS + 1):  # noqa: B007
-        ratio = p[ein] / p[eout]
-        x, y, d = market.respond(edges, ratio)
-        grad = np.bincount(eout, y, n) - np.bincount(ein, x, n)
-        grad[sell] += amount
-        scale = np.bincount(ein, x, n) + np.bincount(eout, y, n)
-        scale[sell] += amount
-        residual = float(np.max(np.abs(grad[free]) / np.maximum(scale[free], 1e-300)))
+        grad, hess = _derivatives(market, edges, p, supply)
+        # Imbalance valued at the current prices, relative to the value sold.
+        imbalance = np.abs(grad[free]) * p[free] / (amount * p[sell])
+        residual = float(imbalance.max())
         if residual < TOLERANCE:
             break
-        pi, po = p[ein], p[eout]
-        h_ii = d * np.sqrt(po) / (2 * pi**1.5)
-        h_oo = d * np.sqrt(pi) / (2 * po**1.5)
-        h_io = -d / (2 * np.sqrt(pi * po))
-        hess = np.zeros((n, n))
-        np.add.at(hess, (ein, ein), h_ii)
-        np.add.at(hess, (eout, eout), h_oo)
-        np.add.at(hess, (ein, eout), h_io)
-        np.add.at(hess, (eout, ein), h_io)
-        sub = hess[np.ix_(free, free)]
-        diag = np.diag(sub).copy()
-        ridge = 1e-12 * (diag.max() if diag.size and diag.max() > 0 else 1.0)
-        sub[np.diag_indices_from(sub)] += ridge
-        try:
-            step = np.linalg.solve(sub, -grad[free])
-        except np.linalg.LinAlgError:
-            step = -grad[free] / np.maximum(diag, ridge)
-        # Keep prices positive: never move a price by more than 90 % of itself.
-        shrink = np.max(np.where(step < 0, -step / (0.9 * p[free]), 0.0), initial=0.0)
-        t = 1.0 / shrink if shrink > 1 else 1.0
-        g0 = _dual(market, edges, p, sell, amount)
-        slope = float(grad[free] @ step)
-        while t > 1e-12:
-            trial = p.copy()
-            trial[free] = p[free] + t * step
-            if _dual(market, edges, trial, sell, amount) <= g0 + 1e-4 * t * slope + 1e-15 * abs(g0):
-                break
-            t *= 0.5
-        p[free] = p[free] + t * step
-        # The sell price must keep at least one edge active.
-        if not np.any(market.respond(from_sell, p[sell] / p[market.edge_out[from_sell]])[2]):
-            fixed = waterfill(market, from_sell, p[market.edge_out[from_sell]], amount)
-            if fixed is None:
-                return None
-            p[sell] = fixed
+        stalled = stalled + 1 if residual > 0.5 * best else 0
+        best = min(best, residual)
+        if stalled >= 4:
+            break  # float round-off floor: the integer plan conserves exactly anyway
+        # 1) exact one-dimensional minimisation per token (robust across kinks) ...
+        for t in free[np.argsort(-imbalance)]:
+            root = _coordinate(market, edges, p, int(t), float(supply[t]))
+            if root is not None:
+                p[t] = root
+        # 2) ... then a Newton step (fast near the optimum), kept only if it lowers the dual.
+        grad, hess = _derivatives(market, edges, p, supply)
+        step = _newton_step(hess[np.ix_(free, free)], grad[free])
+        t_step = _line_search(market, edges, p, free, step, supply)
+        p[free] = p[free] + t_step * step
     x, y, _ = market.respond(edges, p[ein] / p[eout])
     return Solution(p, edges, x, y, iterations, residual)

@@ -1,0 +1,226 @@
+"""Batch netting: match opposite flows internally at one uniform price per token pair.
+
+Fairness rule (see docs/ROUTING.md): within a pair {A, B} every order gets the same price.
+
+* If the volume ratio ``P0 = sum(B sold) / sum(A sold)`` lies inside the AMM band — at least
+  the A->B spot rate and at most the inverse of the B->A spot rate (both after fees) — the
+  pair clears entirely internally at ``P0``: nothing touches a pool and both sides do at
+  least as well as the AMM's best marginal price.
+* Otherwise one side is in excess. Its net amount ``R`` is routed through the pools
+  (:func:`keeper.routing.route.route`, gas-aware, split and multi-hop) and everyone clears at
+  the residual's average AMM price ``P = out(R) / R``, found as the fixed point of
+  ``R(P) = sum(excess sold) - sum(other sold) / P``. The excess side thus pays exactly what the
+  AMM charges for the net flow; the other side gets the same price without touching a pool.
+* Each side's proceeds are shared pro rata to the amounts sold, rounding down (a few wei of
+  dust may stay with the executor). An order whose share is below its signed minimum is
+  dropped with a reason and the pair is cleared again without it, until every remaining order
+  meets its limit — netting never leaves a user below the limit they signed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from keeper.routing.exceptions import NettingError, RoutingError
+from keeper.routing.graph import candidate_edges, spot_rate
+from keeper.routing.market import Market
+from keeper.routing.route import Route, route
+
+_BISECTION_STEPS = 60
+
+
+@dataclass(frozen=True)
+class Order:
+    """One user's pairwise trade: sell exactly ``sell_amount``, receive >= ``min_buy_amount``."""
+
+    id: str
+    sell_token: str
+    buy_token: str
+    sell_amount: int
+    min_buy_amount: int = 0
+
+
+@dataclass(frozen=True)
+class Fill:
+    order_id: str
+    sell_token: str
+    buy_token: str
+    sell_amount: int
+    buy_amount: int
+
+
+@dataclass(frozen=True)
+class PairClearing:
+    """How one pair cleared: ``price`` = B per A (base units), and the routed residual."""
+
+    token_a: str
+    token_b: str
+    price: float
+    sold_a: int
+    sold_b: int
+    residual: Route | None
+
+
+@dataclass(frozen=True)
+class NettingResult:
+    fills: tuple[Fill, ...]
+    excluded: dict[str, str]  # order id -> reason
+    clearings: tuple[PairClearing, ...]
+
+    @property
+    def residual_routes(self) -> tuple[Route, ...]:
+        return tuple(c.residual for c in self.clearings if c.residual is not None)
+
+
+def net(
+    market: Market,
+    orders: Sequence[Order],
+    gas_price_wei: int = 0,
+    *,
+    max_hops: int = 3,
+    eth_price: float | None = None,
+) -> NettingResult:
+    """Net ``orders`` pair by pair; route each pair's residual; fill every order fairly."""
+    resolved = _validate(market, orders)
+    by_pair: dict[tuple[str, str], list[Order]] = defaultdict(list)
+    for order in resolved:
+        a, b = sorted((order.sell_token, order.buy_token), key=lambda t: int(t, 16))
+        by_pair[(a, b)].append(order)
+    fills: list[Fill] = []
+    excluded: dict[str, str] = {}
+    clearings: list[PairClearing] = []
+    for (a, b), pair_orders in by_pair.items():
+        live = list(pair_orders)
+        while True:
+            try:
+                clearing, pair_fills = _clear_pair(
+                    market, a, b, live, gas_price_wei, max_hops, eth_price
+                )
+            except RoutingError as err:
+                for order in live:
+                    excluded[order.id] = f"residual cannot be routed: {err}"
+                clearing, pair_fills, live = None, [], []
+                break
+            short = [
+                f for f, o in zip(pair_fills, live, strict=True) if f.buy_amount < o.min_buy_amount
+            ]
+            if not short:
+                break
+            worst = {f.order_id for f in short}
+            for order in live:
+                if order.id in worst:
+                    excluded[order.id] = (
+                        f"limit not met: would receive {_fill_of(pair_fills, order.id)} "
+                        f"< minimum {order.min_buy_amount} at the pair's clearing price"
+                    )
+            live = [o for o in live if o.id not in worst]
+            if not live:
+                clearing, pair_fills = None, []
+                break
+        if clearing is not None:
+            clearings.append(clearing)
+            fills.extend(pair_fills)
+    return NettingResult(tuple(fills), excluded, tuple(clearings))
+
+
+def _fill_of(fills: Sequence[Fill], order_id: str) -> int:
+    return next(f.buy_amount for f in fills if f.order_id == order_id)
+
+
+def _validate(market: Market, orders: Sequence[Order]) -> list[Order]:
+    seen: set[str] = set()
+    out = []
+    for i, order in enumerate(orders):
+        if order.id in seen:
+            raise NettingError(f"orders[{i}].id", f"duplicate id '{order.id}'")
+        seen.add(order.id)
+        sell = market.snapshot.token(order.sell_token, f"orders[{i}].sell_token").address
+        buy = market.snapshot.token(order.buy_token, f"orders[{i}].buy_token").address
+        if sell == buy:
+            raise NettingError(f"orders[{i}]", "sell_token and buy_token are the same")
+        if order.sell_amount <= 0:
+            raise NettingError(f"orders[{i}].sell_amount", f"{order.sell_amount} is not positive")
+        if order.min_buy_amount < 0:
+            raise NettingError(f"orders[{i}].min_buy_amount", "must not be negative")
+        out.append(Order(order.id, sell, buy, order.sell_amount, order.min_buy_amount))
+    return out
+
+
+def _clear_pair(
+    market: Market,
+    a: str,
+    b: str,
+    orders: list[Order],
+    gas_price: int,
+    max_hops: int,
+    eth_price: float | None,
+) -> tuple[PairClearing, list[Fill]]:
+    sold_a = sum(o.sell_amount for o in orders if o.sell_token == a)
+    sold_b = sum(o.sell_amount for o in orders if o.sell_token == b)
+    ia, ib = market.token_index[a], market.token_index[b]
+    rate_ab = _spot(market, ia, ib, max_hops)  # B per A, after fees
+    rate_ba = _spot(market, ib, ia, max_hops)  # A per B, after fees
+    residual: Route | None = None
+    if sold_a and sold_b and rate_ab <= sold_b / sold_a <= (1 / rate_ba if rate_ba else 0.0):
+        to_a_side, to_b_side = sold_b, sold_a  # internal cross at the volume ratio
+    elif sold_a * rate_ab > sold_b:  # A in excess
+        residual = _fixed_point(market, a, b, sold_a, sold_b, gas_price, max_hops, eth_price)
+        to_a_side = sold_b + residual.amount_out
+        to_b_side = sold_a - residual.amount_in
+    else:  # B in excess
+        residual = _fixed_point(market, b, a, sold_b, sold_a, gas_price, max_hops, eth_price)
+        to_b_side = sold_a + residual.amount_out
+        to_a_side = sold_b - residual.amount_in
+    fills = []
+    for order in orders:
+        side_total, side_sold = (
+            (to_a_side, sold_a) if order.sell_token == a else (to_b_side, sold_b)
+        )
+        share = side_total * order.sell_amount // side_sold
+        fills.append(Fill(order.id, order.sell_token, order.buy_token, order.sell_amount, share))
+    price = to_a_side / sold_a if sold_a else sold_b / to_b_side if to_b_side else 0.0
+    return PairClearing(a, b, price, sold_a, sold_b, residual), fills
+
+
+def _spot(market: Market, sell: int, buy: int, max_hops: int) -> float:
+    edges, _ = candidate_edges(market, sell, buy, max_hops)
+    return spot_rate(market, edges, sell, buy, max_hops) if edges.size else 0.0
+
+
+def _fixed_point(
+    market: Market,
+    excess: str,
+    other: str,
+    sold_excess: int,
+    sold_other: int,
+    gas_price: int,
+    max_hops: int,
+    eth_price: float | None,
+) -> Route:
+    """Route the excess side's residual ``R`` with ``R = sold_excess - sold_other / P`` and
+    ``P`` = the residual's average price (``other`` per ``excess``)."""
+
+    def routed(price: float) -> Route:
+        amount = sold_excess - int(sold_other / price) if price > 0 else sold_excess
+        return route(
+            market, excess, other, max(amount, 1), gas_price, max_hops=max_hops, eth_price=eth_price
+        )
+
+    if sold_other == 0:
+        return routed(0.0)
+    low = sold_other / sold_excess  # R = 0
+    high = _spot(market, market.token_index[excess], market.token_index[other], max_hops)
+    best = routed(high)
+    for _ in range(_BISECTION_STEPS):
+        mid = 0.5 * (low + high)
+        trial = routed(mid)
+        if trial.amount_out / trial.amount_in >= mid:
+            low = mid  # the AMM still pays at least mid: more can go through it
+        else:
+            high = mid
+        if high - low <= 1e-10 * high:
+            break
+    best = routed(low)
+    return best
