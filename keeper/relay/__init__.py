@@ -13,5 +13,15 @@ See docs/RELAY.md.
 
 from keeper.relay.bundle import Bundle
 from keeper.relay.client import BundleSubmission, RelayClient
+from keeper.relay.server import LocalRelay
+from keeper.relay.tracker import InclusionReport, InclusionTracker, MissReason
 
-__all__ = ["Bundle", "BundleSubmission", "RelayClient"]
+__all__ = [
+    "Bundle",
+    "BundleSubmission",
+    "InclusionReport",
+    "InclusionTracker",
+    "LocalRelay",
+    "MissReason",
+    "RelayClient",
+]
