@@ -205,3 +205,18 @@ def test_large_price_move_asks_for_a_review():
 def test_manual_trigger():
     assert manual_signal(True, "user pressed rebalance").fired
     assert not manual_signal(False).fired
+
+
+def test_file_yield_source_reads_venues_and_names_bad_content():
+    from pathlib import Path
+
+    from keeper.strategy.exceptions import YieldSourceError
+    from keeper.strategy.yields import FileYieldSource
+
+    root = Path(__file__).resolve().parents[3]
+    quotes = FileYieldSource(root / "examples/strategies/yields.json").quotes()
+    assert [(q.venue, q.apy) for q in quotes] == [("USDC", 0.031), ("USDT", 0.034), ("DAI", 0.041)]
+    s = yield_signal({"USDC": 0.5, "USDT": 0.25, "DAI": 0.25}, quotes, OPP)
+    assert s.fired and s.targets == pytest.approx({"USDC": 0.375, "USDT": 0.25, "DAI": 0.375})
+    with pytest.raises(YieldSourceError, match="invalid content"):
+        FileYieldSource(root / "tests/data/strategy/yields_bad.yaml").quotes()
