@@ -63,3 +63,12 @@ class NettingError(RoutingError):
         self.field = field
         self.problem = problem
         super().__init__(f"netting input '{field}': {problem}")
+
+
+class CapacityError(QuoteError):
+    """A swap would exhaust the pool's known liquidity before using all its input."""
+
+    def __init__(self, pool: str, amount_in: int, consumable: int) -> None:
+        self.amount_in = amount_in
+        self.consumable = consumable
+        super().__init__(pool, f"only {consumable} of {amount_in} can be swapped")

@@ -51,7 +51,7 @@ def _sqrt_price(tick: int) -> float:
 def _v3_segments(pool: V3Pool, zero_for_one: bool) -> tuple[list[float], list[float]]:
     """Boundaries (q, descending from the current price) and liquidity per segment."""
     sp = pool.sqrt_price_x96 / Q96
-    liquidity = float(pool.liquidity)
+    liquidity = pool.liquidity  # exact: float sums would leave a residue after the last range
     lo, hi = pool.tick_window
     if zero_for_one:
         crossings = [
@@ -68,12 +68,12 @@ def _v3_segments(pool: V3Pool, zero_for_one: bool) -> tuple[list[float], list[fl
         q = to_q(_sqrt_price(index))
         if q < qs[-1]:
             qs.append(q)
-            liquidities.append(liquidity)
-        liquidity = max(liquidity + delta, 0.0)
+            liquidities.append(float(liquidity))
+        liquidity = max(liquidity + delta, 0)
     q_end = to_q(end)
     if q_end < qs[-1]:
         qs.append(q_end)
-        liquidities.append(liquidity)
+        liquidities.append(float(liquidity))
     return qs, liquidities
 
 
@@ -188,7 +188,8 @@ class Market:
         qk = self.q[edges][rows, k]
         lk = self.L[edges, k]
         with np.errstate(divide="ignore", invalid="ignore"):
-            inv_q = 1.0 / qk + g * (amount - ain[rows, k]) / lk
-            y = self.aout[edges, k] + lk * (qk - 1.0 / inv_q)
-            rate = g / inv_q**2
+            # z = relative move of 1/q in the segment; y = L q z / (1 + z) has no cancellation.
+            z = g * (amount - ain[rows, k]) * qk / lk
+            y = self.aout[edges, k] + lk * qk * z / (1.0 + z)
+            rate = g * (qk / (1.0 + z)) ** 2
         return np.where(lk > 0, y, self.aout[edges, k]), np.where(lk > 0, rate, 0.0)

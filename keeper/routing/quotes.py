@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from keeper.routing import v2math
-from keeper.routing.exceptions import AmountError, QuoteError
+from keeper.routing.exceptions import AmountError, CapacityError, QuoteError
 from keeper.routing.market import Market
 from keeper.routing.snapshot import V2Pool
 from keeper.routing.v3math import swap_exact_input
@@ -31,7 +31,7 @@ def quote_edge(market: Market, edge: int, amount_in: int) -> Quote:
         return Quote(amount_in, v2math.amount_out(amount_in, r_in, r_out, pool.fee))
     result = swap_exact_input(market.books[index], zero_for_one, amount_in)
     if result.amount_in != amount_in:
-        raise QuoteError(pool.address, f"only {result.amount_in} of {amount_in} can be swapped")
+        raise CapacityError(pool.address, amount_in, result.amount_in)
     return Quote(amount_in, result.amount_out, result.ticks_crossed)
 
 

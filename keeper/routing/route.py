@@ -18,6 +18,7 @@ import numpy as np
 from keeper.routing.constants import GAS_V2_LEG, GAS_V3_LEG, GAS_V3_TICK
 from keeper.routing.exceptions import (
     AmountError,
+    CapacityError,
     NoRouteError,
     QuoteError,
     RoutingError,
@@ -270,12 +271,14 @@ def _integer_plan(
             shares = [int(total * w) for w in weights]
             shares[int(np.argmax(weights))] += total - sum(shares)
             _respect_capacity(market, edges[outgoing], shares)
-            for i, share in zip(outgoing, shares, strict=True):
+            quotes = _fit_capacity(market, edges[outgoing], shares)
+            if quotes is None:
+                return None
+            for i, share, out in zip(outgoing, shares, quotes, strict=True):
                 pending.discard(i)
                 if share <= 0:
                     continue
                 plan.append((int(edges[i]), share))
-                out = quote_edge(market, int(edges[i]), share).amount_out
                 available[int(eout[i])] = available.get(int(eout[i]), 0) + out
     return plan
 
@@ -295,6 +298,36 @@ def _respect_capacity(market: Market, edges: IntArray, shares: list[int]) -> Non
         shares[i] = int(limit[i])
     free = [i for i in range(len(shares)) if i not in over]
     shares[max(free, key=lambda i: shares[i])] += excess
+
+
+def _fit_capacity(market: Market, edges: IntArray, shares: list[int]) -> list[int] | None:
+    """Exact outputs of the legs; a leg that exceeds its pool's known liquidity is cut to what
+    it can take and the rest moves to the largest leg with room (None if none has)."""
+    outs = [0] * len(shares)
+    full: set[int] = set()
+    for _ in range(len(shares) + 1):
+        excess = 0
+        for i, share in enumerate(shares):
+            if share <= 0 or (outs[i] and i not in full):
+                continue
+            try:
+                outs[i] = quote_edge(market, int(edges[i]), share).amount_out
+            except CapacityError as err:
+                excess += share - err.consumable
+                shares[i] = err.consumable
+                full.add(i)
+                outs[i] = (
+                    quote_edge(market, int(edges[i]), shares[i]).amount_out if shares[i] else 0
+                )
+        if not excess:
+            return outs
+        room = [i for i in range(len(shares)) if i not in full]
+        if not room:
+            return None
+        target = max(room, key=lambda i: shares[i])
+        shares[target] += excess
+        outs[target] = 0
+    return None
 
 
 def _finish(
