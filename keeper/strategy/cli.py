@@ -170,7 +170,17 @@ def propose(
         raise ConfigError("deployments", "no executor recorded for this chain")
     store = _store(state_file) if state_file else None
     state = store.load() if store else ControlState()
-    result = propose_live(w3, market, cfg, owner, executor.address, state, nonce=nonce)
+    data = None
+    opportunity = cfg.triggers.opportunity
+    if opportunity.enabled and opportunity.source:
+        from keeper.strategy.engine import MarketData
+        from keeper.strategy.yields import source_from_config
+
+        source = source_from_config(opportunity.source, Path(strategy_file).parent, w3)
+        data = MarketData(yields=tuple(source.quotes()))
+    result = propose_live(
+        w3, market, cfg, owner, executor.address, state, nonce=nonce, market_data=data
+    )
     click.echo(result.evaluation.decision.explanation)
     if result.proposal is None:
         return

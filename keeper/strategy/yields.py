@@ -108,3 +108,23 @@ class ERC4626YieldSource:
 
 def best_by_venue(quotes: Sequence[YieldQuote]) -> dict[str, YieldQuote]:
     return {q.venue: q for q in quotes}
+
+
+def source_from_config(spec: dict[str, Any], base_dir: Path, web3: Any = None) -> YieldSource:
+    """Build the source named by ``triggers.opportunity.source`` (paths relative to the file).
+
+    ``{kind: file, path: yields.json}`` or
+    ``{kind: erc4626, vaults: {SYMBOL: [address, decimals, liquidity_usd]}, lookback_blocks: N}``.
+    """
+    from keeper.strategy.exceptions import StrategyConfigError
+
+    kind = spec.get("kind")
+    if kind == "file" and isinstance(spec.get("path"), str):
+        return FileYieldSource(base_dir / spec["path"])
+    if kind == "erc4626" and isinstance(spec.get("vaults"), dict) and web3 is not None:
+        vaults = {k: (str(v[0]), int(v[1]), float(v[2])) for k, v in spec["vaults"].items()}
+        return ERC4626YieldSource(web3, vaults, int(spec.get("lookback_blocks", 7200)))
+    raise StrategyConfigError(
+        "triggers.opportunity.source",
+        "expected {kind: file, path: ...} or {kind: erc4626, vaults: {...}} (with a chain)",
+    )

@@ -220,3 +220,16 @@ def test_file_yield_source_reads_venues_and_names_bad_content():
     assert s.fired and s.targets == pytest.approx({"USDC": 0.375, "USDT": 0.25, "DAI": 0.375})
     with pytest.raises(YieldSourceError, match="invalid content"):
         FileYieldSource(root / "tests/data/strategy/yields_bad.yaml").quotes()
+
+
+def test_yield_source_from_the_strategy_file_configuration():
+    from pathlib import Path
+
+    from keeper.strategy.exceptions import StrategyConfigError
+    from keeper.strategy.yields import FileYieldSource, source_from_config
+
+    base = Path(__file__).resolve().parents[3] / "examples/strategies"
+    src = source_from_config({"kind": "file", "path": "yields.json"}, base)
+    assert isinstance(src, FileYieldSource) and len(src.quotes()) == 3
+    with pytest.raises(StrategyConfigError, match="triggers.opportunity.source"):
+        source_from_config({"kind": "oracle"}, base)
