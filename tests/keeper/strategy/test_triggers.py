@@ -231,5 +231,5 @@ def test_yield_source_from_the_strategy_file_configuration():
     base = Path(__file__).resolve().parents[3] / "examples/strategies"
     src = source_from_config({"kind": "file", "path": "yields.json"}, base)
     assert isinstance(src, FileYieldSource) and len(src.quotes()) == 3
-    with pytest.raises(StrategyConfigError, match="triggers.opportunity.source"):
+    with pytest.raises(StrategyConfigError, match=r"triggers\.opportunity\.source"):
         source_from_config({"kind": "oracle"}, base)
