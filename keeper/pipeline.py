@@ -187,8 +187,13 @@ class Pipeline:
     def _follow(self, flight: InFlight, head: Head, report: CycleReport) -> None:
         receipt = self.chain.receipt(flight.tx_hash) if flight.tx_hash else None
         if receipt is not None:
-            self.in_flight.remove(flight)
             block = int(str(receipt["blockNumber"]), 16)
+            # One confirmation: a block builder's trial block (mined, inspected, reverted) may
+            # show a receipt for an instant; a block below the head is final here.
+            if block >= head.number:
+                self.store.renew(flight.token)
+                return
+            self.in_flight.remove(flight)
             if int(str(receipt["status"]), 16) == 1:
                 moved = self.store.move(
                     flight.ids,
@@ -249,6 +254,10 @@ class Pipeline:
         from keeper.relay.exceptions import RelayError
 
         assert self.relay is not None
+        # The chain may have moved on while this cycle ran: aim at the real next block.
+        block = max(block, self.chain.block_number() + 1)
+        if block > flight.last_block:
+            return
         try:
             self.relay.send_bundle(flight.bundle, block)
             self.metrics.bundles.labels(outcome="submitted").inc()

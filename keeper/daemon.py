@@ -1,0 +1,247 @@
+"""The keeper daemon: wiring (settings -> parts) and the block loop with graceful shutdown.
+
+``KeeperDaemon(settings).run()`` connects to the node, reads the deployment (executor and
+market), opens the store, takes over claims left by an earlier run, starts the loopback intake
+and metrics servers, then runs one pipeline cycle per new block until it is asked to stop
+(SIGINT/SIGTERM: the current cycle finishes first), the circuit breaker opens (exit code 2),
+or ``max_blocks`` cycles have run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keeper.breaker import CircuitBreaker
+from keeper.config import KeeperSettings
+from keeper.exceptions import ConfigError
+from keeper.intents.intake import IntakeServer, IntakeService
+from keeper.intents.store import IntentStore
+from keeper.intents.validation import IntentPolicy
+from keeper.metrics import KeeperMetrics, MetricsServer
+from keeper.pipeline import Pipeline
+from keeper.simulation import RpcError
+
+log = logging.getLogger("keeper.daemon")
+
+EXIT_OK = 0
+EXIT_HALTED = 2
+
+
+def load_signer(alias: str) -> Any:
+    """An Ape account by alias; ``TEST::<n>`` names Ape's local test accounts (dev chains)."""
+    import ape
+
+    if alias.startswith("TEST::"):
+        try:
+            return ape.accounts.test_accounts[int(alias.removeprefix("TEST::"))]
+        except (ValueError, IndexError) as err:
+            raise ConfigError("signer", f"{alias}: no such test account") from err
+    try:
+        return ape.accounts.load(alias)
+    except KeyError as err:
+        raise ConfigError("signer", f"no Ape account with alias '{alias}'") from err
+
+
+@dataclass
+class KeeperParts:
+    """Everything the loop needs, built from settings (tests build them the same way)."""
+
+    settings: KeeperSettings
+    store: IntentStore
+    pipeline: Pipeline
+    intake: IntakeService
+    chain_id: int
+    executor: str
+
+
+def _rpc_url(settings: KeeperSettings) -> str:
+    if settings.rpc_url:
+        return settings.rpc_url
+    from ape import networks
+
+    if networks.active_provider is None:  # not under `ape run`: connect to settings.network
+        networks.parse_network_choice(settings.network).__enter__()
+    uri = getattr(networks.provider.web3.provider, "endpoint_uri", None)
+    if not uri:
+        raise ConfigError("rpc_url", f"network {settings.network} has no HTTP endpoint")
+    return str(uri)
+
+
+def build(settings: KeeperSettings, deployments_file: Path | None = None) -> KeeperParts:
+    """Wire the keeper from settings. Raises ConfigError naming the missing piece."""
+    from web3 import HTTPProvider, Web3
+
+    from keeper.chainview import ChainView
+    from keeper.market.deployments import deployments_path, load_deployments
+    from keeper.relay import RelayClient
+    from keeper.routing import Market as RoutingMarket
+    from keeper.routing.state import read_market_snapshot
+    from keeper.settlement.abi import executor_errors
+    from keeper.settlement.planner import NettingPlanner, describe_prices
+    from keeper.simulation import Simulator
+
+    url = _rpc_url(settings)
+    web3 = Web3(HTTPProvider(url, request_kwargs={"timeout": settings.relay.timeout_s * 2}))
+    try:
+        chain_id = int(web3.eth.chain_id)
+    except (OSError, ValueError) as err:
+        raise ConfigError("rpc_url", f"{url} does not answer: {err}") from None
+    if settings.chain_id is not None and settings.chain_id != chain_id:
+        raise ConfigError("chain_id", f"node {url} is on chain {chain_id}, not {settings.chain_id}")
+    path = deployments_file or deployments_path(chain_id)
+    record = load_deployments(path, chain_id)
+    executor = settings.executor or (record.executor.address if record.executor else None)
+    if executor is None:
+        raise ConfigError("executor", f"not set and no executor recorded in {path}")
+    if record.market is None:
+        raise ConfigError("deployments", f"{path} records no market to route through")
+    market = record.market
+
+    account = load_signer(settings.signer) if settings.signer else None
+    relay = None
+    if account is not None:
+        if not settings.relay.urls:
+            raise ConfigError("relay.urls", "a live keeper needs a private relay (no mempool)")
+        identity = load_signer(settings.relay.identity) if settings.relay.identity else account
+        relay = RelayClient(settings.relay.urls, identity, timeout=settings.relay.timeout_s)
+    keeper_address = str(account.address) if account is not None else str(executor)
+
+    store = IntentStore(settings.database_url, settings.keeper_id, settings.lease_s)
+    chain = ChainView(web3, executor)
+    simulator = Simulator(web3, executor, keeper_address, executor_errors())
+    prices, decimals = describe_prices(market)
+    planner = NettingPlanner(
+        executor=executor,
+        chain_id=chain_id,
+        snapshot=lambda: RoutingMarket(read_market_snapshot(url, market)),
+        usd_prices=prices,
+        decimals=decimals,
+        swap_router=market.contracts.get("SwapRouter"),
+        safety_margin_bps=settings.limits.safety_margin_bps,
+        weth=market.contracts.get("WETH9"),
+    )
+    metrics = KeeperMetrics()
+    metrics.paper_mode.set(1 if account is None else 0)
+    breaker = CircuitBreaker(settings.breaker.failure_budget, settings.breaker.window_s)
+    pipeline = Pipeline(
+        settings, store, chain, simulator, planner,
+        account=account, relay=relay, metrics=metrics, breaker=breaker,
+    )  # fmt: skip
+    limits = settings.limits
+    policy = IntentPolicy(
+        chain_id=chain_id,
+        executor=executor,
+        keeper=str(account.address) if account is not None else None,
+        supported_tokens=settings.supported_tokens or [t.address for t in market.tokens],
+        max_legs_per_side=limits.max_legs_per_side,
+        max_deadline_horizon_s=limits.max_deadline_horizon_s,
+        min_time_to_deadline_s=limits.min_time_to_deadline_s,
+    )
+    intake = IntakeService(
+        store,
+        policy,
+        chain.state,
+        chain_time=lambda: chain.head().timestamp,
+        block_number=chain.block_number,
+        on_outcome=lambda outcome: metrics.intake.labels(outcome=outcome).inc(),
+    )
+    return KeeperParts(settings, store, pipeline, intake, chain_id, executor)
+
+
+class KeeperDaemon:
+    """Runs :class:`Pipeline` once per new block. ``stop()`` may be called from any thread."""
+
+    def __init__(self, parts: KeeperParts) -> None:
+        self.parts = parts
+        self.stopping = threading.Event()
+        self.intake_server: IntakeServer | None = None
+        self.metrics_server: MetricsServer | None = None
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _start_servers(self) -> None:
+        settings, pipeline = self.parts.settings, self.parts.pipeline
+        if settings.intake.enabled:
+            self.intake_server = IntakeServer(
+                self.parts.intake,
+                settings.intake.host,
+                settings.intake.port,
+                health=lambda: {
+                    "paper": pipeline.paper,
+                    "halted": pipeline.breaker.halted,
+                    "chainId": self.parts.chain_id,
+                    "executor": self.parts.executor,
+                },
+            ).start()
+            log.info("intake listening", extra={"url": self.intake_server.url})
+        if settings.metrics.enabled:
+            self.metrics_server = pipeline.metrics.serve(
+                settings.metrics.host, settings.metrics.port
+            )
+            log.info("metrics listening", extra={"url": self.metrics_server.url})
+
+    def run(self, max_blocks: int | None = None) -> int:
+        """Loop until stopped; returns the process exit code."""
+        settings, pipeline = self.parts.settings, self.parts.pipeline
+        drop_dir = settings.intake.drop_dir
+        if drop_dir is not None:
+            drop_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            pipeline.recover()
+            self._start_servers()
+            log.info(
+                "keeper started",
+                extra={"paper": pipeline.paper, "executor": self.parts.executor,
+                       "chainId": self.parts.chain_id, "keeperId": settings.keeper_id},
+            )  # fmt: skip
+            last, cycles = -1, 0
+            while not self.stopping.is_set():
+                if drop_dir is not None:
+                    self.parts.intake.scan(drop_dir)
+                try:
+                    head = pipeline.chain.head()
+                except RpcError as err:
+                    pipeline.breaker.record_failure("rpc", str(err))
+                    log.warning("node unreachable", extra={"error": str(err)})
+                    head = None
+                if head is not None and head.number > last:
+                    last = head.number
+                    report = pipeline.run_block(head)
+                    cycles += 1
+                    if report.claimed or report.settled or report.notes or report.retried:
+                        log.info("cycle", extra={"report": report.__dict__})
+                if pipeline.breaker.halted:
+                    log.error("circuit breaker open", extra={"reason": pipeline.breaker.reason})
+                    return EXIT_HALTED
+                if max_blocks is not None and cycles >= max_blocks:
+                    break
+                self.stopping.wait(settings.poll_interval_s)
+            return EXIT_OK
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.intake_server is not None:
+            self.intake_server.stop()
+            self.intake_server = None
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
+            self.metrics_server = None
+        self.parts.store.close()
+        log.info("keeper stopped")
+
+
+def wait_for(predicate: Any, timeout: float, interval: float = 0.1) -> bool:
+    """Poll ``predicate()`` until true or ``timeout`` seconds pass (tests and the demo)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())

@@ -1,0 +1,336 @@
+"""The whole product on one machine: seeded market, executor, local relay, funded users.
+
+``local_stack(workdir)`` is a context manager used by ``make demo``, the end-to-end tests and
+the benchmarks. It starts an anvil serving the saved seeded market (chain id 1, ``--order
+fifo`` as the relay's builder needs), deploys the executor with plain web3 (allow-listing the
+keeper and the interaction targets: routers, tokens and V2 pairs), writes the deployments file
+the keeper reads, and then hands block production to a :class:`LocalRelay`. Everything is
+stopped on exit, also on Ctrl-C or failure.
+
+Accounts are anvil's (and Ape's) well-known dev keys: index 0 deploys, 1 is the keeper
+(``TEST::1`` for the keeper's ``signer``), 2 and up are users. Never use them on a real chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keeper.chain.anvil import AnvilProcess
+
+MAX_UINT160 = 2**160 - 1
+MAX_UINT256 = 2**256 - 1
+FAR_FUTURE = 2**40
+KEEPER_SIGNER = "TEST::1"
+
+_ERC20_APPROVE = [
+    {
+        "name": "approve",
+        "type": "function",
+        "stateMutability": "nonpayable",
+        "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "bool"}],
+    }
+]
+
+
+@dataclass
+class LocalStack:
+    anvil: AnvilProcess
+    relay: Any  # keeper.relay.server.LocalRelay
+    w3: Any
+    market: Any  # keeper.market.deployments.Market
+    executor: str
+    vault: str
+    deployments_file: Path
+    deployer: Any  # eth_account LocalAccount
+    keeper: Any
+    users: list[Any]
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
+
+def _send(w3: Any, account: Any, tx: dict[str, Any]) -> Any:
+    tx = {
+        "from": account.address,
+        "nonce": w3.eth.get_transaction_count(account.address),
+        "chainId": w3.eth.chain_id,
+        "maxFeePerGas": 100 * 10**9,
+        "maxPriorityFeePerGas": 10**9,
+        **tx,
+    }
+    tx.setdefault("gas", int(w3.eth.estimate_gas(tx) * 1.3))
+    signed = account.sign_transaction(tx)
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(signed.raw_transaction)
+    )
+    if receipt["status"] != 1:
+        raise RuntimeError(f"set-up transaction {receipt['transactionHash'].hex()} reverted")
+    return receipt
+
+
+def _artifact(name: str) -> tuple[list[Any], str]:
+    from ape import project
+
+    contract_type = getattr(project, name).contract_type
+    abi = [item.model_dump(mode="json", by_alias=True) for item in contract_type.abi]
+    return abi, str(contract_type.deployment_bytecode.bytecode)
+
+
+def deploy_executor(
+    w3: Any, deployer: Any, keepers: list[str], targets: list[str]
+) -> tuple[Any, Any]:
+    """Deploy ``BatchExecutor(deployer, deployer)`` with plain web3; returns (contract, receipt)."""
+    abi, bytecode = _artifact("BatchExecutor")
+    factory = w3.eth.contract(abi=abi, bytecode=bytecode)
+    receipt = _send(
+        w3,
+        deployer,
+        factory.constructor(deployer.address, deployer.address).build_transaction(
+            {"from": deployer.address}
+        ),
+    )
+    executor = w3.eth.contract(address=receipt["contractAddress"], abi=abi)
+    for keeper in keepers:
+        _send(
+            w3,
+            deployer,
+            executor.functions.setKeeper(keeper, True).build_transaction(
+                {"from": deployer.address}
+            ),
+        )
+    for target in targets:
+        _send(
+            w3,
+            deployer,
+            executor.functions.setTarget(target, True).build_transaction(
+                {"from": deployer.address}
+            ),
+        )
+    return executor, receipt
+
+
+def approve_vault(w3: Any, user: Any, vault: str, tokens: list[str]) -> None:
+    """The user's one-time set-up: ERC-20 approval of the vault, then vault allowances."""
+    vault_abi, _ = _artifact("AllowanceVault")
+    contract = w3.eth.contract(address=vault, abi=vault_abi)
+    for token in tokens:
+        erc20 = w3.eth.contract(address=token, abi=_ERC20_APPROVE)
+        _send(
+            w3,
+            user,
+            erc20.functions.approve(vault, MAX_UINT256).build_transaction({"from": user.address}),
+        )
+        _send(
+            w3,
+            user,
+            contract.functions.approve(token, MAX_UINT160, FAR_FUTURE).build_transaction(
+                {"from": user.address}
+            ),
+        )
+
+
+@contextmanager
+def local_stack(
+    workdir: Path,
+    portfolios: Mapping[str, Mapping[str, float]] | None = None,
+    block_time: float | None = 1.0,
+) -> Iterator[LocalStack]:
+    """Start market + executor + relay; ``portfolios`` (name -> symbol -> whole tokens) funds
+    one user per entry (dev accounts 2, 3, ...) and sets up their vault allowances."""
+    from web3 import HTTPProvider, Web3
+
+    from keeper.market.deployments import (
+        Deployments,
+        ExecutorRecord,
+        describe_market,
+        save_deployments,
+    )
+    from keeper.market.executor import default_targets
+    from keeper.market.funding import fund_portfolio
+    from keeper.market.state import state_file
+    from keeper.relay.sandbox import dev_accounts
+    from keeper.relay.server import LocalRelay
+
+    accounts = dev_accounts(2 + len(portfolios or {}))
+    deployer, keeper, users = accounts[0], accounts[1], accounts[2:]
+    with ExitStack() as stack:
+        anvil = stack.enter_context(
+            AnvilProcess(chain_id=1, args=["--load-state", str(state_file()), "--order", "fifo"])
+        )
+        w3 = Web3(HTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
+        market = describe_market(chain_id=1)
+        v2_pools = [p.address for p in market.pools if p.dex == "uniswap-v2"]
+        executor, receipt = deploy_executor(
+            w3, deployer, [keeper.address], [*default_targets(market), *v2_pools]
+        )
+        vault = executor.functions.vault().call()
+        path = workdir / "deployments" / "1.json"
+        record = ExecutorRecord(
+            address=executor.address,
+            vault=vault,
+            owner=deployer.address,
+            guardian=deployer.address,
+            deployer=deployer.address,
+            block_number=int(receipt["blockNumber"]),
+            transaction_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+        )
+        save_deployments(Deployments(chain_id=1, market=market, executor=record), path)
+        for user, portfolio in zip(users, (portfolios or {}).values(), strict=True):
+            fund_portfolio(w3, market, user.address, portfolio, eth=10)
+            approve_vault(w3, user, vault, [market.token(s).address for s in portfolio])
+        relay = stack.enter_context(LocalRelay(anvil.url, block_time=block_time))
+        yield LocalStack(
+            anvil=anvil,
+            relay=relay,
+            w3=w3,
+            market=market,
+            executor=executor.address,
+            vault=vault,
+            deployments_file=path,
+            deployer=deployer,
+            keeper=keeper,
+            users=list(users),
+        )
+
+
+class KeeperProcess:
+    """``keeper run`` as a child process against a :class:`LocalStack` (context manager).
+
+    Settings go through ``KEEPER_*`` variables, as an operator would set them. ``stop()`` sends
+    SIGTERM (graceful); ``kill()`` sends SIGKILL (a crash). Logs go to ``<data_dir>/keeper.log``.
+    """
+
+    def __init__(
+        self, stack: LocalStack, data_dir: Path, signer: str | None = KEEPER_SIGNER, **env: str
+    ) -> None:
+        from keeper.chain.anvil import free_port
+
+        self.stack = stack
+        self.data_dir = data_dir
+        self.intake_port = free_port()
+        self.metrics_port = free_port()
+        self.env = {
+            "KEEPER_DATA_DIR": str(data_dir),
+            "KEEPER_KEEPER_ID": "local-keeper",
+            "KEEPER_RELAY__URLS": f'["{stack.relay.url}"]',
+            "KEEPER_INTAKE__PORT": str(self.intake_port),
+            "KEEPER_METRICS__PORT": str(self.metrics_port),
+            "KEEPER_POLL_INTERVAL_S": "0.1",
+            **({"KEEPER_SIGNER": signer} if signer else {}),
+            **env,
+        }
+        self.proc: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.intake_port}"
+
+    def start(self, timeout: float = 60.0) -> KeeperProcess:
+        import os
+        import subprocess
+        import sys
+
+        import requests
+
+        from keeper.daemon import wait_for
+        from keeper.exceptions import ProcessError
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPER_")}
+        env.update(self.env)
+        command = [sys.executable, "-m", "keeper.cli", "run", "--rpc-url", self.stack.anvil.url,
+                   "--deployments", str(self.stack.deployments_file)]  # fmt: skip
+        log = (self.data_dir / "keeper.log").open("ab")
+        self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+        log.close()
+
+        def healthy() -> bool:
+            if self.proc.poll() is not None:
+                return True
+            try:
+                return requests.get(f"{self.url}/health", timeout=1).ok
+            except requests.RequestException:
+                return False
+
+        if not wait_for(healthy, timeout) or self.proc.poll() is not None:
+            tail = (self.data_dir / "keeper.log").read_text()[-2000:]
+            self.kill()
+            raise ProcessError("keeper", f"did not become healthy:\n{tail}")
+        return self
+
+    def stop(self, timeout: float = 20.0) -> int:
+        import signal
+        import subprocess
+
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        code = int(self.proc.returncode)
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def __enter__(self) -> KeeperProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def quote(stack: LocalStack, sell: str, amount: int, buy: str) -> int:
+    """What the pools pay now for ``amount`` of ``sell`` (routing engine, exact integers)."""
+    from keeper.routing import Market, route
+    from keeper.routing.state import read_market_snapshot
+
+    market = Market(read_market_snapshot(stack.anvil.url, stack.market))
+    token_in, token_out = stack.market.token(sell).address, stack.market.token(buy).address
+    return int(route(market, token_in, token_out, amount).amount_out)
+
+
+def signed_intent(
+    stack: LocalStack,
+    user: Any,
+    sells: Mapping[str, float],
+    buys: Mapping[str, int],
+    *,
+    nonce: int,
+    valid_after: int = 0,
+    ttl: int = 600,
+) -> dict[str, Any]:
+    """A submission body: ``sells`` in whole tokens (maxima), ``buys`` in base units (minima)."""
+    from keeper.intents.signing import sign_intent
+    from keeper.intents.types import RebalanceIntent, TokenAmount
+    from keeper.intents.validation import SignedIntent
+
+    now = int(stack.w3.eth.get_block("latest")["timestamp"])
+    intent = RebalanceIntent(
+        owner=user.address,
+        executor=stack.executor,
+        nonce=nonce,
+        valid_after=valid_after,
+        deadline=max(now, valid_after) + ttl,
+        sells=[
+            TokenAmount(token=stack.market.token(s).address, amount=stack.market.token(s).units(a))
+            for s, a in sells.items()
+        ],
+        buys=[TokenAmount(token=stack.market.token(s).address, amount=a) for s, a in buys.items()],
+    )
+    signature = sign_intent(intent, user, stack.chain_id)
+    return SignedIntent(intent=intent, signature=signature, chain_id=stack.chain_id).to_wire()
