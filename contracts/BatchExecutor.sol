@@ -4,7 +4,6 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {AllowanceVault} from "./AllowanceVault.sol";
@@ -94,7 +93,7 @@ contract BatchExecutor is
         bytes4 status = OrderCheck.checkIntent(intent, keeper);
         if (status != bytes4(0)) return status;
         if (isNonceUsed(intent.owner, intent.nonce)) return NonceAlreadyUsed.selector;
-        if (!SignatureChecker.isValidSignatureNowCalldata(intent.owner, hashIntent(intent), order.signature)) {
+        if (!OrderCheck.isValidSignature(intent.owner, hashIntent(intent), order.signature)) {
             return InvalidSignature.selector;
         }
         return OrderCheck.checkAmounts(order, _vault);
@@ -103,31 +102,33 @@ contract BatchExecutor is
     /// @dev Verifies the intent, spends its nonce, records new tokens, pulls the sells.
     function _verifyAndPull(Order calldata order, Ledger memory ledger) private {
         RebalanceIntent calldata intent = order.intent;
+        address owner = intent.owner;
         bytes4 status = OrderCheck.checkIntent(intent, msg.sender);
         if (status != bytes4(0)) OrderCheck.revertIntent(status, intent, msg.sender);
-        if (!SignatureChecker.isValidSignatureNowCalldata(intent.owner, hashIntent(intent), order.signature)) {
-            revert InvalidSignature(intent.owner);
+        if (!OrderCheck.isValidSignature(owner, hashIntent(intent), order.signature)) {
+            revert InvalidSignature(owner);
         }
-        _useNonce(intent.owner, intent.nonce);
+        _useNonce(owner, intent.nonce);
 
+        TokenAmount[] calldata sells = intent.sells;
+        TokenAmount[] calldata buys = intent.buys;
         uint256[] calldata amounts = order.execution.sellAmounts;
-        if (amounts.length != intent.sells.length) {
-            revert ExecutionLengthMismatch(intent.sells.length, amounts.length);
-        }
-        if (order.execution.buyAmounts.length != intent.buys.length) {
-            revert ExecutionLengthMismatch(intent.buys.length, order.execution.buyAmounts.length);
-        }
-        if (order.execution.fee > intent.maxFee) revert FeeAboveCap(order.execution.fee, intent.maxFee);
+        if (amounts.length != sells.length) revert ExecutionLengthMismatch(sells.length, amounts.length);
+        uint256 buyCount = order.execution.buyAmounts.length;
+        if (buyCount != buys.length) revert ExecutionLengthMismatch(buys.length, buyCount);
+        uint256 fee = order.execution.fee;
+        if (fee > intent.maxFee) revert FeeAboveCap(fee, intent.maxFee);
         for (uint256 j; j < amounts.length; ++j) {
-            TokenAmount calldata leg = intent.sells[j];
-            if (amounts[j] > leg.amount) revert SellAboveMaximum(leg.token, amounts[j], leg.amount);
-            _track(ledger, leg.token);
-            if (amounts[j] != 0) _vault.pull(intent.owner, leg.token, amounts[j]);
+            address token = sells[j].token;
+            uint256 amount = amounts[j];
+            if (amount > sells[j].amount) revert SellAboveMaximum(token, amount, sells[j].amount);
+            _track(ledger, token);
+            if (amount != 0) _vault.pull(owner, token, amount);
         }
-        for (uint256 j; j < intent.buys.length; ++j) {
-            _track(ledger, intent.buys[j].token);
+        for (uint256 j; j < buyCount; ++j) {
+            _track(ledger, buys[j].token);
         }
-        if (order.execution.fee != 0) _track(ledger, intent.feeToken);
+        if (fee != 0) _track(ledger, intent.feeToken);
     }
 
     /// @dev One interaction: a plain CALL to an allow-listed target, never the executor or the
@@ -147,22 +148,26 @@ contract BatchExecutor is
     /// minimum, so fee-on-transfer tokens cannot short the user) and pays the keeper fee.
     function _deliver(Order calldata order) private {
         RebalanceIntent calldata intent = order.intent;
+        address owner = intent.owner;
+        TokenAmount[] calldata buys = intent.buys;
         uint256[] calldata amounts = order.execution.buyAmounts;
         uint256[] memory received = new uint256[](amounts.length);
         for (uint256 j; j < amounts.length; ++j) {
-            TokenAmount calldata leg = intent.buys[j];
-            if (amounts[j] != 0) {
-                IERC20 token = IERC20(leg.token);
-                uint256 before = token.balanceOf(intent.owner);
-                token.safeTransfer(intent.owner, amounts[j]);
-                uint256 afterBalance = token.balanceOf(intent.owner);
-                received[j] = afterBalance > before ? afterBalance - before : 0;
+            address token = buys[j].token;
+            uint256 amount = amounts[j];
+            uint256 got;
+            if (amount != 0) {
+                uint256 before = IERC20(token).balanceOf(owner);
+                IERC20(token).safeTransfer(owner, amount);
+                uint256 afterBalance = IERC20(token).balanceOf(owner);
+                got = afterBalance > before ? afterBalance - before : 0;
+                received[j] = got;
             }
-            if (received[j] < leg.amount) revert BuyBelowMinimum(leg.token, received[j], leg.amount);
+            if (got < buys[j].amount) revert BuyBelowMinimum(token, got, buys[j].amount);
         }
         uint256 fee = order.execution.fee;
         if (fee != 0) IERC20(intent.feeToken).safeTransfer(msg.sender, fee);
-        emit IntentSettled(intent.owner, intent.nonce, msg.sender, order.execution.sellAmounts, received, fee);
+        emit IntentSettled(owner, intent.nonce, order.execution.sellAmounts, received, fee);
     }
 
     /// @dev A ledger sized for every leg and fee token of the batch (tokens are deduplicated).

@@ -5,11 +5,11 @@ import {RebalanceIntent, Order, Interaction} from "./IIntentTypes.sol";
 
 /// @notice Events and errors of the batch executor.
 interface IBatchExecutorEvents {
-    /// @notice One intent settled: what left the owner, what the owner received (measured), the fee.
+    /// @notice One intent settled: what left the owner (per sell leg), what the owner received
+    /// (per buy leg, measured by balance delta), and the keeper fee. The keeper is in Settlement.
     event IntentSettled(
         address indexed owner,
         uint256 indexed nonce,
-        address indexed keeper,
         uint256[] sold,
         uint256[] received,
         uint256 fee

@@ -7,17 +7,17 @@ import {RebalanceIntent, TokenAmount, AllowancePermit} from "../interfaces/IInte
 /// @notice The type strings here are the contract's half of the off-chain/on-chain agreement;
 /// keeper/intents/types.py holds the same strings, and a test compares the digests.
 library IntentHashing {
-    bytes internal constant TOKEN_AMOUNT_TYPE = "TokenAmount(address token,uint256 amount)";
-    bytes32 internal constant TOKEN_AMOUNT_TYPEHASH = keccak256(TOKEN_AMOUNT_TYPE);
+    // Single string literals, so the optimizer folds each keccak256 at compile time (a
+    // concatenation would be re-hashed on every use: constants are inlined expressions).
+    bytes32 internal constant TOKEN_AMOUNT_TYPEHASH =
+        keccak256("TokenAmount(address token,uint256 amount)");
 
-    bytes32 internal constant REBALANCE_INTENT_TYPEHASH = keccak256(
-        abi.encodePacked(
-            "RebalanceIntent(address owner,address executor,address keeper,uint256 nonce,",
-            "uint256 validAfter,uint256 deadline,TokenAmount[] sells,TokenAmount[] buys,",
-            "address feeToken,uint256 maxFee)",
-            TOKEN_AMOUNT_TYPE
-        )
-    );
+    bytes32 internal constant EMPTY_ARRAY_HASH = keccak256("");
+
+    bytes32 internal constant REBALANCE_INTENT_TYPEHASH =
+        keccak256(
+            "RebalanceIntent(address owner,address executor,address keeper,uint256 nonce,uint256 validAfter,uint256 deadline,TokenAmount[] sells,TokenAmount[] buys,address feeToken,uint256 maxFee)TokenAmount(address token,uint256 amount)"
+        );
 
     bytes32 internal constant ALLOWANCE_PERMIT_TYPEHASH = keccak256(
         "AllowancePermit(address owner,address token,uint160 amount,uint48 expiration,uint48 nonce,uint256 deadline)"
@@ -43,12 +43,21 @@ library IntentHashing {
     }
 
     /// @notice keccak256 of the concatenated TokenAmount struct hashes.
+    /// @dev Zero and one leg (the common cases) skip the array allocation.
     function hashLegs(TokenAmount[] calldata legs) internal pure returns (bytes32) {
-        bytes32[] memory hashes = new bytes32[](legs.length);
-        for (uint256 i; i < legs.length; ++i) {
-            hashes[i] = keccak256(abi.encode(TOKEN_AMOUNT_TYPEHASH, legs[i].token, legs[i].amount));
+        uint256 count = legs.length;
+        if (count == 0) return EMPTY_ARRAY_HASH;
+        if (count == 1) return keccak256(abi.encode(hashLeg(legs[0])));
+        bytes32[] memory hashes = new bytes32[](count);
+        for (uint256 i; i < count; ++i) {
+            hashes[i] = hashLeg(legs[i]);
         }
         return keccak256(abi.encodePacked(hashes));
+    }
+
+    /// @notice hashStruct(leg) per EIP-712.
+    function hashLeg(TokenAmount calldata leg) internal pure returns (bytes32) {
+        return keccak256(abi.encode(TOKEN_AMOUNT_TYPEHASH, leg.token, leg.amount));
     }
 
     /// @notice hashStruct(permit) per EIP-712.

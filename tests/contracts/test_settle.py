@@ -27,12 +27,11 @@ def test_one_user_sells_into_a_keeper_provided_counter_flow(
     [event] = receipt.decode_logs(executor.IntentSettled)
     assert event.owner == alice.address
     assert event.nonce == 0
-    assert event.keeper == keeper.address
     assert list(event.sold) == [E18]
     assert list(event.received) == [3_000 * E6]
     assert event.fee == 0
     [summary] = receipt.decode_logs(executor.Settlement)
-    assert (summary.orders, summary.interactions) == (1, 1)
+    assert (summary.keeper, summary.orders, summary.interactions) == (keeper.address, 1, 1)
 
 
 def test_two_users_with_opposite_flows_settle_against_each_other_with_no_swap(

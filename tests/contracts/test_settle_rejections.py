@@ -65,9 +65,11 @@ def test_rejects_an_intent_whose_signed_field_was_changed_after_signing(
         intents.settle([intents.order(tampered, signature=signature)], [mint], sender=keeper)
 
 
-def test_rejects_a_signature_made_for_another_chain_id(intents, executor, keeper, alice, deal):
+def test_rejects_a_signature_made_for_another_chain_id(
+    intents, executor, keeper, alice, deal, chain_id
+):
     intent, mint = deal
-    signature = intents.sign(intent, alice, chain_id=1)
+    signature = intents.sign(intent, alice, chain_id=chain_id + 1)
 
     with ape.reverts(executor.InvalidSignature, owner=alice.address):
         intents.settle([intents.order(intent, signature=signature)], [mint], sender=keeper)
