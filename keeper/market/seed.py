@@ -316,3 +316,11 @@ class _Seeder:
                     _DEADLINE,
                 )
                 self.send(step, manager.functions.mint(params), self.lp)
+
+
+def seed_market(account: Any, spec: MarketSpec = DEFAULT_SPEC) -> Market:
+    """Seed the market on the anvil Ape is connected to; ``account`` (an Ape account) becomes
+    the liquidity provider. The function behind ``ape run seed_market``."""
+    from ape import chain
+
+    return seed(chain.provider.web3, account.address, spec)

@@ -1,0 +1,87 @@
+"""Deploying the executor: the pure function on the fork, and ``ape run deploy`` end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from keeper.market.deployments import load_deployments
+from keeper.market.exceptions import ExecutorDeploymentError
+from keeper.market.executor import default_targets, deploy
+
+pytestmark = pytest.mark.fork
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_deploy_allow_lists_keepers_and_the_markets_routers_and_records_it(
+    owner, keeper, market, project, tmp_path, chain
+):
+    path = tmp_path / f"{chain.chain_id}.json"
+    result = deploy(
+        owner, keepers=[keeper.address], targets=default_targets(market), deployments_file=path
+    )
+
+    executor = project.BatchExecutor.at(result.record.address)
+    assert result.created
+    assert executor.vault() == result.record.vault
+    assert executor.isKeeper(keeper) and not executor.isKeeper(owner)
+    assert executor.isAllowedTarget(market.contracts["UniswapV2Router02"])
+    assert executor.isAllowedTarget(market.contracts["SwapRouter"])
+    assert executor.isAllowedTarget(market.token("USDC").address)
+    assert load_deployments(path, int(chain.chain_id)).executor == result.record
+
+
+def test_redeploying_with_the_same_file_reuses_the_recorded_executor(owner, tmp_path, chain):
+    path = tmp_path / "deployments.json"
+    first = deploy(owner, deployments_file=path)
+    again = deploy(owner, deployments_file=path)
+    forced = deploy(owner, deployments_file=path, redeploy=True)
+
+    assert (first.created, again.created, forced.created) == (True, False, True)
+    assert again.record == first.record
+    assert forced.record.address != first.record.address
+    assert load_deployments(path).executor == forced.record
+
+
+def test_a_recorded_executor_without_code_is_deployed_again(owner, tmp_path, chain):
+    path = tmp_path / "deployments.json"
+    snapshot = chain.snapshot()
+    first = deploy(owner, deployments_file=path)
+    chain.restore(snapshot)  # the chain forgot it, like a restarted local node
+
+    second = deploy(owner, deployments_file=path)
+
+    assert second.created and first.created
+    assert load_deployments(path).executor == second.record
+
+
+def test_keepers_cannot_be_set_by_a_deployer_that_is_not_the_owner(owner, alice, keeper):
+    with pytest.raises(ExecutorDeploymentError, match="only be set when the deploying account"):
+        deploy(alice, owner=owner.address, keepers=[keeper.address])
+
+
+@pytest.mark.slow
+def test_ape_run_deploy_prints_the_addresses_and_records_them(tmp_path):
+    command = [
+        str(ROOT / ".venv" / "bin" / "ape"),
+        "run",
+        "deploy",
+        "--network",
+        "ethereum:local:foundry",
+        "--account",
+        "TEST::0",
+        "--deployments-dir",
+        str(tmp_path),
+    ]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = load_deployments(tmp_path / "31337.json").executor
+    assert record is not None
+    assert f"BatchExecutor {record.address} deployed" in done.stdout
+    assert f"AllowanceVault {record.vault}" in done.stdout
