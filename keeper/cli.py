@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "portfolio": "keeper.strategy.cli:portfolio",
     "propose": "keeper.strategy.cli:propose",
     "strategy": "keeper.strategy.cli:strategy",
+    "market": "keeper.market.cli:market",
 }
 
 

@@ -1,0 +1,46 @@
+"""``keeper market``: the saved market state, an anvil serving it, and its description."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+
+@click.group()
+def market() -> None:
+    """The mainnet-shaped local market (see docs/LOCAL_CHAIN.md)."""
+
+
+@market.command()
+def state() -> None:
+    """Print the saved state file, generating it first if the market changed."""
+    from keeper.market.state import state_file
+
+    started = time.perf_counter()
+    path = state_file()
+    click.echo(f"{path} ({time.perf_counter() - started:.1f}s)")
+
+
+@market.command()
+@click.option("--port", default=8545, show_default=True, help="Port on 127.0.0.1.")
+def serve(port: int) -> None:
+    """Serve the seeded market as chain id 1 until interrupted (Ctrl-C)."""
+    from keeper.market.state import market_node, state_file
+
+    with market_node(state_file(), port=port) as node:
+        click.echo(f"seeded market (chain id 1) at {node.url}; Ctrl-C stops it")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("stopping")
+
+
+@market.command()
+def describe() -> None:
+    """Print the market's tokens, DEX contracts and pools as JSON."""
+    from keeper.market.deployments import describe_market
+
+    click.echo(json.dumps(describe_market().model_dump(mode="json"), indent=2))
