@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -85,6 +86,7 @@ class Market:
     tokens: list[str] = field(init=False)
     token_index: dict[str, int] = field(init=False)
     books: dict[int, TickBook] = field(init=False)
+    quote_cache: dict[tuple[int, int], Any] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         snap = self.snapshot
@@ -163,15 +165,19 @@ class Market:
         """
         g = self.g[edges]
         q = self.q[edges]
-        target = np.sqrt(ratio / g)
-        k = (q[:, 1:] > target[:, None]).sum(axis=1)
+        target = np.sqrt(np.maximum(ratio, 1e-300) / g)
+        if q.shape[1] == 2:  # one segment per edge (V2 only): no search
+            k = (q[:, 1] > target).astype(np.intp)
+        else:
+            k = (q[:, 1:] > target[:, None]).sum(axis=1)
         rows = np.arange(len(edges))
         qk = q[rows, k]
         lk = self.L[edges, k]
-        active = (target < q[:, 0]) & (target > 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = self.ain[edges, k] + np.where(lk > 0, lk / g * (1.0 / target - 1.0 / qk), 0.0)
-            y = self.aout[edges, k] + np.where(lk > 0, lk * (qk - target), 0.0)
+        active = (target < q[:, 0]) & (lk >= 0)
+        live = lk > 0
+        safe_q = np.where(live, qk, 1.0)  # no division by zero, without an errstate context
+        x = self.ain[edges, k] + np.where(live, lk / g * (1.0 / target - 1.0 / safe_q), 0.0)
+        y = self.aout[edges, k] + np.where(live, lk * (qk - target), 0.0)
         d = np.where(active, lk / np.sqrt(g), 0.0)
         return np.where(active, x, 0.0), np.where(active, y, 0.0), d
 

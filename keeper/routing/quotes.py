@@ -22,6 +22,19 @@ def quote_edge(market: Market, edge: int, amount_in: int) -> Quote:
     """Exact output of directed pool ``edge`` (pool ``edge // 2``; even = token0 in)."""
     if amount_in <= 0:
         raise AmountError("amount_in", amount_in, "must be positive")
+    # Quotes are pure functions of the snapshot: memoise them on the market.
+    cache = market.quote_cache
+    key = (edge, amount_in)
+    if (hit := cache.get(key)) is not None:
+        return hit
+    if len(cache) > 200_000:
+        cache.clear()
+    result = _quote_edge(market, edge, amount_in)
+    cache[key] = result
+    return result
+
+
+def _quote_edge(market: Market, edge: int, amount_in: int) -> Quote:
     index, zero_for_one = edge // 2, edge % 2 == 0
     pool = market.snapshot.pools[index]
     if isinstance(pool, V2Pool):

@@ -112,12 +112,19 @@ def _derivatives(
     grad = np.bincount(eout, y, n) - np.bincount(ein, x, n) + supply
     pi, po = p[ein], p[eout]
     h_io = -d / (2 * np.sqrt(pi * po))
-    hess = np.zeros((n, n))
-    np.add.at(hess, (ein, ein), d * np.sqrt(po) / (2 * pi**1.5))
-    np.add.at(hess, (eout, eout), d * np.sqrt(pi) / (2 * po**1.5))
-    np.add.at(hess, (ein, eout), h_io)
-    np.add.at(hess, (eout, ein), h_io)
-    return grad, hess
+    cells = np.concatenate([ein * n + ein, eout * n + eout, ein * n + eout, eout * n + ein])
+    weights = np.concatenate(
+        [d * np.sqrt(po) / (2 * pi**1.5), d * np.sqrt(pi) / (2 * po**1.5), h_io, h_io]
+    )
+    hess = np.bincount(cells, weights, n * n).reshape(n, n)
+    return grad, np.asarray(hess, dtype=np.float64)
+
+
+def _gradient(market: Market, edges: IntArray, p: FloatArray, supply: FloatArray) -> FloatArray:
+    n = market.n_tokens
+    ein, eout = market.edge_in[edges], market.edge_out[edges]
+    x, y, _ = market.respond(edges, p[ein] / p[eout])
+    return np.bincount(eout, y, n) - np.bincount(ein, x, n) + supply
 
 
 def _coordinate(
@@ -141,21 +148,33 @@ def _coordinate(
     if points.size == 0:
         return None
     u = np.concatenate([[points[0] * 1e-3], points, [points[-1] * 1e3]])
-    count = len(u)
-    flow = np.full(count, supply)
-    if outs.size:
-        ratio = 1.0 / (u[None, :] ** 2 * p_out)
-        flow -= market.respond(np.repeat(outs, count), ratio.ravel())[0].reshape(-1, count).sum(0)
-    if ins.size:
-        ratio = p_in * u[None, :] ** 2
-        flow += market.respond(np.repeat(ins, count), ratio.ravel())[1].reshape(-1, count).sum(0)
-    # flow is decreasing in u; find the piece holding its zero (extrapolate the end pieces).
-    j = int(np.searchsorted(-flow, 0.0, side="right")) - 1
-    j = min(max(j, 0), count - 2)
-    slope = flow[j + 1] - flow[j]
-    if slope >= 0:
+
+    def flow(at: float) -> float:
+        total = supply
+        if outs.size:
+            total -= float(market.respond(outs, 1.0 / (at**2 * p_out[:, 0]))[0].sum())
+        if ins.size:
+            total += float(market.respond(ins, p_in[:, 0] * at**2)[1].sum())
+        return total
+
+    # flow is decreasing in u: binary search for the piece holding its zero ...
+    lo, hi = 0, len(u) - 1
+    f_lo, f_hi = flow(u[lo]), flow(u[hi])
+    if f_lo < 0:  # zero below the first breakpoint: extrapolate the first piece
+        hi, f_hi = 1, flow(u[1])
+    elif f_hi > 0:  # zero above the last breakpoint: extrapolate the last piece
+        lo, f_lo = hi - 1, flow(u[hi - 1])
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        f_mid = flow(u[mid])
+        if f_mid >= 0:
+            lo, f_lo = mid, f_mid
+        else:
+            hi, f_hi = mid, f_mid
+    # ... where it is linear: interpolate.
+    if f_hi >= f_lo:
         return None
-    root = u[j] - flow[j] * (u[j + 1] - u[j]) / slope
+    root = u[lo] - f_lo * (u[hi] - u[lo]) / (f_hi - f_lo)
     return float(1.0 / root**2) if root > 0 else None
 
 
@@ -166,6 +185,7 @@ def _line_search(
     free: IntArray,
     step: FloatArray,
     supply: FloatArray,
+    grad: FloatArray,
 ) -> float:
     """Exact line search: the root of the (increasing) directional derivative of the dual.
 
@@ -175,25 +195,24 @@ def _line_search(
     def slope(t: float) -> float:
         trial = p.copy()
         trial[free] = p[free] + t * step
-        grad, _ = _derivatives(market, edges, trial, supply)
-        return float(grad[free] @ step)
+        return float(_gradient(market, edges, trial, supply)[free] @ step)
 
     shrink = np.max(np.where(step < 0, -step / (0.9 * p[free]), 0.0), initial=0.0)
     high = 1.0 / shrink if shrink > 1 else 1.0
-    low, f_low = 0.0, slope(0.0)
+    low, f_low = 0.0, float(grad[free] @ step)
     if f_low >= 0:
         return 0.0
     f_high = slope(high)
-    if f_high <= 0:
-        return high
+    if f_high <= 0 or f_high <= 0.1 * -f_low:
+        return high  # a full Newton step that lands close enough: the next one finishes
     side = 0
-    for i in range(40):
+    for i in range(30):
         if i % 3 == 2:  # guard against slow one-sided convergence
             mid = np.sqrt(low * high) if low > 0 else high * 1e-3
         else:
             mid = low - f_low * (high - low) / (f_high - f_low)
         f_mid = slope(mid)
-        if abs(f_mid) <= 1e-9 * abs(f_low) or high - low <= 1e-12 * high:
+        if abs(f_mid) <= 1e-6 * abs(f_low) or high - low <= 1e-12 * high:
             return float(mid)
         if f_mid < 0:
             low, f_low = mid, f_mid
@@ -242,9 +261,9 @@ def solve(
     residual = np.inf
     supply = np.zeros(n)
     supply[sell] = amount
-    best = np.inf
+    best = previous = np.inf
     stalled = 0
-    for iterations in range(1, MAX_NEWTON_STEPS + 1):  # noqa: B007
+    for iterations in range(1, MAX_NEWTON_STEPS + 1):
         grad, hess = _derivatives(market, edges, p, supply)
         # Imbalance valued at the current prices, relative to the value sold.
         imbalance = np.abs(grad[free]) * p[free] / (amount * p[sell])
@@ -255,15 +274,18 @@ def solve(
         best = min(best, residual)
         if stalled >= 4:
             break  # float round-off floor: the integer plan conserves exactly anyway
-        # 1) exact one-dimensional minimisation per token (robust across kinks) ...
-        for t in free[np.argsort(-imbalance)]:
-            root = _coordinate(market, edges, p, int(t), float(supply[t]))
-            if root is not None:
-                p[t] = root
-        # 2) ... then a Newton step (fast near the optimum), kept only if it lowers the dual.
-        grad, hess = _derivatives(market, edges, p, supply)
+        # 1) exact one-dimensional minimisation per token (robust across kinks), at the start
+        # and whenever the last Newton step did not cut the imbalance tenfold ...
+        if iterations == 1 or residual > 0.1 * previous:
+            for t in free[np.argsort(-imbalance)]:
+                root = _coordinate(market, edges, p, int(t), float(supply[t]))
+                if root is not None:
+                    p[t] = root
+            grad, hess = _derivatives(market, edges, p, supply)
+        previous = residual
+        # 2) ... then a Newton step (fast near the optimum) with an exact line search.
         step = _newton_step(hess[np.ix_(free, free)], grad[free])
-        t_step = _line_search(market, edges, p, free, step, supply)
+        t_step = _line_search(market, edges, p, free, step, supply, grad)
         p[free] = p[free] + t_step * step
     x, y, _ = market.respond(edges, p[ein] / p[eout])
     return Solution(p, edges, x, y, iterations, residual)

@@ -1,0 +1,217 @@
+"""Routing figures: optimality and speed against cvxpy, gains over simple routers, 1,000 pools.
+
+Random constant-product instances (the problem cvxpy can state exactly, Angeris et al.):
+
+* parallel pools: one pair, 2-12 V2 pools with random depths (x100 spread), prices (+-1 %) and
+  fees (0.05/0.3/1 %), trade sizes from 0.1 % to 30 % of the median depth;
+* multi-hop: 4 tokens, 10 pools between random pairs, the same randomness.
+
+Our figures are for :func:`keeper.routing.route` end to end (split, integer legs, exact
+quotes); the optimality gap compares the float optimum of both solvers on the same problem.
+cvxpy (CLARABEL) is a dev dependency imported here only.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+
+from keeper.routing import Market, Snapshot, route
+from keeper.routing.graph import candidate_edges, mid_prices
+from keeper.routing.quotes import quote_edge
+from keeper.routing.solver import solve
+
+UNIT = 10**18
+TOKENS = [f"0x{i:040x}" for i in range(1, 11)]
+
+
+def _instance(
+    rng: random.Random, n_tokens: int, n_pools: int, pairs: list[tuple[int, int]]
+) -> Snapshot:
+    value = [rng.uniform(0.5, 2.0) for _ in range(n_tokens)]
+    pools = []
+    for n in range(n_pools):
+        a, b = pairs[n % len(pairs)] if n < len(pairs) else rng.choice(pairs)
+        t0, t1 = sorted((a, b))
+        depth = 10 ** rng.uniform(3, 5)  # whole tokens of token0
+        # within +-0.025 %: no pool-to-pool arbitrage (every fee is >= 0.05 %)
+        price = value[t0] / value[t1] * rng.uniform(0.99975, 1.00025)
+        pools.append(
+            {
+                "kind": "v2",
+                "address": f"0x{0xBEEF0000 + n:040x}",
+                "token0": TOKENS[t0],
+                "token1": TOKENS[t1],
+                "fee": rng.choice([500, 3000, 10000]),
+                "reserve0": str(int(depth * UNIT)),
+                "reserve1": str(int(depth * price * UNIT)),
+            }
+        )
+    return Snapshot.from_dict(
+        {
+            "tokens": [{"address": t, "symbol": f"T{i}"} for i, t in enumerate(TOKENS[:n_tokens])],
+            "pools": pools,
+        }
+    )
+
+
+def _cvxpy(
+    snapshot: Snapshot, sell: int, buy: int, amount: float, tight: bool = False
+) -> tuple[float, float]:
+    """Optimal output (whole tokens) and solve time, Angeris et al.'s convex program.
+
+    ``tight``: interior-point tolerances at 1e-12 (the reference optimum for the gap);
+    otherwise CLARABEL's defaults (the speed reference)."""
+    import cvxpy as cp
+
+    n = len(snapshot.tokens)
+    index = {t.address: i for i, t in enumerate(snapshot.tokens)}
+    net = [0] * n
+    constraints = []
+    for pool in snapshot.pools:
+        i, j = index[pool.token0], index[pool.token1]
+        r = np.array([pool.reserve0 / UNIT, pool.reserve1 / UNIT])
+        gamma = 1 - pool.fee / 1e6
+        delta, lam = cp.Variable(2, nonneg=True), cp.Variable(2, nonneg=True)
+        constraints.append(cp.geo_mean(r + gamma * delta - lam) >= math.sqrt(r[0] * r[1]))
+        net[i] = net[i] + lam[0] - delta[0]
+        net[j] = net[j] + lam[1] - delta[1]
+    constraints += [net[sell] >= -amount]
+    constraints += [net[t] >= 0 for t in range(n) if t not in (sell, buy)]
+    problem = cp.Problem(cp.Maximize(net[buy]), constraints)
+    started = time.perf_counter()
+    options = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12} if tight else {}
+    problem.solve(solver=cp.CLARABEL, **options)
+    return float(problem.value), time.perf_counter() - started
+
+
+def _ours_float(market: Market, sell: int, buy: int, amount: int) -> float:
+    edges, tokens = candidate_edges(market, sell, buy, 3)
+    mids = mid_prices(market, buy)
+    sol = solve(
+        market, edges, tokens, sell, buy, float(amount), np.where(np.isnan(mids), 1.0, mids)
+    )
+    assert sol is not None
+    into_buy = market.edge_out[sol.edges] == buy
+    return float(sol.y[into_buy].sum() - sol.x[market.edge_in[sol.edges] == buy].sum()) / UNIT
+
+
+def _grid_split(market: Market, sell: int, buy: int, amount: int, steps: int = 20) -> int:
+    """Uniswap-style split: 5 % chunks, each to the direct pool paying most for it."""
+    edges = [
+        e
+        for e in range(len(market.edge_in))
+        if market.edge_in[e] == sell and market.edge_out[e] == buy
+    ]
+    given = dict.fromkeys(edges, 0)
+    chunk = amount // steps
+    for step in range(steps):
+        size = chunk if step < steps - 1 else amount - chunk * (steps - 1)
+
+        def gain(e: int, size: int = size) -> int:
+            before = quote_edge(market, e, given[e]).amount_out if given[e] else 0
+            return quote_edge(market, e, given[e] + size).amount_out - before
+
+        best = max(edges, key=gain)
+        given[best] += size
+    return sum(quote_edge(market, e, a).amount_out for e, a in given.items() if a)
+
+
+def _timed(fn: Any, repeat: int = 5) -> float:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return min(samples)
+
+
+def _fresh_route(market: Market, amount: int, *args: Any, **kwargs: Any) -> Any:
+    market.quote_cache.clear()  # time the exact quotes too, not memoised ones
+    return route(market, TOKENS[0], TOKENS[1], amount, *args, **kwargs)
+
+
+def _compare(label: str, rng: random.Random, n_tokens: int, n_pools: int, count: int) -> None:
+    gaps, ratios, solver_ratios, over_single, over_grid = [], [], [], [], []
+    pairs = [(a, b) for a in range(n_tokens) for b in range(a + 1, n_tokens)]
+    for _ in range(count):
+        snap = _instance(rng, n_tokens, n_pools, pairs)
+        market = Market(snap)
+        sell, buy = 0, 1
+        depth = statistics.median(p.reserve0 for p in snap.pools)
+        amount = int(depth * 10 ** rng.uniform(-3, math.log10(0.3)))
+        ours = _ours_float(market, sell, buy, amount)
+        best, _ = _cvxpy(snap, sell, buy, amount / UNIT, tight=True)
+        gaps.append((best - ours) / best)
+        _, cvx_time = _cvxpy(snap, sell, buy, amount / UNIT)
+        r = _fresh_route(market, amount)
+        ratios.append(cvx_time / _timed(lambda m=market, a=amount: _fresh_route(m, a)))
+        solver_ratios.append(cvx_time / _timed(lambda m=market, a=amount: _ours_float(m, 0, 1, a)))
+        single = max(
+            (
+                quote_edge(market, e, amount).amount_out
+                for e in range(len(market.edge_in))
+                if market.edge_in[e] == sell and market.edge_out[e] == buy
+            ),
+            default=0,
+        )
+        if single:
+            over_single.append((r.amount_out / single - 1) * 1e4)
+        if n_tokens == 2:
+            over_grid.append((r.amount_out / _grid_split(market, sell, buy, amount) - 1) * 1e4)
+    print(f"{label} ({count} random instances)")
+    print(
+        f"  optimality gap vs cvxpy/CLARABEL at 1e-12 tolerances: max |gap| "
+        f"{max(abs(g) for g in gaps):.1e} relative (median {statistics.median(gaps):+.1e}; "
+        f"negative = ours higher)"
+    )
+    print(
+        f"  speed vs the cvxpy solve (default tolerances): route() end to end "
+        f"{statistics.median(ratios):.0f}x (min {min(ratios):.0f}x); float optimiser alone "
+        f"{statistics.median(solver_ratios):.0f}x (min {min(solver_ratios):.0f}x)"
+    )
+    print(
+        f"  gain over best single pool: median {statistics.median(over_single):.1f} bps, "
+        f"max {max(over_single):.1f} bps"
+    )
+    if over_grid:
+        print(
+            f"  gain over a 5%-grid split: median {statistics.median(over_grid):.2f} bps, "
+            f"max {max(over_grid):.2f} bps, min {min(over_grid):.2f} bps"
+        )
+
+
+def _large(rng: random.Random) -> None:
+    pair = _instance(rng, 2, 1000, [(0, 1)])
+    pairs = [(a, b) for a in range(10) for b in range(a + 1, 10)]
+    network = _instance(rng, 10, 1000, pairs)
+    for label, snap in (("1,000 pools on one pair", pair), ("1,000 pools over 10 tokens", network)):
+        compile_time = _timed(lambda s=snap: Market(s), repeat=3)
+        market = Market(snap)
+        amount = 10**4 * UNIT
+        r = route(market, TOKENS[0], TOKENS[1], amount)
+        took = _timed(lambda m=market, a=amount: _fresh_route(m, a), repeat=5)
+        gas = route(market, TOKENS[0], TOKENS[1], amount, 30 * 10**9, eth_price=1.0)
+        took_gas = _timed(
+            lambda m=market: route(m, TOKENS[0], TOKENS[1], amount, 30 * 10**9, eth_price=1.0),
+            repeat=3,
+        )
+        print(
+            f"{label}: route() {took * 1000:.1f} ms ({len(r.legs)} legs, gas ignored); "
+            f"{took_gas * 1000:.1f} ms gas-aware at 30 gwei ({len(gas.legs)} legs); "
+            f"snapshot compile {compile_time * 1000:.1f} ms (once per block)"
+        )
+
+
+def run() -> None:
+    rng = random.Random(20261125)
+    _compare("parallel V2 pools, 1 pair / 10 pools", rng, 2, 10, 20)
+    _compare("parallel V2 pools, 1 pair / 100 pools", rng, 2, 100, 5)
+    _compare("multi-hop, 4 tokens / 10 pools", rng, 4, 10, 20)
+    _compare("multi-hop, 6 tokens / 100 pools", rng, 6, 100, 5)
+    _large(rng)
