@@ -137,6 +137,8 @@ class KeeperSettings(BaseSettings):
     executor: Address | None = None
     #: Ape account alias; ``None`` = paper mode (simulate, never send).
     signer: str | None = None
+    #: paper mode: the allow-listed keeper address simulations run as (``msg.sender``)
+    simulate_as: Address | None = None
     keeper_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     data_dir: Path = Path(".keeper")
     #: SQLAlchemy URL; default ``sqlite:///<data_dir>/intents.db``.

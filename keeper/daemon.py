@@ -81,7 +81,8 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
     from keeper.relay import RelayClient
     from keeper.routing import Market as RoutingMarket
     from keeper.routing.state import read_market_snapshot
-    from keeper.settlement.abi import executor_errors
+    from keeper.settlement.abi import executor_abi, executor_errors
+    from keeper.settlement.outcome import SettledEvents
     from keeper.settlement.planner import NettingPlanner, describe_prices
     from keeper.simulation import Simulator
 
@@ -109,7 +110,12 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
             raise ConfigError("relay.urls", "a live keeper needs a private relay (no mempool)")
         identity = load_signer(settings.relay.identity) if settings.relay.identity else account
         relay = RelayClient(settings.relay.urls, identity, timeout=settings.relay.timeout_s)
-    keeper_address = str(account.address) if account is not None else str(executor)
+    if account is not None:
+        keeper_address = str(account.address)
+    elif settings.simulate_as is not None:
+        keeper_address = settings.simulate_as
+    else:
+        raise ConfigError("simulate_as", "paper mode needs the allow-listed keeper to simulate as")
 
     store = IntentStore(settings.database_url, settings.keeper_id, settings.lease_s)
     chain = ChainView(web3, executor)
@@ -131,6 +137,7 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
     pipeline = Pipeline(
         settings, store, chain, simulator, planner,
         account=account, relay=relay, metrics=metrics, breaker=breaker,
+        events=SettledEvents(executor_abi()),
     )  # fmt: skip
     limits = settings.limits
     policy = IntentPolicy(

@@ -222,6 +222,8 @@ class KeeperProcess:
             "KEEPER_INTAKE__PORT": str(self.intake_port),
             "KEEPER_METRICS__PORT": str(self.metrics_port),
             "KEEPER_POLL_INTERVAL_S": "0.1",
+            # local blocks come every second or so, not every 12 s: keep a bundle alive longer
+            "KEEPER_RELAY__TARGET_BLOCKS": "6",
             **({"KEEPER_SIGNER": signer} if signer else {}),
             **env,
         }

@@ -35,6 +35,7 @@ from keeper.intents.validation import SignedIntent
 from keeper.metrics import KeeperMetrics
 from keeper.settlement.exceptions import GasAboveCapError
 from keeper.settlement.gas import FeeQuote, next_base_fee, quote_fees
+from keeper.settlement.outcome import SettledEvents
 from keeper.settlement.plan import Candidate, Plan, Planner
 from keeper.settlement.transaction import Settlement, sign
 from keeper.simulation import RpcError, Simulator
@@ -101,6 +102,7 @@ class Pipeline:
         relay: Relay | None = None,
         metrics: KeeperMetrics | None = None,
         breaker: CircuitBreaker | None = None,
+        events: SettledEvents | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -113,6 +115,8 @@ class Pipeline:
         self.breaker = breaker or CircuitBreaker(
             settings.breaker.failure_budget, settings.breaker.window_s
         )
+        #: decodes IntentSettled to check deliveries against the plan (None = no check)
+        self.events = events
         self.in_flight: list[InFlight] = []
         self.held: list[Claim] = []  # paper mode: simulated, never sent
         self.last_report: CycleReport | None = None
@@ -221,10 +225,12 @@ class Pipeline:
             self._send(flight, head.number + 1)
 
     def _check_delivery(self, flight: InFlight, receipt: dict[str, Any]) -> None:
-        from keeper.settlement.outcome import settled_intents, shortfalls
+        from keeper.settlement.outcome import shortfalls
 
-        events = settled_intents(receipt.get("logs", []), self.simulator.executor)
-        problems = shortfalls(events, flight.quoted) if flight.quoted else []
+        if self.events is None or not flight.quoted:
+            return
+        settled = self.events.decode(receipt.get("logs", []), self.simulator.executor)
+        problems = shortfalls(settled, flight.quoted)
         if problems:
             self.breaker.trip("settlement delivered less than simulated: " + "; ".join(problems))
             log.error("invariant broken in %s: %s", flight.tx_hash, problems)

@@ -106,9 +106,16 @@ class ErrorDecoder:
 
 
 @cache
-def executor_errors() -> ErrorDecoder:
-    """The decoder for the compiled BatchExecutor of this project (loaded on first use)."""
+def executor_abi() -> tuple[dict[str, Any], ...]:
+    """The compiled BatchExecutor ABI of this project (loaded on first use)."""
     import ape
 
-    abi = [item.model_dump(mode="json") for item in ape.project.BatchExecutor.contract_type.abi]
-    return ErrorDecoder(abi)
+    return tuple(
+        item.model_dump(mode="json", by_alias=True)
+        for item in ape.project.BatchExecutor.contract_type.abi
+    )
+
+
+def executor_errors() -> ErrorDecoder:
+    """The decoder for the compiled BatchExecutor's custom errors."""
+    return ErrorDecoder(executor_abi())

@@ -9,16 +9,11 @@ from typing import Any
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
-INTENT_SETTLED_TOPIC = (
-    "0x" + keccak(text="IntentSettled(address,uint256,address,uint256[],uint256[],uint256)").hex()
-)
-
 
 @dataclass(frozen=True)
 class SettledIntent:
     owner: str
     nonce: int
-    keeper: str
     sold: tuple[int, ...]
     received: tuple[int, ...]
     fee: int
@@ -31,29 +26,46 @@ def _hex(value: Any) -> str:
     return text if text.startswith("0x") else "0x" + text
 
 
-def settled_intents(logs: Iterable[Mapping[str, Any]], executor: str) -> list[SettledIntent]:
-    """Decode the executor's ``IntentSettled`` events among ``logs`` (receipt order)."""
-    found = []
-    for log in logs:
-        topics = [_hex(t).lower() for t in log.get("topics", [])]
-        if not topics or topics[0] != INTENT_SETTLED_TOPIC:
-            continue
-        if str(log.get("address", "")).lower() != executor.lower():
-            continue
-        sold, received, fee = decode(
-            ["uint256[]", "uint256[]", "uint256"], bytes.fromhex(_hex(log["data"])[2:])
+class SettledEvents:
+    """Decodes ``IntentSettled`` as declared in the executor's ABI (indexed owner and nonce;
+    sold, received and fee in the data), so a change of the event is picked up, not guessed."""
+
+    def __init__(self, abi: Iterable[Mapping[str, Any]]) -> None:
+        event = next(
+            (e for e in abi if e.get("type") == "event" and e.get("name") == "IntentSettled"),
+            None,
         )
-        found.append(
-            SettledIntent(
-                owner=to_checksum_address("0x" + topics[1][-40:]),
-                nonce=int(topics[2], 16),
-                keeper=to_checksum_address("0x" + topics[3][-40:]),
-                sold=tuple(sold),
-                received=tuple(received),
-                fee=int(fee),
+        if event is None:
+            raise ValueError("the executor ABI has no IntentSettled event")
+        inputs = list(event["inputs"])
+        signature = f"IntentSettled({','.join(str(i['type']) for i in inputs)})"
+        self.topic = "0x" + keccak(text=signature).hex()
+        self.indexed = [str(i["name"]) for i in inputs if i.get("indexed")]
+        self.data_names = [str(i["name"]) for i in inputs if not i.get("indexed")]
+        self.data_types = [str(i["type"]) for i in inputs if not i.get("indexed")]
+
+    def decode(self, logs: Iterable[Mapping[str, Any]], executor: str) -> list[SettledIntent]:
+        """The executor's ``IntentSettled`` events among ``logs`` (receipt order)."""
+        found = []
+        for log in logs:
+            topics = [_hex(t).lower() for t in log.get("topics", [])]
+            if not topics or topics[0] != self.topic:
+                continue
+            if str(log.get("address", "")).lower() != executor.lower():
+                continue
+            values = dict(zip(self.indexed, topics[1:], strict=False))
+            data = decode(self.data_types, bytes.fromhex(_hex(log["data"])[2:]))
+            fields = dict(zip(self.data_names, data, strict=True))
+            found.append(
+                SettledIntent(
+                    owner=to_checksum_address("0x" + values["owner"][-40:]),
+                    nonce=int(values["nonce"], 16),
+                    sold=tuple(fields.get("sold", ())),
+                    received=tuple(fields.get("received", ())),
+                    fee=int(fields.get("fee", 0)),
+                )
             )
-        )
-    return found
+        return found
 
 
 def shortfalls(
