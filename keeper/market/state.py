@@ -84,6 +84,9 @@ def state_file(
     path = directory / f"market-{fingerprint(spec, source)}.json"
     if not path.exists():
         generate_state(path, spec, source)
+        for stale in directory.glob("market-*.json"):  # states of earlier market versions
+            if stale != path:
+                stale.unlink(missing_ok=True)
     return path
 
 
