@@ -1,0 +1,51 @@
+"""AllowanceVault.approve / allowance: a user sets a per-token allowance and expiry."""
+
+from __future__ import annotations
+
+import ape
+
+from tests.contracts.helpers import MAX_UINT160
+
+E18 = 10**18
+
+
+def test_sets_amount_and_expiry_for_the_caller_only(vault, alice, bob, weth_like):
+    receipt = vault.approve(weth_like, 5 * E18, 1_900_000_000, sender=alice)
+
+    assert tuple(vault.allowance(alice, weth_like)) == (5 * E18, 1_900_000_000, 0)
+    assert tuple(vault.allowance(bob, weth_like)) == (0, 0, 0)
+    [event] = receipt.decode_logs(vault.AllowanceSet)
+    assert (event.owner, event.token, event.amount, event.expiration, event.nonce) == (
+        alice.address,
+        weth_like.address,
+        5 * E18,
+        1_900_000_000,
+        0,
+    )
+
+
+def test_settlements_spend_a_finite_allowance_down(intents, vault, keeper, alice, weth_like):
+    intents.fund(alice, weth_like, 3 * E18, allowance=2 * E18)
+    intent = intents.intent(alice, sells=[(weth_like, E18)])
+    intents.settle([intents.order(intent, alice, sell_amounts=[E18 // 4])], sender=keeper)
+
+    assert vault.allowance(alice, weth_like).amount == 2 * E18 - E18 // 4
+
+
+def test_an_unlimited_allowance_is_never_spent_down(intents, vault, keeper, alice, weth_like):
+    intents.fund(alice, weth_like, E18, allowance=MAX_UINT160)
+    intent = intents.intent(alice, sells=[(weth_like, E18)])
+    intents.settle([intents.order(intent, alice)], sender=keeper)
+
+    assert vault.allowance(alice, weth_like).amount == MAX_UINT160
+
+
+def test_lowering_the_allowance_takes_effect_at_once(
+    intents, executor, vault, keeper, alice, weth_like
+):
+    intents.fund(alice, weth_like, E18)
+    vault.approve(weth_like, 0, 2**40, sender=alice)
+    intent = intents.intent(alice, sells=[(weth_like, E18)])
+
+    with ape.reverts(executor.AllowanceExceeded):
+        intents.settle([intents.order(intent, alice)], sender=keeper)
