@@ -49,6 +49,8 @@ class LocalStack:
     deployer: Any  # eth_account LocalAccount
     keeper: Any
     users: list[Any]
+    #: gas of one Router02 ``swapExactTokensForTokens`` as its own transaction (measured here)
+    router02_swap_gas: int = 0
 
     @property
     def chain_id(self) -> int:
@@ -113,6 +115,39 @@ def deploy_executor(
             ),
         )
     return executor, receipt
+
+
+def measure_router02_swap_gas(w3: Any, account: Any, market: Any) -> int:
+    """Gas of a plain WETH -> USDC Router02 swap transaction (approval already given), measured
+    on the chain and then undone (anvil snapshot/revert): the one-transaction-per-leg baseline."""
+    from keeper.market.funding import fund_portfolio
+
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    try:
+        weth, usdc = market.token("WETH").address, market.token("USDC").address
+        router_address = market.contracts["UniswapV2Router02"]
+        # The recipient already holds USDC, as a rebalancing user does (no fresh storage slot).
+        fund_portfolio(w3, market, account.address, {"WETH": 2, "USDC": 100})
+        erc20 = w3.eth.contract(address=weth, abi=_ERC20_APPROVE)
+        _send(
+            w3,
+            account,
+            erc20.functions.approve(router_address, MAX_UINT256).build_transaction(
+                {"from": account.address}
+            ),
+        )
+        from keeper.chain.artifacts import artifact_json
+
+        router = w3.eth.contract(
+            address=router_address, abi=artifact_json("UniswapV2Router02")["abi"]
+        )
+        swap = router.functions.swapExactTokensForTokens(
+            10**18, 0, [weth, usdc], account.address, FAR_FUTURE
+        )
+        receipt = _send(w3, account, swap.build_transaction({"from": account.address}))
+        return int(receipt["gasUsed"])
+    finally:
+        w3.provider.make_request("evm_revert", [snapshot])
 
 
 def approve_vault(w3: Any, user: Any, vault: str, tokens: list[str]) -> None:
@@ -184,6 +219,7 @@ def local_stack(
         for user, portfolio in zip(users, (portfolios or {}).values(), strict=True):
             fund_portfolio(w3, market, user.address, portfolio, eth=10)
             approve_vault(w3, user, vault, [market.token(s).address for s in portfolio])
+        router_gas = measure_router02_swap_gas(w3, deployer, market)
         relay = stack.enter_context(LocalRelay(anvil.url, block_time=block_time))
         yield LocalStack(
             anvil=anvil,
@@ -196,6 +232,7 @@ def local_stack(
             deployer=deployer,
             keeper=keeper,
             users=list(users),
+            router02_swap_gas=router_gas,
         )
 
 
@@ -336,3 +373,41 @@ def signed_intent(
     )
     signature = sign_intent(intent, user, stack.chain_id)
     return SignedIntent(intent=intent, signature=signature, chain_id=stack.chain_id).to_wire()
+
+
+def router02_output(stack: LocalStack, sell: str, amount: int, buy: str) -> int:
+    """What one Router02 swap alone would pay now: the direct V2 pair, else through WETH (the
+    one-transaction-per-leg baseline; exact V2 integer math on current reserves)."""
+    from keeper.routing.v2math import amount_out
+
+    def pair_out(token_in: str, token_out: str, units: int) -> int | None:
+        t_in = stack.market.token(token_in).address
+        for pool in stack.market.pools_between(token_in, token_out):
+            if pool.dex != "uniswap-v2":
+                continue
+            pair = stack.w3.eth.contract(address=pool.address, abi=_V2_RESERVES)
+            r0, r1, _ = pair.functions.getReserves().call()
+            reserves = (r0, r1) if pool.token0 == t_in else (r1, r0)
+            return amount_out(units, *reserves, pool.fee)
+        return None
+
+    direct = pair_out(sell, buy, amount)
+    if direct is not None:
+        return direct
+    middle = pair_out(sell, "WETH", amount)
+    return (pair_out("WETH", buy, middle) or 0) if middle else 0
+
+
+_V2_RESERVES = [
+    {
+        "name": "getReserves",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [],
+        "outputs": [
+            {"name": "r0", "type": "uint112"},
+            {"name": "r1", "type": "uint112"},
+            {"name": "t", "type": "uint32"},
+        ],
+    }
+]
