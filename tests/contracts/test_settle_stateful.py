@@ -1,0 +1,187 @@
+"""A stateful property test of settle: random users, allowances, cancellations, intents and
+keeper executions (honest or not). A model predicts whether each batch must settle; the chain
+must agree, and after every step:
+
+- no user gave more than the signed maximum or the vault allowance;
+- no user received less than the signed minimum;
+- no nonce settled twice (a used or cancelled nonce never settles);
+- the executor never ends a transaction holding less of any token than it started with.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pytest
+from ape.exceptions import ContractLogicError
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from tests.contracts.helpers import MAX_UINT160, MAX_UINT256, call
+
+UNIT = 10**6
+START = 1_000 * UNIT
+INITIAL_ALLOWANCE = 2_000 * UNIT
+
+
+@dataclass(frozen=True)
+class Leg:
+    user: int
+    sell: int
+    buy: int
+    maximum: int
+    take: int
+    minimum: int
+    deliver: int
+    nonce: int
+
+
+@st.composite
+def legs(draw) -> Leg:
+    """Mostly honest keeper executions (within the limits), sometimes over or under them."""
+    maximum = draw(st.integers(0, 400)) * UNIT
+    if draw(st.integers(0, 9)) < 9:
+        take = draw(st.integers(0, maximum // UNIT)) * UNIT
+    else:
+        take = maximum + draw(st.integers(1, 50)) * UNIT
+    minimum = draw(st.integers(0, 300)) * UNIT
+    if minimum == 0 or draw(st.integers(0, 9)) < 9:
+        deliver = minimum + draw(st.integers(0, 30)) * UNIT
+    else:
+        deliver = draw(st.integers(0, minimum // UNIT - 1)) * UNIT
+    return Leg(
+        user=draw(st.integers(0, 2)),
+        sell=draw(st.integers(0, 1)),
+        buy=draw(st.integers(0, 1)),
+        maximum=maximum,
+        take=take,
+        minimum=minimum,
+        deliver=deliver,
+        nonce=draw(st.integers(0, 15)),
+    )
+
+
+@pytest.mark.fuzzing
+@pytest.mark.slow
+def test_settlement_invariants_hold_under_random_keeper_actions(
+    chain, intents, executor, vault, owner, keeper, alice, bob, carol, weth_like, usdc
+):
+    users, tokens = [alice, bob, carol], [weth_like, usdc]
+    for token in tokens:
+        executor.setTarget(token, True, sender=owner)
+        for user in users:
+            token.mint(user, START, sender=user)
+            token.approve(vault, MAX_UINT256, sender=user)
+            vault.approve(token, INITIAL_ALLOWANCE, 2**40, sender=user)
+
+    class SettlementMachine(RuleBasedStateMachine):
+        @initialize()
+        def start(self):
+            self.snapshot = chain.snapshot()
+            self.allowance = {(u, t): (INITIAL_ALLOWANCE, True) for u in range(3) for t in range(2)}
+            self.used: set[tuple[int, int]] = set()
+
+        def teardown(self):
+            chain.restore(self.snapshot)
+
+        @rule(
+            user=st.integers(0, 2),
+            token=st.integers(0, 1),
+            amount=st.integers(0, 2_000).map(lambda x: x * UNIT),
+            unlimited=st.booleans(),
+            expired=st.integers(0, 9).map(lambda x: x == 0),
+        )
+        def set_allowance(self, user, token, amount, unlimited, expired):
+            amount = MAX_UINT160 if unlimited else amount
+            expiration = intents.now() - 1 if expired else 2**40
+            vault.approve(tokens[token], amount, expiration, sender=users[user])
+            self.allowance[(user, token)] = (amount, not expired)
+
+        @rule(user=st.integers(0, 2), nonce=st.integers(0, 15))
+        def cancel(self, user, nonce):
+            executor.invalidateNonces(0, 1 << nonce, sender=users[user])
+            self.used.add((user, nonce))
+
+        @rule(batch=st.lists(legs(), min_size=1, max_size=3))
+        def settle(self, batch):
+            orders, mints = [], defaultdict(int)
+            for leg in batch:
+                intent = intents.intent(
+                    users[leg.user],
+                    sells=[(tokens[leg.sell], leg.maximum)],
+                    buys=[(tokens[leg.buy], leg.minimum)],
+                    nonce=leg.nonce,
+                )
+                orders.append(
+                    intents.order(
+                        intent, users[leg.user], sell_amounts=[leg.take], buy_amounts=[leg.deliver]
+                    )
+                )
+                mints[leg.buy] += leg.deliver
+            # The counter-flow comes from interactions (open mint stands in for swaps).
+            interactions = [call(tokens[t], "mint", executor, a) for t, a in mints.items() if a]
+            before = self.balances()
+            expected_ok, net, new_allowance = self.predict(batch, before)
+            held = [t.balanceOf(executor) for t in tokens]
+            allowance_before = dict(self.allowance)
+
+            try:
+                intents.settle(orders, interactions, sender=keeper)
+                settled = True
+            except ContractLogicError:
+                settled = False
+
+            assert settled == expected_ok, (batch, self.allowance, self.used)
+            after = self.balances()
+            if not settled:
+                assert after == before
+                return
+            for key, delta in net.items():
+                assert after[key] - before[key] == delta
+            self.allowance = new_allowance
+            for leg in batch:
+                assert leg.take <= leg.maximum
+                amount, _ = allowance_before[(leg.user, leg.sell)]
+                assert leg.take <= amount
+                assert leg.deliver >= leg.minimum
+                self.used.add((leg.user, leg.nonce))
+                assert executor.isNonceUsed(users[leg.user], leg.nonce)
+            assert all(t.balanceOf(executor) >= h for t, h in zip(tokens, held, strict=True))
+
+        def predict(self, batch, balances):
+            """Whether the batch must settle; if so, each balance change and the new allowances."""
+            used, allowance, net = set(self.used), dict(self.allowance), defaultdict(int)
+            ok = True
+            for leg in batch:
+                key = (leg.user, leg.sell)
+                amount, live = allowance[key]
+                ok &= (leg.user, leg.nonce) not in used
+                ok &= leg.take <= leg.maximum and leg.deliver >= leg.minimum
+                if leg.take:
+                    ok &= live and leg.take <= amount
+                    ok &= balances[key] + net[key] - leg.take >= 0
+                    if amount != MAX_UINT160:
+                        allowance[key] = (max(amount - leg.take, 0), live)
+                used.add((leg.user, leg.nonce))
+                net[key] -= leg.take
+            for leg in batch:
+                net[(leg.user, leg.buy)] += leg.deliver
+            return ok, net, allowance
+
+        def balances(self):
+            return {(u, t): tokens[t].balanceOf(users[u]) for u in range(3) for t in range(2)}
+
+        @invariant()
+        def allowances_match_the_model(self):
+            for (u, t), (amount, _) in self.allowance.items():
+                assert vault.allowance(users[u], tokens[t]).amount == amount
+
+    SettlementMachine.TestCase.settings = settings(
+        max_examples=15,
+        stateful_step_count=8,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    SettlementMachine.TestCase().runTest()
