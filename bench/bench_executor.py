@@ -55,7 +55,7 @@ def deploy(project: Any, accounts: Any, chain: Any) -> Market:
     return Market(executor, vault, weth, usdc, router, owner, keeper, int(chain.chain_id))
 
 
-def _new_user(market: Market, accounts: Any, chain: Any, allowance: int) -> Any:
+def new_user(market: Market, accounts: Any, chain: Any, allowance: int) -> Any:
     """A fresh funded account that approved the vault (and the router, for the baseline)."""
     user = accounts.generate_test_account()
     chain.provider.set_balance(user.address, 10 * E18)
@@ -159,7 +159,7 @@ def measure(
     market = deploy(project, accounts, chain)
     figures: dict[str, float] = {}
     for label, allowance in (("finite", 10**30), ("unlimited", MAX_UINT160)):
-        users = [_new_user(market, accounts, chain, allowance) for _ in range(max(sizes))]
+        users = [new_user(market, accounts, chain, allowance) for _ in range(max(sizes))]
         first, returning = [], []
         for size in sizes:
             group = users[:size]
