@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from keeper.intents.chainstate import Web3ChainState
-from keeper.simulation import RpcError
+from keeper.rpc import RpcError, retrying
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class ChainView:
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
         try:
-            response = self.web3.provider.make_request(method, params)
+            response = retrying(lambda: self.web3.provider.make_request(method, params))
         except (OSError, ValueError) as err:
             raise RpcError(method, f"{type(err).__name__}: {err}") from None
         if "error" in response:
@@ -60,6 +60,6 @@ class ChainView:
 
     def nonce_used(self, owner: str, nonce: int) -> bool:
         try:
-            return self.state.nonce_used(owner, nonce)
+            return retrying(lambda: self.state.nonce_used(owner, nonce))
         except (OSError, ValueError) as err:
             raise RpcError("eth_call", f"isNonceUsed: {err}") from None

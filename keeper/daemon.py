@@ -80,7 +80,9 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
     from keeper.market.deployments import deployments_path, load_deployments
     from keeper.relay import RelayClient
     from keeper.routing import Market as RoutingMarket
+    from keeper.routing.exceptions import SnapshotError
     from keeper.routing.state import read_market_snapshot
+    from keeper.rpc import retrying
     from keeper.settlement.abi import executor_abi, executor_errors
     from keeper.settlement.outcome import SettledEvents
     from keeper.settlement.planner import NettingPlanner, describe_prices
@@ -124,7 +126,9 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
     planner = NettingPlanner(
         executor=executor,
         chain_id=chain_id,
-        snapshot=lambda: RoutingMarket(read_market_snapshot(url, market)),
+        snapshot=lambda: RoutingMarket(
+            retrying(lambda: read_market_snapshot(url, market), (SnapshotError,))
+        ),
         usd_prices=prices,
         decimals=decimals,
         swap_router=market.contracts.get("SwapRouter"),

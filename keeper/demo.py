@@ -183,8 +183,12 @@ def run(workdir: Path) -> int:
 def main() -> int:
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="keeper-demo-") as tmp:
-        code = run(Path(tmp))
+    try:
+        with tempfile.TemporaryDirectory(prefix="keeper-demo-") as tmp:
+            code = run(Path(tmp))
+    except KeyboardInterrupt:
+        print("\ninterrupted; everything the demo started is stopped")
+        return 130
     status = "finished" if code == 0 else "FAILED"
     print(
         f"\ndemo {status} in {time.perf_counter() - started:.1f}s; everything it started is stopped"

@@ -244,11 +244,17 @@ class KeeperProcess:
     """
 
     def __init__(
-        self, stack: LocalStack, data_dir: Path, signer: str | None = KEEPER_SIGNER, **env: str
+        self,
+        stack: LocalStack,
+        data_dir: Path,
+        signer: str | None = KEEPER_SIGNER,
+        rpc_url: str | None = None,
+        **env: str,
     ) -> None:
         from keeper.chain.anvil import free_port
 
         self.stack = stack
+        self.rpc_url = rpc_url or stack.anvil.url
         self.data_dir = data_dir
         self.intake_port = free_port()
         self.metrics_port = free_port()
@@ -283,7 +289,7 @@ class KeeperProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPER_")}
         env.update(self.env)
-        command = [sys.executable, "-m", "keeper.cli", "run", "--rpc-url", self.stack.anvil.url,
+        command = [sys.executable, "-m", "keeper.cli", "run", "--rpc-url", self.rpc_url,
                    "--deployments", str(self.stack.deployments_file)]  # fmt: skip
         log = (self.data_dir / "keeper.log").open("ab")
         self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)

@@ -19,21 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from keeper.exceptions import KeeperError
 from keeper.intents.types import Order
+from keeper.rpc import RpcError, retrying
 from keeper.settlement.abi import DecodedError, ErrorDecoder, encode_check_order
 from keeper.settlement.transaction import Settlement
 
 OK_STATUS = b"\x00" * 4
-
-
-class RpcError(KeeperError):
-    """The node did not answer a JSON-RPC request (a transient failure)."""
-
-    def __init__(self, method: str, problem: str) -> None:
-        self.method = method
-        self.problem = problem
-        super().__init__(f"rpc {method}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -77,7 +68,7 @@ class Simulator:
 
     def _request(self, method: str, params: list[Any]) -> dict[str, Any]:
         try:
-            response = self.provider.make_request(method, params)
+            response = retrying(lambda: self.provider.make_request(method, params))
         except (OSError, ValueError) as err:  # connection refused, timeout, bad JSON
             raise RpcError(method, f"{type(err).__name__}: {err}") from None
         return dict(response)
@@ -97,7 +88,7 @@ class Simulator:
             for o in orders
         ]
         try:
-            responses = self.provider.make_batch_request(requests)
+            responses = retrying(lambda: self.provider.make_batch_request(requests))
         except (OSError, ValueError) as err:
             raise RpcError("eth_call", f"{type(err).__name__}: {err}") from None
         if not isinstance(responses, list) or len(responses) != len(orders):
