@@ -54,6 +54,8 @@ class ForkUpstream:
         from ape import config
         from ape_foundry.provider import FoundryForkConfig
 
+        isolate_contract_caches()
+
         config.get_config("node").ethereum.mainnet["uri"] = self.url
         forks = config.get_config("foundry").fork
         fork = forks.setdefault("ethereum", {}).get("mainnet") or FoundryForkConfig()
@@ -76,3 +78,36 @@ class ForkUpstream:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def isolate_contract_caches(ecosystem: str = "ethereum", network: str = "mainnet") -> None:
+    """Keep Ape's contract caches for ``network`` (and its fork) in memory only.
+
+    Ape files the contract types it sees on ``mainnet-fork`` under ``mainnet`` and writes them to
+    ``~/.ape/ethereum/mainnet/`` (the "-fork" check in ``ApeDataCache`` runs after the suffix was
+    stripped). Fork sessions deploy different contracts at the same addresses from run to run,
+    so a later session would decode calls and errors with a stale ABI; the seeded market served
+    as ``ethereum:mainnet`` has the same problem. Pre-creating the caches with disk access off
+    fixes both. (Uses Ape's private cache table; checked against eth-ape 0.8.51.)
+    """
+    from ape.api.networks import ProxyInfoAPI
+    from ape.api.query import ContractCreation
+    from ape.managers._contractscache import ApeDataCache, ContractCache
+    from ape.utils.basemodel import ManagerAccessMixin
+    from ethpm_types import ContractType
+
+    data_folder = ManagerAccessMixin.config_manager.DATA_FOLDER
+    tables = ContractCache._caches.setdefault(ecosystem, {}).setdefault(network, {})
+    kinds: dict[str, type] = {
+        "contract_types": ContractType,
+        "proxy_info": ProxyInfoAPI,
+        "blueprints": ContractType,
+        "contract_creation": ContractCreation,
+    }
+    for key, model in kinds.items():
+        cache = tables.get(key)
+        if cache is None:
+            cache = ApeDataCache(data_folder, ecosystem, network, key, model)
+            tables[key] = cache
+        cache._write_to_disk = False
+        cache._read_from_disk = False
