@@ -140,6 +140,15 @@ class Market:
         step_out = np.where(liq[:, :-1] > 0, step_out, 0.0)
         self.ain = np.concatenate([np.zeros((n_edges, 1)), np.cumsum(step_in, axis=1)], axis=1)
         self.aout = np.concatenate([np.zeros((n_edges, 1)), np.cumsum(step_out, axis=1)], axis=1)
+        # The same curves flattened: one row per liquidity segment, grouped by edge, so that a
+        # dual evaluation is a handful of numpy calls over all segments (no padding, no search).
+        seg_edge, seg_k = np.nonzero(liq[:, :-1] > 0)
+        self.seg_edge = seg_edge.astype(np.int64)
+        self.seg_hi = q[seg_edge, seg_k]
+        self.seg_lo = q[seg_edge, seg_k + 1]
+        self.seg_L = liq[seg_edge, seg_k]
+        self.seg_count = np.bincount(seg_edge, minlength=n_edges).astype(np.int64)
+        self.seg_start = np.cumsum(self.seg_count) - self.seg_count
 
     @property
     def n_tokens(self) -> int:
