@@ -237,6 +237,19 @@ class RebalanceIntent(_Model):
             "message": self.eip712_message(),
         }
 
+    def wallet_typed_data(self, chain_id: int) -> dict[str, Any]:
+        """:meth:`typed_data` with every uint as a decimal string: safe to send as JSON to a
+        wallet's ``eth_signTypedData_v4`` (JavaScript numbers lose precision above 2**53).
+        Hashes to the same digest."""
+        data = self.typed_data(chain_id)
+        message = data["message"]
+        for key in ("nonce", "validAfter", "deadline", "maxFee"):
+            message[key] = str(message[key])
+        for legs in (message["sells"], message["buys"]):
+            for leg in legs:
+                leg["amount"] = str(leg["amount"])
+        return data
+
     def as_abi(self) -> tuple[Any, ...]:
         """The Solidity tuple, in struct order, for contract calls and ABI encoding."""
         return (

@@ -125,3 +125,15 @@ def test_only_the_owner_can_sign_and_high_s_twins_are_refused():
     twin = good[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - good[64]])
     with pytest.raises(SigningError, match="high-s"):
         recover_intent_signer(_intent(), twin, 1)
+
+
+def test_the_wallet_payload_is_json_safe_and_hashes_to_the_same_digest():
+    from eth_account.messages import _hash_eip191_message, encode_typed_data
+
+    intent = _intent()
+    payload = json.loads(json.dumps(intent.wallet_typed_data(1)))
+
+    assert payload["message"]["sells"][0]["amount"] == "1000000000000000000"
+    assert payload["domain"]["verifyingContract"] == EXECUTOR
+    digest = _hash_eip191_message(encode_typed_data(full_message=payload))
+    assert bytes(digest) == intent_digest(intent, 1)
