@@ -86,7 +86,8 @@ class GasPolicy(BaseModel):
     priority_fee_gwei: Decimal = Field(default=Decimal(1), ge=0)
     max_fee_gwei: Decimal = Field(default=Decimal(100), gt=0)
     base_fee_headroom: Decimal = Field(default=Decimal(2), ge=1)
-    gas_limit_margin_bps: int = Field(default=2_000, ge=0, le=10_000)
+    #: gas limit = simulated gas used x (1 + margin): room for refunds (EIP-3529) and 63/64
+    gas_limit_margin_bps: int = Field(default=5_000, ge=0, le=20_000)
 
 
 class RelaySettings(BaseModel):

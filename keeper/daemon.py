@@ -127,7 +127,7 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
         executor=executor,
         chain_id=chain_id,
         snapshot=lambda: RoutingMarket(
-            retrying(lambda: read_market_snapshot(url, market), (SnapshotError,))
+            retrying(lambda: read_market_snapshot(url, market, word_radius=4), (SnapshotError,))
         ),
         usd_prices=prices,
         decimals=decimals,

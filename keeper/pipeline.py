@@ -21,13 +21,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from keeper.breaker import CircuitBreaker
 from keeper.chainview import ChainView, Head
 from keeper.config import KeeperSettings
 from keeper.exceptions import KeeperError
+from keeper.inflight import CycleReport, Follower, InFlight, Relay
 from keeper.intents.records import Claim, IntentRecord
 from keeper.intents.states import IntentState
 from keeper.intents.store import IntentStore
@@ -38,7 +38,7 @@ from keeper.settlement.gas import FeeQuote, next_base_fee, quote_fees
 from keeper.settlement.outcome import SettledEvents
 from keeper.settlement.plan import Candidate, Plan, Planner
 from keeper.settlement.transaction import Settlement, sign
-from keeper.simulation import RpcError, Simulator
+from keeper.simulation import RpcError, Simulation, Simulator
 
 log = logging.getLogger("keeper.pipeline")
 
@@ -56,38 +56,7 @@ GLOBAL_STATUSES = {"EnforcedPause", "NotKeeper"}
 MAX_REPLANS = 4
 
 
-class Relay(Protocol):
-    """The parts of :class:`keeper.relay.RelayClient` the pipeline uses."""
-
-    def call_bundle(self, bundle: Any, block_number: int) -> Any: ...
-
-    def send_bundle(self, bundle: Any, target_block: int) -> Any: ...
-
-
-@dataclass
-class InFlight:
-    token: str
-    ids: list[str]
-    tx_hash: str
-    bundle_hash: str
-    last_block: int
-    bundle: Any = None  # None when adopted after a restart (cannot be re-sent)
-    quoted: dict[tuple[str, int], tuple[int, ...]] = field(default_factory=dict)
-    records: dict[str, IntentRecord] = field(default_factory=dict)
-
-
-@dataclass
-class CycleReport:
-    block: int
-    claimed: int = 0
-    submitted: int = 0
-    settled: int = 0
-    retried: int = 0
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-class Pipeline:
+class Pipeline(Follower):
     """The per-block cycle. ``account`` (an Ape account) and ``relay`` are None in paper mode."""
 
     def __init__(
@@ -125,28 +94,6 @@ class Pipeline:
     def paper(self) -> bool:
         return self.account is None or self.relay is None
 
-    # -- start-up ---------------------------------------------------------------------------
-    def recover(self) -> None:
-        """Take over this keeper's claims from before a restart (and dead keepers' claims)."""
-        block = self.chain.block_number()
-        adopted = self.store.recover(block, own=True)
-        by_tx: dict[str, list[IntentRecord]] = {}
-        for record in adopted.records:
-            by_tx.setdefault(record.tx_hash or "", []).append(record)
-        for tx_hash, records in by_tx.items():
-            self.in_flight.append(
-                InFlight(
-                    token=adopted.token,
-                    ids=[r.id for r in records],
-                    tx_hash=tx_hash,
-                    bundle_hash=records[0].bundle_hash or "",
-                    last_block=max(r.target_block or 0 for r in records),
-                    records={r.id: r for r in records},
-                )
-            )
-        if adopted.records:
-            log.info("adopted %d submitted intents after restart", len(adopted.records))
-
     # -- the cycle ----------------------------------------------------------------------------
     def run_block(self, head: Head) -> CycleReport:
         started = time.perf_counter()
@@ -169,108 +116,6 @@ class Pipeline:
         self.metrics.halted.set(1 if self.breaker.halted else 0)
         self.last_report = report
         return report
-
-    def _expire_held(self, head: Head) -> None:
-        for claim in list(self.held):
-            due = [r.id for r in claim.records if r.deadline <= head.timestamp]
-            self.store.move(
-                due,
-                S.SIMULATED,
-                S.EXPIRED,
-                token=claim.token,
-                block=head.number,
-                reason="deadline passed (paper mode: never sent)",
-            )
-            left = [r for r in claim.records if r.id not in due]
-            self.held.remove(claim)
-            if left:
-                self.held.append(Claim(claim.token, left))
-                self.store.renew(claim.token)
-
-    # -- following a submitted settlement -----------------------------------------------------
-    def _follow(self, flight: InFlight, head: Head, report: CycleReport) -> None:
-        receipt = self.chain.receipt(flight.tx_hash) if flight.tx_hash else None
-        if receipt is not None:
-            block = int(str(receipt["blockNumber"]), 16)
-            # One confirmation: a block builder's trial block (mined, inspected, reverted) may
-            # show a receipt for an instant; a block below the head is final here.
-            if block >= head.number:
-                self.store.renew(flight.token)
-                return
-            self.in_flight.remove(flight)
-            if int(str(receipt["status"]), 16) == 1:
-                moved = self.store.move(
-                    flight.ids,
-                    S.SUBMITTED,
-                    S.SETTLED,
-                    token=flight.token,
-                    block=block,
-                    tx_hash=flight.tx_hash,
-                    bundle_hash=flight.bundle_hash,
-                )
-                report.settled += len(moved)
-                self.metrics.bundles.labels(outcome="included").inc()
-                self._check_delivery(flight, receipt)
-                return
-            self._retry(flight, head, f"settlement {flight.tx_hash} reverted on-chain", report)
-            self.breaker.record_failure("revert", flight.tx_hash)
-            return
-        if head.number >= flight.last_block:
-            self.in_flight.remove(flight)
-            self.metrics.bundles.labels(outcome="missed").inc()
-            self._retry(flight, head, f"bundle not included by block {flight.last_block}", report)
-            return
-        self.store.renew(flight.token)
-        if flight.bundle is not None and self.relay is not None:
-            self._send(flight, head.number + 1)
-
-    def _check_delivery(self, flight: InFlight, receipt: dict[str, Any]) -> None:
-        from keeper.settlement.outcome import shortfalls
-
-        if self.events is None or not flight.quoted:
-            return
-        settled = self.events.decode(receipt.get("logs", []), self.simulator.executor)
-        problems = shortfalls(settled, flight.quoted)
-        if problems:
-            self.breaker.trip("settlement delivered less than simulated: " + "; ".join(problems))
-            log.error("invariant broken in %s: %s", flight.tx_hash, problems)
-
-    def _retry(self, flight: InFlight, head: Head, reason: str, report: CycleReport) -> None:
-        """Not included: cancelled if the nonce was used elsewhere, expired, else retried."""
-        for intent_id in flight.ids:
-            record = flight.records.get(intent_id) or self.store.get(intent_id)
-            if self.chain.nonce_used(record.owner, record.nonce):
-                target, why = S.CANCELLED, "nonce used outside this keeper's settlement"
-            elif record.deadline <= head.timestamp:
-                target, why = S.EXPIRED, f"{reason}; deadline passed"
-            else:
-                target, why = S.ACCEPTED, f"{reason}; retrying"
-                report.retried += 1
-            self.store.move(
-                [intent_id],
-                S.SUBMITTED,
-                target,
-                token=flight.token,
-                block=head.number,
-                reason=why,
-                count_attempt=target is S.ACCEPTED,
-            )
-
-    def _send(self, flight: InFlight, block: int) -> None:
-        from keeper.relay.exceptions import RelayError
-
-        assert self.relay is not None
-        # The chain may have moved on while this cycle ran: aim at the real next block.
-        block = max(block, self.chain.block_number() + 1)
-        if block > flight.last_block:
-            return
-        try:
-            self.relay.send_bundle(flight.bundle, block)
-            self.metrics.bundles.labels(outcome="submitted").inc()
-        except RelayError as err:  # re-sent next block; intents stay submitted
-            self.breaker.record_failure("relay", str(err))
-            self.metrics.bundles.labels(outcome="refused").inc()
-            log.warning("relay refused bundle %s for block %d: %s", flight.bundle_hash, block, err)
 
     # -- a new batch --------------------------------------------------------------------------
     def _new_batch(self, head: Head, report: CycleReport) -> None:
@@ -303,9 +148,10 @@ class Pipeline:
     def _settle_claim(self, claim: Claim, head: Head, report: CycleReport) -> None:
         candidates = self._precheck(claim, head)
         fees = quote_fees(self.settings.gas, self._next_base_fee(head))
-        plan, gas = self._plan_and_simulate(claim, candidates, head, fees)
-        if plan is None or plan.settlement is None:
+        plan, simulation = self._plan_and_simulate(claim, candidates, head, fees)
+        if plan is None or plan.settlement is None or simulation is None:
             return
+        gas = simulation.gas_used or 0
         settlement = plan.settlement
         ids = list(settlement.intent_ids)
         gas_limit = gas * (10_000 + self.settings.gas.gas_limit_margin_bps) // 10_000
@@ -327,7 +173,8 @@ class Pipeline:
             self.held.append(Claim(claim.token, list(records.values())))
             report.notes.append(f"paper mode: {len(ids)} intents simulated ({gas} gas), not sent")
             return
-        self._submit(claim, settlement, records, head, fees, gas_limit, report)
+        quoted = self._quoted(settlement, simulation)
+        self._submit(claim, settlement, records, head, fees, gas_limit, quoted, report)
 
     def _next_base_fee(self, head: Head) -> int:
         return next_base_fee(head.base_fee, head.gas_used, head.gas_limit)
@@ -397,21 +244,21 @@ class Pipeline:
 
     def _plan_and_simulate(
         self, claim: Claim, candidates: list[Candidate], head: Head, fees: FeeQuote
-    ) -> tuple[Plan | None, int]:
+    ) -> tuple[Plan | None, Simulation | None]:
         by_id = {c.id: c for c in candidates}
         for _ in range(MAX_REPLANS):
             if not candidates:
-                return None, 0
+                return None, None
             plan = self.planner.plan(candidates, head, fees)
             for intent_id, reason in plan.dropped.items():
                 self._drop(claim, by_id[intent_id], head, reason)
             if plan.deferred:
                 self._release(claim, plan.deferred, S.BATCHED, head, "deferred to the next block")
             if plan.settlement is None:
-                return None, 0
+                return None, None
             simulation = self.simulator.estimate(plan.settlement)
             if simulation.ok and simulation.gas_used is not None:
-                return plan, simulation.gas_used
+                return plan, simulation
             error = simulation.error
             blamed = self._blame(plan.settlement, error.args if error else ())
             planned = list(plan.settlement.intent_ids)
@@ -427,7 +274,20 @@ class Pipeline:
                 blamed = planned
             candidates = [c for c in candidates if c.id in planned and c.id not in blamed]
         self._release(claim, [c.id for c in candidates], S.BATCHED, head, "too many re-plans")
-        return None, 0
+        return None, None
+
+    def _quoted(
+        self, settlement: Settlement, simulation: Simulation
+    ) -> dict[tuple[str, int], tuple[int, ...]]:
+        """What each owner receives in the simulation (its logs), else what the plan expects."""
+        if self.events is not None and simulation.logs:
+            settled = self.events.decode(simulation.logs, settlement.executor)
+            return {(e.owner, e.nonce): e.received for e in settled}
+        return {
+            (o.intent.owner, o.intent.nonce): tuple(settlement.quoted.get(i, ()))
+            for o, i in zip(settlement.orders, settlement.intent_ids, strict=True)
+            if settlement.quoted.get(i)
+        }
 
     @staticmethod
     def _blame(settlement: Settlement, args: Sequence[Any]) -> list[str]:
@@ -446,6 +306,7 @@ class Pipeline:
         head: Head,
         fees: FeeQuote,
         gas_limit: int,
+        quoted: dict[tuple[str, int], tuple[int, ...]],
         report: CycleReport,
     ) -> None:
         from keeper.relay.bundle import Bundle
@@ -482,11 +343,6 @@ class Pipeline:
             bundle_hash=bundle.hash,
             target_block=last_block,
         )
-        quoted = {
-            (o.intent.owner, o.intent.nonce): tuple(settlement.quoted.get(i, ()))
-            for o, i in zip(settlement.orders, settlement.intent_ids, strict=True)
-            if settlement.quoted.get(i)
-        }
         flight = InFlight(
             token=claim.token,
             ids=ids,

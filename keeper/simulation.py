@@ -16,7 +16,7 @@ pipeline counts against its failure budget without losing intents.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from keeper.intents.types import Order
@@ -31,6 +31,7 @@ OK_STATUS = b"\x00" * 4
 class Simulation:
     gas_used: int | None
     error: DecodedError | None = None
+    logs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -65,6 +66,7 @@ class Simulator:
         self.executor = executor
         self.keeper = keeper
         self.decoder = decoder
+        self.simulate_v1 = True  # until the node says it has no eth_simulateV1
 
     def _request(self, method: str, params: list[Any]) -> dict[str, Any]:
         try:
@@ -103,11 +105,27 @@ class Simulator:
         return statuses
 
     def estimate(self, settlement: Settlement, block: str = "latest") -> Simulation:
-        """Gas for the exact settlement calldata, or the custom error it reverts with."""
+        """Run the exact settlement calldata once: gas used and logs, or the custom error.
+
+        ``eth_simulateV1`` executes once and returns the logs (what each owner receives, for
+        the delivery check after inclusion); nodes without it get ``eth_estimateGas``.
+        """
+        if self.simulate_v1:
+            params = {"blockStateCalls": [{"calls": [settlement.call_params(self.keeper)]}]}
+            response = self._request("eth_simulateV1", [params, block])
+            if "error" not in response:
+                call = response["result"][0]["calls"][0]
+                if int(str(call["status"]), 16) == 1:
+                    return Simulation(gas_used=int(str(call["gasUsed"]), 16), logs=call["logs"])
+                data = bytes.fromhex(str(call.get("returnData", "0x"))[2:])
+                return Simulation(gas_used=None, error=self.decoder.decode(data))
+            if response["error"].get("code") != -32601:  # anything but "method not found"
+                raise RpcError("eth_simulateV1", str(response["error"]))
+            self.simulate_v1 = False
         response = self._request("eth_estimateGas", [settlement.call_params(self.keeper), block])
         if "error" in response:
-            data = _revert_data(response["error"])
-            if data is None:
+            revert = _revert_data(response["error"])
+            if revert is None:
                 raise RpcError("eth_estimateGas", str(response["error"]))
-            return Simulation(gas_used=None, error=self.decoder.decode(data))
+            return Simulation(gas_used=None, error=self.decoder.decode(revert))
         return Simulation(gas_used=int(str(response["result"]), 16))

@@ -52,7 +52,7 @@ def test_the_simulated_calldata_is_signed_and_sent_unchanged_and_settles(
         settlement,
         keeper,
         nonce=keeper.nonce,
-        gas_limit=simulation.gas_used * 12 // 10,
+        gas_limit=simulation.gas_used * 15 // 10,
         fees=fees(),
     )
     web3 = ape_chain.provider.web3

@@ -1,0 +1,195 @@
+"""Following submitted settlements: inclusion, re-sending, retries, and restart recovery.
+
+The part of the per-block cycle (:mod:`keeper.pipeline`) that deals with what is already in
+flight: a confirmed receipt settles its intents (and is checked against the simulation); a
+bundle whose last target block passed releases its intents for a retry (or ends them as
+cancelled or expired); otherwise the bundle is re-sent for the next block.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from keeper.breaker import CircuitBreaker
+from keeper.chainview import ChainView, Head
+from keeper.intents.records import Claim, IntentRecord
+from keeper.intents.states import IntentState
+from keeper.intents.store import IntentStore
+from keeper.metrics import KeeperMetrics
+from keeper.settlement.outcome import SettledEvents
+from keeper.simulation import Simulator
+
+log = logging.getLogger("keeper.pipeline")
+
+S = IntentState
+
+
+class Relay(Protocol):
+    """The parts of :class:`keeper.relay.RelayClient` the pipeline uses."""
+
+    def call_bundle(self, bundle: Any, block_number: int) -> Any: ...
+
+    def send_bundle(self, bundle: Any, target_block: int) -> Any: ...
+
+
+@dataclass
+class InFlight:
+    token: str
+    ids: list[str]
+    tx_hash: str
+    bundle_hash: str
+    last_block: int
+    bundle: Any = None  # None when adopted after a restart (cannot be re-sent)
+    quoted: dict[tuple[str, int], tuple[int, ...]] = field(default_factory=dict)
+    records: dict[str, IntentRecord] = field(default_factory=dict)
+
+
+@dataclass
+class CycleReport:
+    block: int
+    claimed: int = 0
+    submitted: int = 0
+    settled: int = 0
+    retried: int = 0
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Follower:
+    """Mixed into :class:`keeper.pipeline.Pipeline` (which sets these attributes)."""
+
+    store: IntentStore
+    chain: ChainView
+    simulator: Simulator
+    relay: Relay | None
+    metrics: KeeperMetrics
+    breaker: CircuitBreaker
+    events: SettledEvents | None
+    in_flight: list[InFlight]
+    held: list[Claim]
+
+    # -- start-up ---------------------------------------------------------------------------
+    def recover(self) -> None:
+        """Take over this keeper's claims from before a restart (and dead keepers' claims)."""
+        block = self.chain.block_number()
+        adopted = self.store.recover(block, own=True)
+        by_tx: dict[str, list[IntentRecord]] = {}
+        for record in adopted.records:
+            by_tx.setdefault(record.tx_hash or "", []).append(record)
+        for tx_hash, records in by_tx.items():
+            self.in_flight.append(
+                InFlight(
+                    token=adopted.token,
+                    ids=[r.id for r in records],
+                    tx_hash=tx_hash,
+                    bundle_hash=records[0].bundle_hash or "",
+                    last_block=max(r.target_block or 0 for r in records),
+                    records={r.id: r for r in records},
+                )
+            )
+        if adopted.records:
+            log.info("adopted %d submitted intents after restart", len(adopted.records))
+
+    def _expire_held(self, head: Head) -> None:
+        for claim in list(self.held):
+            due = [r.id for r in claim.records if r.deadline <= head.timestamp]
+            self.store.move(
+                due,
+                S.SIMULATED,
+                S.EXPIRED,
+                token=claim.token,
+                block=head.number,
+                reason="deadline passed (paper mode: never sent)",
+            )
+            left = [r for r in claim.records if r.id not in due]
+            self.held.remove(claim)
+            if left:
+                self.held.append(Claim(claim.token, left))
+                self.store.renew(claim.token)
+
+    # -- following a submitted settlement -----------------------------------------------------
+    def _follow(self, flight: InFlight, head: Head, report: CycleReport) -> None:
+        receipt = self.chain.receipt(flight.tx_hash) if flight.tx_hash else None
+        if receipt is not None:
+            block = int(str(receipt["blockNumber"]), 16)
+            # One confirmation: a block builder's trial block (mined, inspected, reverted) may
+            # show a receipt for an instant; a block below the head is final here.
+            if block >= head.number:
+                self.store.renew(flight.token)
+                return
+            self.in_flight.remove(flight)
+            if int(str(receipt["status"]), 16) == 1:
+                moved = self.store.move(
+                    flight.ids,
+                    S.SUBMITTED,
+                    S.SETTLED,
+                    token=flight.token,
+                    block=block,
+                    tx_hash=flight.tx_hash,
+                    bundle_hash=flight.bundle_hash,
+                )
+                report.settled += len(moved)
+                self.metrics.bundles.labels(outcome="included").inc()
+                self._check_delivery(flight, receipt)
+                return
+            self._retry(flight, head, f"settlement {flight.tx_hash} reverted on-chain", report)
+            self.breaker.record_failure("revert", flight.tx_hash)
+            return
+        if head.number >= flight.last_block:
+            self.in_flight.remove(flight)
+            self.metrics.bundles.labels(outcome="missed").inc()
+            self._retry(flight, head, f"bundle not included by block {flight.last_block}", report)
+            return
+        self.store.renew(flight.token)
+        if flight.bundle is not None and self.relay is not None:
+            self._send(flight, head.number + 1)
+
+    def _check_delivery(self, flight: InFlight, receipt: dict[str, Any]) -> None:
+        from keeper.settlement.outcome import shortfalls
+
+        if self.events is None or not flight.quoted:
+            return
+        settled = self.events.decode(receipt.get("logs", []), self.simulator.executor)
+        problems = shortfalls(settled, flight.quoted)
+        if problems:
+            self.breaker.trip("settlement delivered less than simulated: " + "; ".join(problems))
+            log.error("invariant broken in %s: %s", flight.tx_hash, problems)
+
+    def _retry(self, flight: InFlight, head: Head, reason: str, report: CycleReport) -> None:
+        """Not included: cancelled if the nonce was used elsewhere, expired, else retried."""
+        for intent_id in flight.ids:
+            record = flight.records.get(intent_id) or self.store.get(intent_id)
+            if self.chain.nonce_used(record.owner, record.nonce):
+                target, why = S.CANCELLED, "nonce used outside this keeper's settlement"
+            elif record.deadline <= head.timestamp:
+                target, why = S.EXPIRED, f"{reason}; deadline passed"
+            else:
+                target, why = S.ACCEPTED, f"{reason}; retrying"
+                report.retried += 1
+            self.store.move(
+                [intent_id],
+                S.SUBMITTED,
+                target,
+                token=flight.token,
+                block=head.number,
+                reason=why,
+                count_attempt=target is S.ACCEPTED,
+            )
+
+    def _send(self, flight: InFlight, block: int) -> None:
+        from keeper.relay.exceptions import RelayError
+
+        assert self.relay is not None
+        # The chain may have moved on while this cycle ran: aim at the real next block.
+        block = max(block, self.chain.block_number() + 1)
+        if block > flight.last_block:
+            return
+        try:
+            self.relay.send_bundle(flight.bundle, block)
+            self.metrics.bundles.labels(outcome="submitted").inc()
+        except RelayError as err:  # re-sent next block; intents stay submitted
+            self.breaker.record_failure("relay", str(err))
+            self.metrics.bundles.labels(outcome="refused").inc()
+            log.warning("relay refused bundle %s for block %d: %s", flight.bundle_hash, block, err)
