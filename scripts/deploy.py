@@ -42,6 +42,7 @@ def cli(cli_ctx, account, guardian, keepers, no_targets, redeploy, deployments_d
     from keeper.exceptions import KeeperError
     from keeper.market.deployments import deployments_path, load_market
     from keeper.market.executor import default_targets, deploy
+    from keeper.market.fork import local_chain_caches
 
     chain_id = int(chain.chain_id)
     path = deployments_path(chain_id, deployments_dir)
@@ -51,14 +52,15 @@ def cli(cli_ctx, account, guardian, keepers, no_targets, redeploy, deployments_d
         if len(chain.provider.get_code(market.contracts["UniswapV3Factory"])) > 0:
             targets = default_targets(market)
     try:
-        result = deploy(
-            account,
-            guardian=guardian,
-            keepers=keepers,
-            targets=targets,
-            deployments_file=path,
-            redeploy=redeploy,
-        )
+        with local_chain_caches():
+            result = deploy(
+                account,
+                guardian=guardian,
+                keepers=keepers,
+                targets=targets,
+                deployments_file=path,
+                redeploy=redeploy,
+            )
     except KeeperError as err:
         cli_ctx.abort(str(err))
     record = result.record

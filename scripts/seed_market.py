@@ -39,10 +39,12 @@ def cli(cli_ctx, account, deployments_dir):
         load_deployments,
         save_deployments,
     )
+    from keeper.market.fork import local_chain_caches
     from keeper.market.seed import seed_market
 
     try:
-        market = seed_market(account)
+        with local_chain_caches():
+            market = seed_market(account)
         path = deployments_path(market.chain_id, deployments_dir)
         record: Deployments = load_deployments(path, market.chain_id)
         save_deployments(record.model_copy(update={"market": market}), path)

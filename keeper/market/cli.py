@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 import time
 
 import click
@@ -29,6 +31,8 @@ def serve(port: int) -> None:
     """Serve the seeded market as chain id 1 until interrupted (Ctrl-C)."""
     from keeper.market.state import market_node, state_file
 
+    # SIGTERM unwinds like Ctrl-C, so the anvil is stopped with us and never orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with market_node(state_file(), port=port) as node:
         click.echo(f"seeded market (chain id 1) at {node.url}; Ctrl-C stops it")
         try:

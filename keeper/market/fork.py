@@ -10,6 +10,8 @@ pointed at the upstream and ape-foundry forks it: the code path of forking mainn
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
 from keeper.chain.anvil import AnvilProcess
@@ -111,3 +113,18 @@ def isolate_contract_caches(ecosystem: str = "ethereum", network: str = "mainnet
             tables[key] = cache
         cache._write_to_disk = False
         cache._read_from_disk = False
+
+
+@contextmanager
+def local_chain_caches() -> Iterator[None]:
+    """On an anvil (e.g. the seeded market served as ``ethereum:mainnet``), keep what Ape learns
+    about contracts and deployments out of its on-disk mainnet caches; elsewhere do nothing."""
+    from ape import chain
+
+    if not str(chain.provider.web3.client_version).startswith("anvil"):
+        yield
+        return
+    network = chain.provider.network.name.replace("-fork", "")
+    isolate_contract_caches(chain.provider.network.ecosystem.name, network)
+    with chain.contracts.deployments.use_temporary_cache():
+        yield

@@ -105,7 +105,8 @@ def test_v3_multi_hop_swap_matches_the_quoter(alice, dex, erc20):
     assert usdc.balanceOf(alice) - before == amount_out
 
 
-def test_prices_are_realistic_through_either_router(market, dex, erc20):
+def test_prices_are_realistic_through_either_router(seeded_market, dex, erc20):
+    market = seeded_market
     weth, usdc, wbtc = erc20("WETH"), erc20("USDC"), erc20("WBTC")
     eth_usd_v2 = dex.v2_router.getAmountsOut(10**18, [weth, usdc])[-1] / 1e6
     eth_usd_v3 = dex.quoter.quoteExactInputSingle.call((weth, usdc, 10**18, 500, 0))[0] / 1e6
