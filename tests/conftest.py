@@ -37,9 +37,13 @@ def pytest_collection_finish(session):
     global _upstream
     network = session.config.option.network or ""
     if session.items and _upstream is None and network.startswith("ethereum:mainnet-fork"):
+        from keeper.exceptions import KeeperError
         from keeper.market.fork import ForkUpstream
 
-        _upstream = ForkUpstream().start()
+        try:
+            _upstream = ForkUpstream().start()
+        except KeeperError as err:
+            raise pytest.UsageError(f"fork upstream: {err}") from err
 
 
 def pytest_unconfigure(config):
