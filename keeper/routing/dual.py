@@ -22,6 +22,41 @@ import numpy as np
 from keeper.routing.market import FloatArray, IntArray, Market
 
 
+class Segments:
+    """The liquidity segments of a set of edges, flattened (``edge`` = local edge of each)."""
+
+    def __init__(self, market: Market, edges: IntArray) -> None:
+        self.n_edges = len(edges)
+        if market.single_segment:
+            index = market.seg_start[edges]
+            self.edge: IntArray | None = None  # one segment per edge: no reductions
+        else:
+            counts = market.seg_count[edges]
+            shift = np.repeat(market.seg_start[edges] - (np.cumsum(counts) - counts), counts)
+            index = shift + np.arange(len(shift))
+            self.edge = np.repeat(np.arange(len(edges)), counts)
+        self.lo = market.seg_lo[index]
+        self.hi = market.seg_hi[index]
+        self.L = market.seg_L[index]
+        self.L_g_hi = market.seg_L_g_hi[index]
+
+    def spread(self, per_edge: FloatArray) -> FloatArray:
+        """An edge quantity repeated for each of its segments."""
+        return per_edge if self.edge is None else per_edge[self.edge]
+
+    def per_edge(self, per_segment: FloatArray) -> FloatArray:
+        """Sum of a segment quantity over each edge's segments."""
+        if self.edge is None:
+            return per_segment
+        return cast(FloatArray, np.bincount(self.edge, per_segment, self.n_edges))
+
+    def flows(self, t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Per segment: gross input ``x``, output ``y`` and ``c``, for edge states ``t``."""
+        c = np.minimum(np.maximum(self.spread(t), self.lo), self.hi)
+        diff = self.hi - c
+        return self.L_g_hi * diff / c, self.L * diff, c
+
+
 class Dual:
     """The dual of one routing problem (edges, tokens, sell, buy, amount), ready to evaluate.
 
@@ -32,42 +67,30 @@ class Dual:
         self, market: Market, edges: IntArray, tokens: IntArray, sell: int, buy: int, amount: float
     ) -> None:
         order = np.append(tokens[tokens != buy], buy)
-        local = np.full(market.n_tokens, -1, dtype=np.int64)
+        local = np.empty(market.n_tokens, dtype=np.int64)
         local[order] = np.arange(len(order))
-        m = len(order)
-        self.market, self.edges, self.order, self.m = market, edges, order, m
+        self.order, self.m = order, len(order)
         self.sell, self.amount = int(local[sell]), amount
         ein = local[market.edge_in[edges]]
         eout = local[market.edge_out[edges]]
         self.ein, self.eout = ein, eout
         self.inv_g = 1.0 / market.g[edges]
-        counts = market.seg_count[edges]
-        if counts.size and counts.min() == 1 and counts.max() == 1:
-            segments = market.seg_start[edges]
-            self.seg_edge: IntArray | None = None  # one segment per edge (V2 only)
-        else:
-            total = int(counts.sum())
-            shift = np.repeat(market.seg_start[edges] - (np.cumsum(counts) - counts), counts)
-            segments = shift + np.arange(total)
-            self.seg_edge = np.repeat(np.arange(len(edges)), counts)
-        self.lo = market.seg_lo[segments]
-        self.hi = market.seg_hi[segments]
-        self.L = market.seg_L[segments]
-        edge_of = self.seg_edge if self.seg_edge is not None else slice(None)
-        self.L_g_hi = self.L * self.inv_g[edge_of] / self.hi
-        self.seg_in = ein[edge_of]
-        self.seg_out = eout[edge_of]
-        cells = [ein * m + ein, eout * m + eout, ein * m + eout, eout * m + ein]
+        self.segments = seg = Segments(market, edges)
+        self.seg_in, self.seg_out = seg.spread(ein), seg.spread(eout)
+        # Hessian cells of the free prices (row-major k x k); cells touching the buy token's
+        # fixed price go to one spare bin past the end.
+        k = self.m - 1
+        spare = np.int64(k * k)
+        cells = [
+            np.where((a < k) & (b < k), a * k + b, spare)
+            for a, b in ((ein, ein), (eout, eout), (ein, eout), (eout, ein))
+        ]
         self.cells = np.concatenate(cells)
+        self.diagonal = np.arange(k) * (k + 1)
         self.evaluations = 0
 
-    def flows(self, p: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Per segment: input ``x``, output ``y`` and the edge state ``t`` (per edge)."""
-        t = np.sqrt(p[self.ein] / p[self.eout] * self.inv_g)
-        ts = t if self.seg_edge is None else t[self.seg_edge]
-        c = np.minimum(np.maximum(ts, self.lo), self.hi)
-        diff = self.hi - c
-        return self.L_g_hi * diff / c, self.L * diff, t
+    def state(self, p: FloatArray) -> FloatArray:
+        return cast(FloatArray, np.sqrt(p[self.ein] / p[self.eout] * self.inv_g))
 
     def _net(self, x: FloatArray, y: FloatArray) -> FloatArray:
         """Net flow per token plus the sell supply: the gradient."""
@@ -77,32 +100,69 @@ class Dual:
         return cast(FloatArray, grad)
 
     def gradient(self, p: FloatArray) -> FloatArray:
-        x, y, _ = self.flows(p)
+        x, y, _ = self.segments.flows(self.state(p))
         return self._net(x, y)
 
     def derivatives(self, p: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Gradient and Hessian at ``p``."""
-        x, y, t = self.flows(p)
+        """Gradient and the Hessian of the free prices, flattened with one spare cell."""
+        seg = self.segments
+        t = self.state(p)
+        x, y, c = seg.flows(t)
         grad = self._net(x, y)
-        m = self.m
-        ts = t if self.seg_edge is None else t[self.seg_edge]
-        w = np.where((ts > self.lo) & (ts < self.hi), self.L, 0.0)
-        if self.seg_edge is not None:
-            w = np.bincount(self.seg_edge, w, len(t))
-        w *= 0.5 * t
+        w = seg.per_edge(seg.L * (c == seg.spread(t))) * (0.5 * t)  # segments holding t
         p_in, p_out = p[self.ein], p[self.eout]
         wp = w / p_in
         weights = np.concatenate([wp * p_out / p_in, w / p_out, -wp, -wp])
-        hess = np.bincount(self.cells, weights, m * m).reshape(m, m)
-        return grad, cast(FloatArray, hess)
+        k = self.m - 1
+        return grad, cast(FloatArray, np.bincount(self.cells, weights, k * k + 1))
 
     def edge_flows(self, p: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Gross input and output per edge at ``p``."""
-        x, y, t = self.flows(p)
-        if self.seg_edge is None:
-            return x, y
-        n = len(t)
-        return (
-            cast(FloatArray, np.bincount(self.seg_edge, x, n)),
-            cast(FloatArray, np.bincount(self.seg_edge, y, n)),
+        x, y, _ = self.segments.flows(self.state(p))
+        return self.segments.per_edge(x), self.segments.per_edge(y)
+
+
+def balance_token(dual: Dual, p: FloatArray, t: int) -> float | None:
+    """The price of free token ``t`` (local index) that balances its flows, the others fixed.
+
+    With ``u = p_t^-1/2`` every segment out of ``t`` takes an input linear in ``u`` and every
+    segment into ``t`` pays an output linear in ``u`` while it holds the edge's state; so the
+    net flow is piecewise linear and decreasing in ``u``, with breakpoints where an edge's
+    state crosses a segment boundary. Binary search over them, then interpolate: exact."""
+    seg = dual.segments
+    out_of, into = seg.spread(dual.ein) == t, seg.spread(dual.eout) == t
+    g = seg.spread(1.0 / dual.inv_g)
+    with np.errstate(divide="ignore"):
+        k_out = np.sqrt(g[out_of] * p[seg.spread(dual.eout)[out_of]])
+        k_in = np.sqrt(g[into] / p[seg.spread(dual.ein)[into]])
+        ends = (seg.hi[out_of], seg.lo[out_of], seg.hi[into], seg.lo[into])
+        points = np.concatenate(
+            [1.0 / (ends[0] * k_out), 1.0 / (ends[1] * k_out), ends[2] * k_in, ends[3] * k_in]
         )
+    points = np.unique(points[np.isfinite(points) & (points > 0)])
+    if points.size == 0:
+        return None
+    u = np.concatenate([[points[0] * 1e-3], points, [points[-1] * 1e3]])
+    trial = p.copy()
+
+    def flow(at: float) -> float:
+        trial[t] = 1.0 / (at * at)
+        return float(dual.gradient(trial)[t])
+
+    lo, hi = 0, len(u) - 1
+    f_lo, f_hi = flow(u[lo]), flow(u[hi])
+    if f_lo < 0:  # zero below the first breakpoint: extrapolate the first piece
+        hi, f_hi = 1, flow(u[1])
+    elif f_hi > 0:  # zero above the last breakpoint: extrapolate the last piece
+        lo, f_lo = hi - 1, flow(u[hi - 1])
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        f_mid = flow(u[mid])
+        if f_mid >= 0:
+            lo, f_lo = mid, f_mid
+        else:
+            hi, f_hi = mid, f_mid
+    if f_hi >= f_lo:
+        return None
+    root = u[lo] - f_lo * (u[hi] - u[lo]) / (f_hi - f_lo)
+    return float(1.0 / root**2) if root > 0 else None

@@ -16,24 +16,13 @@ def candidate_edges(
     """Edges and tokens that lie on some path of at most ``max_hops`` from sell to buy.
 
     Edges into the sell token and out of the buy token are left out: an optimal route never
-    uses them unless the snapshot holds an arbitrage cycle.
+    uses them unless the snapshot holds an arbitrage cycle. Hop distances are compiled with
+    the market, so this is a few array operations.
     """
-    live = np.flatnonzero(market.q[:, 0] > 0)
+    live = market.live_edges
     ein, eout = market.edge_in[live], market.edge_out[live]
-    n = market.n_tokens
-    inf = np.iinfo(np.int64).max // 4
-    from_sell = np.full(n, inf)
-    from_sell[sell] = 0
-    to_buy = np.full(n, inf)
-    to_buy[buy] = 0
-    for _ in range(max_hops):
-        step = np.full(n, inf)
-        np.minimum.at(step, eout, from_sell[ein] + 1)
-        from_sell = np.minimum(from_sell, step)
-        back = np.full(n, inf)
-        np.minimum.at(back, ein, to_buy[eout] + 1)
-        to_buy = np.minimum(to_buy, back)
-    near = from_sell + to_buy <= max_hops
+    from_sell = market.hops[sell]
+    near = from_sell + market.hops[:, buy] <= max_hops
     keep = near[ein] & near[eout] & (eout != sell) & (ein != buy)
     keep &= from_sell[ein] < max_hops  # the edge must start within reach
     return live[keep], np.flatnonzero(near)
@@ -43,28 +32,10 @@ def mid_prices(market: Market, numeraire: int) -> FloatArray:
     """Every token's mid price in ``numeraire`` units (NaN when unconnected).
 
     Each token is priced through its deepest pool towards an already priced token (depth =
-    that pool's virtual reserve of the priced token, valued at its price).
+    that pool's virtual reserve of the priced token, valued at its price), growing a tree from
+    a root per connected component (WETH first) when the market compiles.
     """
-    n = market.n_tokens
-    price = np.full(n, np.nan)
-    price[numeraire] = 1.0
-    depth = np.full(n, -np.inf)
-    depth[numeraire] = np.inf
-    live = market.q[:, 0] > 0
-    ein, eout = market.edge_in[live], market.edge_out[live]
-    mid = market.q[live, 0] ** 2  # out per in, no fee
-    reserve_out = market.depth_out[live]
-    for _ in range(n):
-        known = ~np.isnan(price[eout]) & np.isnan(price[ein])
-        if not known.any():
-            break
-        value = np.where(known, reserve_out * np.nan_to_num(price[eout]), -np.inf)
-        best = np.full(n, -np.inf)
-        np.maximum.at(best, ein, value)
-        chosen = known & (value == best[ein]) & (value > 0)
-        price[ein[chosen]] = mid[chosen] * price[eout[chosen]]
-        depth[ein[chosen]] = value[chosen]
-    return price
+    return market.mid_prices(numeraire)
 
 
 def spot_rate(market: Market, edges: IntArray, sell: int, buy: int, max_hops: int) -> float:
@@ -87,27 +58,32 @@ def spot_rate(market: Market, edges: IntArray, sell: int, buy: int, max_hops: in
 def best_path(
     market: Market, edges: IntArray, sell: int, buy: int, amount: float, max_hops: int
 ) -> list[int]:
-    """Edges of the single path (one pool per hop) with the largest float output."""
+    """Edges of the single path (one pool per hop) with the largest float output.
+
+    Dynamic programming over hops: the output is increasing in the input, so the best path
+    into a token with ``h`` hops extends the largest amount that reaches its source with
+    ``h - 1`` hops."""
     n = market.n_tokens
     ein, eout = market.edge_in[edges], market.edge_out[edges]
-    layer = np.full(n, -np.inf)
+    layer = np.zeros(n)
     layer[sell] = amount
     parents: list[IntArray] = []
-    best_value, best_layer = -np.inf, -1
+    best_value, best_layer = 0.0, -1
     for hop in range(max_hops):
-        reached = np.isfinite(layer[ein]) & (layer[ein] > 0)
-        out = np.full(len(edges), -np.inf)
-        if reached.any():
-            out[reached] = market.output_for_input(edges[reached], layer[ein[reached]])
-        nxt = np.full(n, -np.inf)
-        np.maximum.at(nxt, eout, out)
+        reached = np.flatnonzero(layer[ein] > 0)
+        if not reached.size:
+            break
+        targets = eout[reached]
+        out = market.output_for_input(edges[reached], layer[ein[reached]])
+        layer = np.zeros(n)
+        np.maximum.at(layer, targets, out)
         parent = np.full(n, -1)
-        hit = np.isfinite(out) & (out == nxt[eout])
-        parent[eout[hit]] = np.flatnonzero(hit)
+        hit = (out == layer[targets]) & (out > 0)
+        parent[targets[hit]] = reached[hit]
         parents.append(parent)
-        if nxt[buy] > best_value:
-            best_value, best_layer = float(nxt[buy]), hop
-        layer = nxt
+        if layer[buy] > best_value:
+            best_value, best_layer = float(layer[buy]), hop
+        layer[buy] = 0.0  # edges out of the buy token are not candidates anyway
     if best_layer < 0:
         return []
     path: list[int] = []

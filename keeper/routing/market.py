@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from keeper.routing.constants import FEE_DENOMINATOR, MAX_TICK, MIN_TICK, Q96
 from keeper.routing.snapshot import Snapshot, V2Pool, V3Pool
+from keeper.routing.topology import hop_distances, tree_prices
 from keeper.routing.v3math import TickBook, sqrt_ratio_at_tick
 
 FloatArray = npt.NDArray[np.float64]
@@ -147,8 +148,39 @@ class Market:
         self.seg_hi = q[seg_edge, seg_k]
         self.seg_lo = q[seg_edge, seg_k + 1]
         self.seg_L = liq[seg_edge, seg_k]
+        self.seg_L_g_hi = self.seg_L / (self.g[seg_edge] * self.seg_hi)  # L / (g hi)
         self.seg_count = np.bincount(seg_edge, minlength=n_edges).astype(np.int64)
         self.seg_start = np.cumsum(self.seg_count) - self.seg_count
+        self.single_segment = bool((self.seg_count == 1).all())  # a leaner dual
+        # V2 pairs with reserves only: every curve is unbounded, trades need no segment search.
+        self.v2_only = self.single_segment and not self.books
+        self.is_v3 = np.array([i in self.books for i in range(len(self.snapshot.pools))], bool)
+        #: Largest input each edge can take (inf: V2), as Python floats for the leg planner.
+        self.capacity: list[float] = self.ain[:, -1].tolist()
+        self._compile_topology()
+
+    def _compile_topology(self) -> None:
+        """Hop distances between tokens and mid prices: per snapshot, not per trade."""
+        n = self.n_tokens
+        live = np.flatnonzero(self.q[:, 0] > 0)
+        ein, eout = self.edge_in[live], self.edge_out[live]
+        self.live_edges = live
+        self.hops = hop_distances(ein, eout, n)
+        degree = np.bincount(ein, minlength=n)
+        roots = [int(t) for t in np.argsort(-degree, kind="stable")]
+        weth = self.snapshot.weth
+        if weth is not None and weth in self.token_index:
+            roots.insert(0, self.token_index[weth])
+        mid = self.q[live, 0] ** 2
+        depth = self.L[live, 0] * self.q[live, 0]
+        self.root_prices = tree_prices(ein, eout, mid, depth, n, roots)
+
+    def mid_prices(self, numeraire: int) -> FloatArray:
+        """Every token's mid price in ``numeraire`` units (NaN when unconnected)."""
+        connected = np.isfinite(self.hops[numeraire]) & np.isfinite(self.hops[:, numeraire])
+        prices = np.where(connected, self.root_prices / self.root_prices[numeraire], np.nan)
+        prices[numeraire] = 1.0
+        return prices
 
     @property
     def n_tokens(self) -> int:
@@ -197,10 +229,14 @@ class Market:
     def trade(self, edges: IntArray, amount: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Float output and marginal rate after the trade (after fee) for a gross input."""
         g = self.g[edges]
+        if self.v2_only:  # one unbounded segment from the current price: no search
+            qk, lk = self.q[edges, 0], self.L[edges, 0]
+            z = g * amount * qk / lk  # V2 pairs in a market always have liquidity
+            return lk * qk * z / (1.0 + z), g * (qk / (1.0 + z)) ** 2
         ain = self.ain[edges]
         k = (ain[:, 1:] <= amount[:, None]).sum(axis=1)
         rows = np.arange(len(edges))
-        qk = self.q[edges][rows, k]
+        qk = self.q[edges, k]
         lk = self.L[edges, k]
         with np.errstate(divide="ignore", invalid="ignore"):
             # z = relative move of 1/q in the segment; y = L q z / (1 + z) has no cancellation.

@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
-from keeper.routing.constants import GAS_V2_LEG, GAS_V3_LEG, GAS_V3_TICK
 from keeper.routing.exceptions import (
     AmountError,
-    CapacityError,
     NoRouteError,
     QuoteError,
     RoutingError,
@@ -26,11 +25,13 @@ from keeper.routing.exceptions import (
 )
 from keeper.routing.graph import best_path, candidate_edges, mid_prices, spot_rate
 from keeper.routing.market import FloatArray, IntArray, Market
+from keeper.routing.plan import PlanLeg, base_gas, integer_plan, leg_gas
 from keeper.routing.quotes import quote_edge
-from keeper.routing.snapshot import Snapshot, V2Pool
+from keeper.routing.snapshot import Snapshot
 from keeper.routing.solver import Solution, solve
 
 MAX_UINT256 = (1 << 256) - 1
+BoolArray = npt.NDArray[np.bool_]
 _PRUNE_ROUNDS = 6
 
 
@@ -205,134 +206,9 @@ def _wei_value(market: Market, mids: FloatArray, gas_price: int, eth_price: floa
     return gas_price * float(mids[market.token_index[weth]])
 
 
-def _leg_gas(market: Market, edge: int, ticks: int) -> int:
-    pool = market.snapshot.pools[edge // 2]
-    return GAS_V2_LEG if isinstance(pool, V2Pool) else GAS_V3_LEG + GAS_V3_TICK * ticks
-
-
-def _legs(market: Market, plan: Sequence[tuple[int, int]]) -> tuple[Leg, ...]:
-    legs = []
-    for edge, amount in plan:
-        q = quote_edge(market, edge, amount)
-        pool = market.snapshot.pools[edge // 2]
-        legs.append(
-            Leg(
-                pool=pool.address,
-                kind=pool.kind,
-                fee=pool.fee,
-                token_in=market.tokens[market.edge_in[edge]],
-                token_out=market.tokens[market.edge_out[edge]],
-                amount_in=amount,
-                amount_out=q.amount_out,
-                ticks_crossed=q.ticks_crossed,
-                gas=_leg_gas(market, edge, q.ticks_crossed),
-            )
-        )
-    return tuple(legs)
-
-
-def _integer_plan(
-    market: Market, sol: Solution, sell: int, buy: int, amount: int
-) -> list[tuple[int, int]] | None:
-    """Integer inputs per edge in execution order, conserving every token exactly.
-
-    Each token's available amount (the sell amount, or the exact outputs of the legs into it)
-    is split over its outgoing legs in proportion to the float flows, rounding down, the
-    remainder going to the largest leg. Quotes are exact, so the legs chain without dust.
-    """
-    p = sol.prices
-    value = sol.x * np.nan_to_num(p[market.edge_in[sol.edges]])
-    used = (sol.x >= 1.0) & (value > 1e-9 * value.max(initial=0.0))
-    edges, flows = sol.edges[used], sol.x[used]
-    ein, eout = market.edge_in[edges], market.edge_out[edges]
-    # Drop legs into dead ends (float dust) until every intermediate token has an outlet.
-    while True:
-        has_out = np.isin(eout, ein) | (eout == buy)
-        has_in = np.isin(ein, eout) | (ein == sell)
-        ok = has_out & has_in
-        if ok.all():
-            break
-        edges, flows, ein, eout = edges[ok], flows[ok], ein[ok], eout[ok]
-    if edges.size == 0:
-        return None
-    available = {sell: amount}
-    plan: list[tuple[int, int]] = []
-    pending = set(range(len(edges)))
-    while pending:
-        ready = [
-            t for t in {int(ein[i]) for i in pending} if not any(int(eout[j]) == t for j in pending)
-        ]
-        if not ready:
-            return None  # a cycle: the snapshot holds an arbitrage; the single path stands
-        for token in ready:
-            outgoing = [i for i in pending if int(ein[i]) == token]
-            total = available.pop(token, 0)
-            weights = flows[outgoing] / flows[outgoing].sum()
-            shares = [int(total * w) for w in weights]
-            shares[int(np.argmax(weights))] += total - sum(shares)
-            _respect_capacity(market, edges[outgoing], shares)
-            quotes = _fit_capacity(market, edges[outgoing], shares)
-            if quotes is None:
-                return None
-            for i, share, out in zip(outgoing, shares, quotes, strict=True):
-                pending.discard(i)
-                if share <= 0:
-                    continue
-                plan.append((int(edges[i]), share))
-                available[int(eout[i])] = available.get(int(eout[i]), 0) + out
-    return plan
-
-
-def _respect_capacity(market: Market, edges: IntArray, shares: list[int]) -> None:
-    """Keep legs that exhaust a V3 pool's known liquidity just inside it (float rounding would
-    otherwise ask for more than the scanned tick window holds); the excess goes to the
-    largest unconstrained leg."""
-    capacity = market.ain[edges, -1]
-    limit = np.floor(capacity * (1 - 1e-6))
-    over = [i for i, share in enumerate(shares) if np.isfinite(capacity[i]) and share > limit[i]]
-    if not over or len(over) == len(shares):
-        return
-    excess = 0
-    for i in over:
-        excess += shares[i] - int(limit[i])
-        shares[i] = int(limit[i])
-    free = [i for i in range(len(shares)) if i not in over]
-    shares[max(free, key=lambda i: shares[i])] += excess
-
-
-def _fit_capacity(market: Market, edges: IntArray, shares: list[int]) -> list[int] | None:
-    """Exact outputs of the legs; a leg that exceeds its pool's known liquidity is cut to what
-    it can take and the rest moves to the largest leg with room (None if none has)."""
-    outs = [0] * len(shares)
-    full: set[int] = set()
-    for _ in range(len(shares) + 1):
-        excess = 0
-        for i, share in enumerate(shares):
-            if share <= 0 or (outs[i] and i not in full):
-                continue
-            try:
-                outs[i] = quote_edge(market, int(edges[i]), share).amount_out
-            except CapacityError as err:
-                excess += share - err.consumable
-                shares[i] = err.consumable
-                full.add(i)
-                outs[i] = (
-                    quote_edge(market, int(edges[i]), shares[i]).amount_out if shares[i] else 0
-                )
-        if not excess:
-            return outs
-        room = [i for i in range(len(shares)) if i not in full]
-        if not room:
-            return None
-        target = max(room, key=lambda i: shares[i])
-        shares[target] += excess
-        outs[target] = 0
-    return None
-
-
 def _finish(
     market: Market,
-    plan: Sequence[tuple[int, int]],
+    plan: Sequence[PlanLeg],
     sell: int,
     buy: int,
     amount: int,
@@ -341,21 +217,86 @@ def _finish(
     certificate: Certificate,
     method: str,
 ) -> Route:
-    legs = _legs(market, plan)
-    out = sum(leg.amount_out for leg in legs if leg.token_out == market.tokens[buy])
+    pools, tokens = market.snapshot.pools, market.tokens
+    legs = []
+    for edge, amount_in, q in plan:
+        pool = pools[edge // 2]
+        legs.append(
+            Leg(
+                pool=pool.address,
+                kind=pool.kind,
+                fee=pool.fee,
+                token_in=tokens[market.edge_in[edge]],
+                token_out=tokens[market.edge_out[edge]],
+                amount_in=amount_in,
+                amount_out=q.amount_out,
+                ticks_crossed=q.ticks_crossed,
+                gas=leg_gas(market, edge, q.ticks_crossed),
+            )
+        )
+    out = sum(leg.amount_out for leg in legs if leg.token_out == tokens[buy])
     gas = sum(leg.gas for leg in legs)
     return Route(
-        sell_token=market.tokens[sell],
-        buy_token=market.tokens[buy],
+        sell_token=tokens[sell],
+        buy_token=tokens[buy],
         amount_in=amount,
         amount_out=out,
-        legs=legs,
+        legs=tuple(legs),
         gas_estimate=gas,
         gas_cost=math.ceil(gas * wei_value * (1 - 1e-12)),
         spot_price=spot,
         certificate=certificate,
         method=method,
     )
+
+
+def _used(market: Market, sol: Solution) -> BoolArray:
+    """Edges that carry a real flow (the integer planner ignores float dust)."""
+    value = sol.x * np.nan_to_num(sol.prices[market.edge_in[sol.edges]])
+    return np.asarray((sol.x >= 1.0) & (value > 1e-9 * value.max(initial=0.0)))
+
+
+def _net_value(market: Market, sol: Solution, buy: int, wei_value: float) -> float:
+    """Float output into the buy token minus the base gas of every used pool."""
+    used = _used(market, sol)
+    into_buy = market.edge_out[sol.edges] == buy
+    gas = float(base_gas(market, sol.edges[used]).sum()) * wei_value
+    return float(sol.y[into_buy].sum()) - gas
+
+
+def _prune_for_gas(
+    market: Market,
+    sol: Solution,
+    tokens: IntArray,
+    sell: int,
+    buy: int,
+    amount: int,
+    wei_value: float,
+) -> tuple[Solution, int]:
+    """Pools whose surplus at the optimum (``p_out y - p_in x``) does not pay for their gas
+    leave and the problem is re-solved, warm from the last prices (one or two Newton steps),
+    while the net output (float output minus gas) improves. Returns the best solution and the
+    number of pools it dropped."""
+    best, best_value, best_dropped = sol, _net_value(market, sol, buy, wei_value), 0
+    dropped = 0
+    for _ in range(_PRUNE_ROUNDS):
+        used = _used(market, sol)
+        ein, eout = market.edge_in[sol.edges], market.edge_out[sol.edges]
+        surplus = sol.prices[eout] * sol.y - sol.prices[ein] * sol.x
+        losers = used & (surplus < base_gas(market, sol.edges) * wei_value)
+        n_losers = int(losers.sum())
+        if not n_losers or n_losers == int(used.sum()):
+            break
+        dropped += n_losers
+        keep = sol.edges[~losers]
+        nxt = solve(market, keep, tokens, sell, buy, float(amount), sol.prices, warm=True)
+        if nxt is None:
+            break
+        value = _net_value(market, nxt, buy, wei_value)
+        if value <= best_value:
+            break
+        best, best_value, best_dropped, sol = nxt, value, dropped, nxt
+    return best, best_dropped
 
 
 def _split(
@@ -369,45 +310,22 @@ def _split(
     wei_value: float,
     spot: float,
 ) -> Route | None:
-    best: Route | None = None
-    active = edges
+    sol = solve(market, edges, tokens, sell, buy, float(amount), start)
+    if sol is None:
+        return None
     dropped = 0
-    for _ in range(_PRUNE_ROUNDS):
-        sol = solve(market, active, tokens, sell, buy, float(amount), start)
-        if sol is None:
-            break
-        try:
-            plan = _integer_plan(market, sol, sell, buy, amount)
-        except QuoteError:
-            plan = None  # float and integer capacity disagree at a window edge: no split
-        if plan is None:
-            break
-        prices = {
-            market.tokens[t]: float(sol.prices[t]) for t in tokens if not np.isnan(sol.prices[t])
-        }
-        cert = Certificate(float(sol.prices[sell]), prices, sol.residual, sol.iterations, dropped)
-        candidate = _finish(market, plan, sell, buy, amount, wei_value, spot, cert, "split")
-        if best is not None and candidate.net_amount_out <= best.net_amount_out:
-            break
-        best = candidate
-        if wei_value == 0:
-            break
-        # Pools whose surplus at the optimum does not pay for their gas leave, then re-solve.
-        ein, eout = market.edge_in[sol.edges], market.edge_out[sol.edges]
-        surplus = sol.prices[eout] * sol.y - sol.prices[ein] * sol.x
-        gas_value = np.array(
-            [
-                wei_value
-                * (GAS_V2_LEG if market.snapshot.pools[e // 2].kind == "v2" else GAS_V3_LEG)
-                for e in sol.edges
-            ]
-        )
-        losers = (sol.x > 0) & (surplus < gas_value)
-        if not losers.any() or losers.sum() == (sol.x > 0).sum():
-            break
-        active = sol.edges[~losers]
-        dropped += int(losers.sum())
-    return best
+    if wei_value > 0:
+        sol, dropped = _prune_for_gas(market, sol, tokens, sell, buy, amount, wei_value)
+    try:
+        plan = integer_plan(market, sol.edges, sol.x, sol.prices, sell, buy, amount)
+    except QuoteError:
+        plan = None  # float and integer capacity disagree at a window edge: no split
+    if plan is None:
+        return None
+    prices = {market.tokens[t]: float(sol.prices[t]) for t in tokens.tolist()}
+    prices = {t: v for t, v in prices.items() if not math.isnan(v)}
+    cert = Certificate(float(sol.prices[sell]), prices, sol.residual, sol.iterations, dropped)
+    return _finish(market, plan, sell, buy, amount, wei_value, spot, cert, "split")
 
 
 def _single_path(
@@ -423,23 +341,23 @@ def _single_path(
     path = best_path(market, edges, sell, buy, float(amount), max_hops)
     if not path:
         return None
-    plan = []
+    plan: list[PlanLeg] = []
     carried = amount
     try:
         for edge in path:
-            plan.append((edge, carried))
-            carried = quote_edge(market, edge, carried).amount_out
+            q = quote_edge(market, edge, carried)
+            plan.append((edge, carried, q))
+            carried = q.amount_out
             if carried <= 0:
                 return None
     except RoutingError:
         return None
-    path_arr = np.asarray(path)
-    amounts = np.array([a for _, a in plan], dtype=np.float64)
-    _, rates = market.trade(path_arr, amounts)
+    amounts = np.array([a for _, a, _ in plan], dtype=np.float64)
+    _, rates = market.trade(np.asarray(path), amounts)
     prices = {market.tokens[buy]: 1.0}
     price = 1.0
-    for edge, rate in zip(path[::-1], rates[::-1], strict=True):
-        price *= float(rate)
+    for edge, rate in zip(path[::-1], rates.tolist()[::-1], strict=True):
+        price *= rate
         prices[market.tokens[market.edge_in[edge]]] = price
     cert = Certificate(price, prices, 0.0, 0)
     return _finish(market, plan, sell, buy, amount, wei_value, spot, cert, "single-path")

@@ -3,15 +3,16 @@
 Maximise the output of the buy token for an exact input ``X`` of the sell token over a set of
 edges (directed pools). The Lagrange dual assigns a price ``p_t`` to every token (the buy token
 is the numeraire, ``p = 1``); at given prices each edge trades until its marginal rate equals
-``p_in / p_out`` (:meth:`Market.respond`), and the dual function
+``p_in / p_out`` (:mod:`keeper.routing.dual`), and the dual function
 ``G(p) = X p_sell + sum_e (p_out y_e - p_in x_e)`` is convex with gradient ``X e_sell + net(p)``.
 At its minimum the flows conserve every intermediate token and use exactly ``X``: that price
 vector is the optimality certificate (every used edge ends at marginal rate ``p_in/p_out``,
 no unused edge starts above it).
 
-* One free price (only sell->buy pools): closed form. Between consecutive breakpoints (a pool
-  becoming active, a V3 tick crossed) the total input is ``C + D / sqrt(p)``; sort the
-  breakpoints, accumulate ``C`` and ``D``, pick the interval that holds ``X`` and solve.
+* One free price (only sell->buy pools): closed form. With ``u = p^-1/2`` every segment takes
+  ``D u - C`` while active and a constant once used up, so between consecutive breakpoints
+  (a segment starting or ending) the total input is linear in ``u``: sort the breakpoints,
+  accumulate slopes and intercepts, pick the interval that holds ``X`` and solve.
 * Several free prices (multi-hop): damped Newton on ``G`` over the flattened segments of
   :class:`keeper.routing.dual.Dual` (one evaluation = a fixed handful of numpy calls over every
   segment; exact Hessian, a rank-one 2x2 block per edge, solved by Cholesky), started from mid
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keeper.routing.dual import Dual
+from keeper.routing.dual import Dual, Segments, balance_token
 from keeper.routing.market import FloatArray, IntArray, Market
 
 MAX_NEWTON_STEPS = 60
@@ -50,58 +51,48 @@ def waterfill(market: Market, edges: IntArray, p_out: FloatArray, amount: float)
     ``p_out`` is the (fixed) price of each edge's output token. Closed form; ``None`` when even
     exhausting every edge cannot absorb ``amount``.
     """
-    g = market.g[edges][:, None]
-    q = market.q[edges]
-    liq = market.L[edges]
-    # Segment k (k = 0..M, M = exhausted): x = c_k + D_k / sqrt(p) with p the sell price.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c = np.where(liq > 0, market.ain[edges] - liq / (g * q), market.ain[edges])
-    big_d = liq / np.sqrt(g) * np.sqrt(p_out)[:, None]
-    # Entering segment k happens at p = g q_k^2 p_out (k = 0 is activation).
-    p_event = (g * q**2) * p_out[:, None]
-    with np.errstate(invalid="ignore"):  # V2's unreachable boundary: inf - inf, dropped below
-        delta_c, delta_d = _deltas(c, big_d)
-    p_event = p_event.ravel()
-    keep = (p_event > 0) & ((delta_c != 0) | (delta_d != 0)) & np.isfinite(delta_c)
-    p_event, delta_c, delta_d = p_event[keep], delta_c[keep], delta_d[keep]
-    if p_event.size == 0:
+    if not len(edges):
         return None
-    order = np.argsort(-p_event, kind="stable")
-    p_event, cum_c, cum_d = p_event[order], np.cumsum(delta_c[order]), np.cumsum(delta_d[order])
-    # Input with the configuration after event i, at the next event's price (or p -> 0).
-    nxt = np.append(p_event[1:], 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        reach = np.where(cum_d > 0, cum_c + cum_d / np.sqrt(nxt), cum_c)
+    seg = Segments(market, edges)
+    k = seg.spread(np.sqrt(market.g[edges] * p_out))  # t = 1 / (u k)
+    slope = seg.L_g_hi * seg.hi * k  # D: input per unit of u while active
+    with np.errstate(divide="ignore"):
+        u_on, u_off = 1.0 / (seg.hi * k), 1.0 / (seg.lo * k)  # u_off = inf: never used up
+    ends = np.isfinite(u_off)
+    u = np.concatenate([u_on, u_off[ends]])
+    d_slope = np.concatenate([slope, -slope[ends]])
+    d_base = np.concatenate([-seg.L_g_hi, slope[ends] * u_off[ends]])
+    order = np.argsort(u, kind="stable")
+    u, cum_slope, cum_base = u[order], np.cumsum(d_slope[order]), np.cumsum(d_base[order])
+    # Input with the segments active after breakpoint i, at the next breakpoint (or u -> inf).
+    nxt = np.append(u[1:], np.inf)
+    with np.errstate(invalid="ignore"):
+        reach = np.where(cum_slope > 0, cum_slope * nxt + cum_base, cum_base)
     hit = np.flatnonzero(reach >= amount)
     if not hit.size:
         return None
     i = int(hit[0])
-    if cum_d[i] <= 0 or amount <= cum_c[i]:
-        return float(p_event[i])
-    return float((cum_d[i] / (amount - cum_c[i])) ** 2)
+    root = (amount - cum_base[i]) / cum_slope[i] if cum_slope[i] > 0 else u[i]
+    return float(1.0 / max(root, u[i]) ** 2)
 
 
-def _deltas(c: FloatArray, big_d: FloatArray) -> tuple[FloatArray, FloatArray]:
-    zeros = np.zeros((c.shape[0], 1))
-    prev_c = np.concatenate([zeros, c[:, :-1]], axis=1)
-    prev_d = np.concatenate([zeros, big_d[:, :-1]], axis=1)
-    return (c - prev_c).ravel(), (big_d - prev_d).ravel()
-
-
-def _newton_step(hess: FloatArray, grad: FloatArray) -> FloatArray:
+def _newton_step(dual: Dual, hess: FloatArray, grad: FloatArray, p: FloatArray) -> FloatArray:
     """Newton direction on the free prices (Cholesky, LAPACK ``posv``).
 
-    A tiny relative ridge keeps the system positive definite; a token with no active edge has
-    no curvature and (nearly always) no gradient: it gets a unit diagonal and does not move.
+    A tiny relative ridge keeps the system positive definite. A token without curvature (no
+    edge at a price inside a segment: all idle or used up) gets the diagonal ``|g_t| / p_t``,
+    so it moves by its own price (doubles or halves) instead of an arbitrary amount.
     ``numpy.linalg.solve`` is avoided on purpose: OpenBLAS threads its LU even for 9x9
     systems, which costs ~0.6 ms per call on a loaded machine instead of ~2 us."""
     from scipy.linalg.lapack import dposv
 
-    diag = hess.diagonal().copy()
-    hess[np.diag_indices_from(hess)] = np.where(diag > 0, diag * (1 + 1e-10), 1.0)
-    _, step, info = dposv(hess, -grad, lower=1)
+    k = dual.m - 1
+    diag = hess[dual.diagonal]
+    flat = np.where(grad != 0, np.abs(grad) / p, 1.0)
+    hess[dual.diagonal] = np.where(diag > 0, diag * (1 + 1e-10), flat)
+    _, step, info = dposv(hess[:-1].reshape(k, k), -grad, lower=1)
     if info != 0:  # not positive definite (round-off): scaled steepest descent
-        return np.asarray(-grad / np.where(diag > 0, diag, 1.0))
+        return np.asarray(-grad / np.where(diag > 0, diag, flat))
     return np.asarray(step)
 
 
@@ -112,14 +103,14 @@ def _line_search(
     ``(0, high)``, given its values at both ends, by Illinois regula falsi with geometric
     bisection. Called only when the full Newton step overshoots (an edge (de)activates on the
     way)."""
-    free = slice(0, -1)
     slope0, f_high = slopes
     low, f_low = 0.0, slope0
     trial = p.copy()
+    base = p[:-1]
 
     def slope(t: float) -> float:
-        trial[free] = p[free] + t * step
-        return float(dual.gradient(trial)[free] @ step)
+        trial[:-1] = base + t * step
+        return float(dual.gradient(trial)[:-1] @ step)
 
     side = 0
     for i in range(40):
@@ -143,43 +134,57 @@ def _line_search(
     return float(low)
 
 
+def _sweep(dual: Dual, p: FloatArray, grad: FloatArray) -> FloatArray:
+    """Balance each free token exactly in turn (largest imbalance first): slow but sure where
+    Newton stalls (tokens whose pools are all idle or used up have no curvature)."""
+    p = p.copy()
+    for t in np.argsort(-np.abs(grad[:-1] * p[:-1])).tolist():
+        root = balance_token(dual, p, t)
+        if root is not None:
+            p[t] = root
+    return p
+
+
 def newton(dual: Dual, p: FloatArray) -> tuple[FloatArray, int, float]:
     """Minimise the dual from ``p`` (local order, buy last = 1): damped Newton, exact Hessian.
 
     Each iteration costs one evaluation when the full step is accepted (the usual case); the
-    line search runs only when the step overshoots. Stops at a relative imbalance below
-    ``TOLERANCE`` or when round-off stalls progress. Returns prices, iterations, residual."""
-    free = slice(0, -1)
-    value_sold = dual.amount
+    line search runs only when the step overshoots; a coordinate sweep only when Newton
+    stalls. Stops at a relative imbalance below ``TOLERANCE`` or when round-off stalls
+    progress. Returns prices, iterations, residual."""
+    scale = 1.0 / dual.amount
     grad, hess = dual.derivatives(p)
     best = residual = np.inf
     stalled = iterations = 0
     for iterations in range(1, MAX_NEWTON_STEPS + 1):  # noqa: B007 (returned)
+        free_p, free_g = p[:-1], grad[:-1]
         # Imbalance valued at the current prices, relative to the value sold.
-        residual = float(np.max(np.abs(grad[free]) * p[free])) / (value_sold * p[dual.sell])
+        residual = float(np.abs(free_g * free_p).max()) * scale / float(p[dual.sell])
         if residual < TOLERANCE:
             break
-        stalled = stalled + 1 if residual > 0.5 * best and residual < STALL_FLOOR else 0
+        stalled = stalled + 1 if residual > 0.5 * best else 0
         best = min(best, residual)
-        if stalled >= 4:
+        if stalled >= 3 and residual < STALL_FLOOR:
             break  # float round-off floor: the integer plan conserves exactly anyway
-        step = _newton_step(hess[free, free], grad[free])
-        slope0 = float(grad[free] @ step)
-        if slope0 >= 0:
-            break
+        step = _newton_step(dual, hess, free_g, free_p)
+        slope0 = float(free_g @ step)
+        if slope0 >= 0 or stalled >= 3:  # Newton is stuck: balance tokens one by one
+            p = _sweep(dual, p, grad)
+            grad, hess = dual.derivatives(p)
+            stalled, best = 0, np.inf
+            continue
         # Prices stay positive and move at most tenfold per step: near-singular Hessians (a
         # token whose pools are nearly used up) otherwise propose absurd steps.
-        ratio = step / p[free]
-        t_max = min(
-            1.0, 0.9 / max(float(-ratio.min()), 1e-300), 9.0 / max(float(ratio.max()), 1e-300)
-        )
+        ratio = step / free_p
+        low, high = float(ratio.min()), float(ratio.max())
+        t_max = min(1.0, -0.9 / low if low < 0 else 1.0, 9.0 / high if high > 0 else 1.0)
         trial = p.copy()
-        trial[free] = p[free] + t_max * step
+        trial[:-1] = free_p + t_max * step
         grad_t, hess_t = dual.derivatives(trial)
-        slope_t = float(grad_t[free] @ step)
+        slope_t = float(grad_t[:-1] @ step)
         if slope_t > 0.1 * -slope0:  # overshoot: an edge (de)activated on the way
             t = _line_search(dual, p, step, (slope0, slope_t), t_max)
-            trial[free] = p[free] + t * step
+            trial[:-1] = free_p + t * step
             grad_t, hess_t = dual.derivatives(trial)
         p, grad, hess = trial, grad_t, hess_t
     return p, iterations, residual
@@ -199,20 +204,22 @@ def solve(
     """Optimal flows over ``edges`` (whose tokens are all in ``tokens``); None if infeasible.
 
     ``start`` holds a price per market token (buy-token units); unless ``warm`` (a previous
-    solution's prices), the sell price is first set by :func:`waterfill`."""
-    ein, eout = market.edge_in[edges], market.edge_out[edges]
+    solution's prices, e.g. before pools were dropped for gas), the sell price is first set by
+    :func:`waterfill`, which is also the whole solve for a single pair."""
+    ein = market.edge_in[edges]
     p = np.full(market.n_tokens, np.nan)
     p[tokens] = start[tokens]
     p[buy] = 1.0
-    if not warm or not np.isfinite(p[sell]):
+    if not warm or len(tokens) == 2 or not np.isfinite(p[sell]):
         from_sell = edges[ein == sell]
         p_sell = waterfill(market, from_sell, p[market.edge_out[from_sell]], amount)
         if p_sell is None:
             return None
         p[sell] = p_sell
-    if len(tokens) == 2:
-        x, y, _ = market.respond(edges, p[ein] / p[eout])
-        return Solution(p, edges, x, y, 0, 0.0)
+    if len(tokens) == 2:  # every edge sells the sell token for the buy token (price 1)
+        seg = Segments(market, edges)
+        x, y, _ = seg.flows(np.sqrt(p[sell] / market.g[edges]))
+        return Solution(p, edges, seg.per_edge(x), seg.per_edge(y), 0, 0.0)
     dual = Dual(market, edges, tokens, sell, buy, amount)
     local, iterations, residual = newton(dual, p[dual.order])
     p[dual.order] = local
