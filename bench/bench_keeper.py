@@ -1,0 +1,182 @@
+"""Keeper figures on the seeded local market (one run, side by side):
+
+1. cost of a 20-user mixed rebalance settled as one batch vs one Router02 transaction per leg
+   (gas + LP fees + price impact, valued at the market's reference prices);
+2. block-to-bundle latency (new head -> bundle sent to the relay) with 100 and 1,000 intents
+   pending in the store (one batch of at most ``max_orders_per_batch`` per block).
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REBALANCERS = 20
+LOAD_USERS = 20
+LATENCY_CYCLES = 5
+
+
+def _portfolios() -> dict[str, dict[str, float]]:
+    rng = np.random.default_rng(7)
+    out: dict[str, dict[str, float]] = {}
+    for i in range(REBALANCERS):
+        usd = rng.uniform(20_000, 120_000)
+        weights = rng.dirichlet([1.0, 1.0, 1.0])
+        out[f"user{i:02d}"] = {
+            "WETH": round(usd * weights[0] / 3_000, 4),
+            "WBTC": round(usd * weights[1] / 90_000, 6),
+            "USDC": round(usd * weights[2], 2),
+        }
+    for i in range(LOAD_USERS):
+        out[f"load{i:02d}"] = {"WETH": 200, "USDC": 600_000}
+    return out
+
+
+def _parts(stack: Any, data_dir: Path, **limits: Any) -> Any:
+    from keeper.config import load_settings
+    from keeper.daemon import build
+    from keeper.localstack import KEEPER_SIGNER
+
+    settings = load_settings(
+        data_dir=data_dir,
+        rpc_url=stack.anvil.url,
+        signer=KEEPER_SIGNER,
+        keeper_id=data_dir.name,
+        relay={"urls": [stack.relay.url], "target_blocks": 6},
+        intake={"enabled": False},
+        metrics={"enabled": False},
+        limits=limits,
+    )
+    return build(settings, stack.deployments_file)
+
+
+def rebalance_cost(stack: Any, workdir: Path) -> None:
+    from keeper import demo
+
+    users = dict(zip(_portfolios(), stack.users, strict=True))
+    rebalancers = {n: u for n, u in users.items() if n.startswith("user")}
+    parts = _parts(stack, workdir / "rebalance")
+    before = {n: demo._balances(stack, u.address) for n, u in rebalancers.items()}
+    legs, baseline, ids = {}, {}, []
+    start = int(stack.w3.eth.get_block("latest")["timestamp"])
+    for name, user in rebalancers.items():
+        body, legs[name] = demo.plan_intent(stack, user, nonce=1, valid_after=start)
+        baseline[name] = demo.baseline_cost(stack, legs[name])
+        ids.append(parts.intake.submit(body)[0].id)
+    pipeline = parts.pipeline
+    for _ in range(30):
+        pipeline.run_block(pipeline.chain.head())
+        if all(parts.store.get(i).state.value == "settled" for i in ids):
+            break
+        stack.relay.mine_block()
+    records = [parts.store.get(i) for i in ids]
+    hashes = {r.tx_hash for r in records}
+    settled = sum(r.state.value == "settled" for r in records)
+    after = {n: demo._balances(stack, u.address) for n, u in rebalancers.items()}
+    receipts = [stack.w3.eth.get_transaction_receipt(h) for h in hashes if h]
+    gas = sum(int(r["gasUsed"]) for r in receipts)
+    usd_per_gas = int(receipts[0]["effectiveGasPrice"]) / 1e18 * 3_000
+    slip = sum(
+        -sum(demo._usd(stack, s, after[n][s] - before[n][s]) for s in demo.TARGET)
+        for n in rebalancers
+    )
+    n_legs = sum(len(v) for v in legs.values())
+    batch_usd = gas * usd_per_gas + slip
+    alone_gas = n_legs * stack.router02_swap_gas
+    alone_usd = alone_gas * usd_per_gas + sum(baseline.values())
+    print(f"20-user mixed rebalance: {settled}/{len(ids)} intents settled in "
+          f"{len(hashes)} transaction(s), {n_legs} pairwise legs")  # fmt: skip
+    print(f"  batch:               gas {gas:>10,}  total cost ${batch_usd:>10,.2f}")
+    print(f"  one Router02 tx/leg: gas {alone_gas:>10,}  total cost ${alone_usd:>10,.2f}  "
+          f"({stack.router02_swap_gas:,} gas per swap, measured)")  # fmt: skip
+    print(f"  batch is {100 * (1 - batch_usd / alone_usd):.1f}% cheaper in total "
+          f"(gas alone {100 * (1 - gas / alone_gas):.1f}% less)")  # fmt: skip
+    parts.store.close()
+
+
+def _load_intents(stack: Any, count: int, nonce_base: int) -> list[dict]:
+    from keeper.intents.signing import sign_intent
+    from keeper.intents.types import RebalanceIntent, TokenAmount
+    from keeper.intents.validation import SignedIntent
+    from keeper.localstack import quote
+
+    users = [u for n, u in zip(_portfolios(), stack.users, strict=True) if n.startswith("load")]
+    weth, usdc = stack.market.token("WETH"), stack.market.token("USDC")
+    sell_weth, sell_usdc = weth.units(0.05), usdc.units(150)
+    min_usdc = quote(stack, "WETH", sell_weth, "USDC") * 90 // 100
+    min_weth = quote(stack, "USDC", sell_usdc, "WETH") * 90 // 100
+    deadline = int(stack.w3.eth.get_block("latest")["timestamp"]) + 3_600
+    bodies = []
+    for k in range(count):
+        user = users[k % len(users)]
+        legs = (
+            ((weth, sell_weth), (usdc, min_usdc))
+            if k % 3
+            else ((usdc, sell_usdc), (weth, min_weth))
+        )
+        intent = RebalanceIntent(
+            owner=user.address,
+            executor=stack.executor,
+            nonce=nonce_base + k,
+            deadline=deadline,
+            sells=[TokenAmount(token=legs[0][0].address, amount=legs[0][1])],
+            buys=[TokenAmount(token=legs[1][0].address, amount=legs[1][1])],
+        )
+        signature = sign_intent(intent, user, stack.chain_id)
+        bodies.append(SignedIntent(intent=intent, signature=signature).to_wire())
+    return bodies
+
+
+def latency(stack: Any, workdir: Path, pending: int) -> None:
+    """Cycles that claim a batch while ``pending`` intents wait (the pile is topped up after
+    each batch); the first cycle (imports, ABI coder set-up) is a warm-up and not counted."""
+    parts = _parts(stack, workdir / f"load{pending}")
+    intake = parts.intake
+    intake.chain = None  # the pile is built fast; the pipeline re-checks everything on-chain
+    batch_cap = parts.settings.limits.max_orders_per_batch
+    bodies = iter(
+        _load_intents(stack, pending + (LATENCY_CYCLES + 2) * batch_cap, 1_000_000 * pending)
+    )
+    for _ in range(pending):
+        intake.submit(next(bodies))
+    pipeline = parts.pipeline
+    times, batch, warm = [], 0, False
+    for _ in range(6 * LATENCY_CYCLES):
+        head = pipeline.chain.head()
+        started = time.perf_counter()
+        report = pipeline.run_block(head)
+        elapsed = time.perf_counter() - started
+        if report.submitted:
+            batch = report.submitted
+            if warm:
+                times.append(elapsed)
+            warm = True
+            for _ in range(report.submitted):  # keep the pile at `pending`
+                intake.submit(next(bodies))
+        if len(times) >= LATENCY_CYCLES:
+            break
+        stack.relay.mine_block()
+    p50 = statistics.median(times) * 1000
+    p95 = float(np.percentile(times, 95)) * 1000
+    print(f"block-to-bundle, {pending:>5} pending: p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
+          f"(batches of {batch}, {len(times)} cycles)")  # fmt: skip
+    parts.store.close()
+
+
+def run() -> None:
+    from keeper.localstack import local_stack
+
+    with tempfile.TemporaryDirectory(prefix="bench-keeper-") as tmp:
+        workdir = Path(tmp)
+        started = time.perf_counter()
+        with local_stack(workdir, _portfolios(), block_time=None) as stack:
+            print(f"set-up (market, executor, {len(stack.users)} funded users): "
+                  f"{time.perf_counter() - started:.1f}s")  # fmt: skip
+            rebalance_cost(stack, workdir)
+            for pending in (100, 1_000):
+                latency(stack, workdir, pending)
