@@ -39,6 +39,8 @@ class Segments:
         self.hi = market.seg_hi[index]
         self.L = market.seg_L[index]
         self.L_g_hi = market.seg_L_g_hi[index]
+        self.inv_hi = market.seg_inv_hi[index]
+        self.inv_lo = market.seg_inv_lo[index]
 
     def spread(self, per_edge: FloatArray) -> FloatArray:
         """An edge quantity repeated for each of its segments."""
@@ -66,7 +68,7 @@ class Dual:
     def __init__(
         self, market: Market, edges: IntArray, tokens: IntArray, sell: int, buy: int, amount: float
     ) -> None:
-        order = np.append(tokens[tokens != buy], buy)
+        order = np.concatenate((tokens[tokens != buy], [buy]))
         local = np.empty(market.n_tokens, dtype=np.int64)
         local[order] = np.arange(len(order))
         self.order, self.m = order, len(order)
@@ -80,41 +82,36 @@ class Dual:
         # Hessian cells of the free prices (row-major k x k); cells touching the buy token's
         # fixed price go to one spare bin past the end.
         k = self.m - 1
-        spare = np.int64(k * k)
-        cells = [
-            np.where((a < k) & (b < k), a * k + b, spare)
-            for a, b in ((ein, ein), (eout, eout), (ein, eout), (eout, ein))
-        ]
-        self.cells = np.concatenate(cells)
+        rows, cols = np.concatenate((ein, eout, ein, eout)), np.concatenate((ein, eout, eout, ein))
+        self.cells = np.where((rows < k) & (cols < k), rows * k + cols, k * k)
         self.diagonal = np.arange(k) * (k + 1)
         self.evaluations = 0
 
     def state(self, p: FloatArray) -> FloatArray:
         return cast(FloatArray, np.sqrt(p[self.ein] / p[self.eout] * self.inv_g))
 
-    def _net(self, x: FloatArray, y: FloatArray) -> FloatArray:
-        """Net flow per token plus the sell supply: the gradient."""
+    def gradient(self, p: FloatArray) -> FloatArray:
+        """Net flow per token plus the sell supply at ``p``; :meth:`hessian` then reuses this
+        evaluation (``p`` may be changed afterwards)."""
         self.evaluations += 1
+        p_in, p_out = p[self.ein], p[self.eout]
+        t = np.sqrt(p_in / p_out * self.inv_g)
+        x, y, c = self.segments.flows(t)
+        self._last = (p_in, p_out, t, c)
         grad = np.bincount(self.seg_out, y, self.m) - np.bincount(self.seg_in, x, self.m)
         grad[self.sell] += self.amount
         return cast(FloatArray, grad)
 
-    def gradient(self, p: FloatArray) -> FloatArray:
-        x, y, _ = self.segments.flows(self.state(p))
-        return self._net(x, y)
-
-    def derivatives(self, p: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Gradient and the Hessian of the free prices, flattened with one spare cell."""
+    def hessian(self) -> FloatArray:
+        """Hessian of the free prices at the last :meth:`gradient`, flattened row-major with
+        one spare cell at the end."""
         seg = self.segments
-        t = self.state(p)
-        x, y, c = seg.flows(t)
-        grad = self._net(x, y)
+        p_in, p_out, t, c = self._last
         w = seg.per_edge(seg.L * (c == seg.spread(t))) * (0.5 * t)  # segments holding t
-        p_in, p_out = p[self.ein], p[self.eout]
         wp = w / p_in
         weights = np.concatenate([wp * p_out / p_in, w / p_out, -wp, -wp])
         k = self.m - 1
-        return grad, cast(FloatArray, np.bincount(self.cells, weights, k * k + 1))
+        return cast(FloatArray, np.bincount(self.cells, weights, k * k + 1))
 
     def edge_flows(self, p: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Gross input and output per edge at ``p``."""
@@ -132,13 +129,10 @@ def balance_token(dual: Dual, p: FloatArray, t: int) -> float | None:
     seg = dual.segments
     out_of, into = seg.spread(dual.ein) == t, seg.spread(dual.eout) == t
     g = seg.spread(1.0 / dual.inv_g)
-    with np.errstate(divide="ignore"):
-        k_out = np.sqrt(g[out_of] * p[seg.spread(dual.eout)[out_of]])
-        k_in = np.sqrt(g[into] / p[seg.spread(dual.ein)[into]])
-        ends = (seg.hi[out_of], seg.lo[out_of], seg.hi[into], seg.lo[into])
-        points = np.concatenate(
-            [1.0 / (ends[0] * k_out), 1.0 / (ends[1] * k_out), ends[2] * k_in, ends[3] * k_in]
-        )
+    k_out = np.sqrt(g[out_of] * p[seg.spread(dual.eout)[out_of]])
+    k_in = np.sqrt(g[into] / p[seg.spread(dual.ein)[into]])
+    ends = (seg.inv_hi[out_of], seg.inv_lo[out_of], seg.hi[into], seg.lo[into])
+    points = np.concatenate([ends[0] / k_out, ends[1] / k_out, ends[2] * k_in, ends[3] * k_in])
     points = np.unique(points[np.isfinite(points) & (points > 0)])
     if points.size == 0:
         return None

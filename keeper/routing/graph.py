@@ -58,38 +58,50 @@ def spot_rate(market: Market, edges: IntArray, sell: int, buy: int, max_hops: in
 def best_path(
     market: Market, edges: IntArray, sell: int, buy: int, amount: float, max_hops: int
 ) -> list[int]:
-    """Edges of the single path (one pool per hop) with the largest float output.
+    """Edges of the single path (one pool per hop) with the largest float output."""
+    return single_path(market, edges, sell, buy, amount, max_hops)[0]
+
+
+def single_path(
+    market: Market, edges: IntArray, sell: int, buy: int, amount: float, max_hops: int
+) -> tuple[list[int], float, float]:
+    """The best single path (one pool per hop), its float output, and the best zero-size
+    rate over paths (buy per sell, after fees), in one pass.
 
     Dynamic programming over hops: the output is increasing in the input, so the best path
     into a token with ``h`` hops extends the largest amount that reaches its source with
-    ``h - 1`` hops."""
+    ``h - 1`` hops; the spot rate is the same recursion on marginal rates."""
     n = market.n_tokens
     ein, eout = market.edge_in[edges], market.edge_out[edges]
-    layer = np.zeros(n)
-    layer[sell] = amount
+    spot_rates = market.spot_rate[edges]
+    layer, rates = np.zeros(n), np.zeros(n)
+    layer[sell], rates[sell] = amount, 1.0
     parents: list[IntArray] = []
-    best_value, best_layer = 0.0, -1
+    best_value, best_layer, spot = 0.0, -1, 0.0
     for hop in range(max_hops):
-        reached = np.flatnonzero(layer[ein] > 0)
+        reached = np.flatnonzero(rates[ein] > 0)  # (an output may round to 0, a rate not)
         if not reached.size:
             break
-        targets = eout[reached]
-        out = market.output_for_input(edges[reached], layer[ein[reached]])
-        layer = np.zeros(n)
+        sources, targets = ein[reached], eout[reached]
+        out = market.output_for_input(edges[reached], layer[sources])
+        layer, next_rates = np.zeros(n), np.zeros(n)
         np.maximum.at(layer, targets, out)
+        np.maximum.at(next_rates, targets, rates[sources] * spot_rates[reached])
+        rates = next_rates
         parent = np.full(n, -1)
         hit = (out == layer[targets]) & (out > 0)
         parent[targets[hit]] = reached[hit]
         parents.append(parent)
+        spot = max(spot, float(rates[buy]))
         if layer[buy] > best_value:
             best_value, best_layer = float(layer[buy]), hop
-        layer[buy] = 0.0  # edges out of the buy token are not candidates anyway
+        layer[buy] = rates[buy] = 0.0  # edges out of the buy token are not candidates anyway
     if best_layer < 0:
-        return []
+        return [], 0.0, spot
     path: list[int] = []
     token = buy
     for hop in range(best_layer, -1, -1):
         e = int(parents[hop][token])
         path.append(int(edges[e]))
         token = int(ein[e])
-    return path[::-1]
+    return path[::-1], best_value, spot

@@ -149,6 +149,8 @@ class Market:
         self.seg_lo = q[seg_edge, seg_k + 1]
         self.seg_L = liq[seg_edge, seg_k]
         self.seg_L_g_hi = self.seg_L / (self.g[seg_edge] * self.seg_hi)  # L / (g hi)
+        with np.errstate(divide="ignore"):
+            self.seg_inv_hi, self.seg_inv_lo = 1.0 / self.seg_hi, 1.0 / self.seg_lo  # V2: inf
         self.seg_count = np.bincount(seg_edge, minlength=n_edges).astype(np.int64)
         self.seg_start = np.cumsum(self.seg_count) - self.seg_count
         self.single_segment = bool((self.seg_count == 1).all())  # a leaner dual

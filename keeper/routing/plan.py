@@ -35,7 +35,7 @@ def integer_plan(
 
     ``x`` is the float gross input of each edge, ``prices`` the dual prices (to ignore flows
     worth nothing). None when the flows hold a cycle (the snapshot has an arbitrage)."""
-    value = x * np.nan_to_num(prices[market.edge_in[edges]])
+    value = x * prices[market.edge_in[edges]]  # every problem token has a price
     used = (x >= 1.0) & (value > 1e-9 * value.max(initial=0.0))
     edges, flows = edges[used], x[used]
     ein, eout = market.edge_in[edges], market.edge_out[edges]

@@ -23,7 +23,7 @@ from keeper.routing.exceptions import (
     RoutingError,
     SnapshotError,
 )
-from keeper.routing.graph import best_path, candidate_edges, mid_prices, spot_rate
+from keeper.routing.graph import candidate_edges, mid_prices, single_path
 from keeper.routing.market import FloatArray, IntArray, Market
 from keeper.routing.plan import PlanLeg, base_gas, integer_plan, leg_gas
 from keeper.routing.quotes import quote_edge
@@ -178,14 +178,18 @@ def route(
     mids = mid_prices(market, buy)
     wei_value = _wei_value(market, mids, gas_price_wei, eth_price)
     start = np.where(np.isnan(mids), 1.0, mids)
-    spot = spot_rate(market, edges, sell, buy, max_hops)
+    path, path_out, spot = single_path(market, edges, sell, buy, float(amount_in), max_hops)
     candidates: list[Route] = []
     split = _split(market, edges, tokens, sell, buy, amount_in, start, wei_value, spot)
     if split is not None:
         candidates.append(split)
-    single = _single_path(market, edges, sell, buy, amount_in, max_hops, wei_value, spot)
-    if single is not None:
-        candidates.append(single)
+    # The single path's exact output is at most its float output, and its gas at least the
+    # base gas of its legs: when the split beats that bound, quoting the path is moot.
+    bound = path_out * (1 + 1e-9) + 2 - float(base_gas(market, path).sum()) * wei_value * 0.999
+    if path and (split is None or split.net_amount_out <= bound):
+        single = _single_path(market, path, sell, buy, amount_in, wei_value, spot)
+        if single is not None:
+            candidates.append(single)
     if not candidates:
         raise AmountError("amount", amount_in, "exceeds the liquidity of every route")
     return max(candidates, key=lambda r: (r.net_amount_out, r.method == "split"))
@@ -252,7 +256,7 @@ def _finish(
 
 def _used(market: Market, sol: Solution) -> BoolArray:
     """Edges that carry a real flow (the integer planner ignores float dust)."""
-    value = sol.x * np.nan_to_num(sol.prices[market.edge_in[sol.edges]])
+    value = sol.x * sol.prices[market.edge_in[sol.edges]]
     return np.asarray((sol.x >= 1.0) & (value > 1e-9 * value.max(initial=0.0)))
 
 
@@ -330,17 +334,13 @@ def _split(
 
 def _single_path(
     market: Market,
-    edges: IntArray,
+    path: list[int],
     sell: int,
     buy: int,
     amount: int,
-    max_hops: int,
     wei_value: float,
     spot: float,
 ) -> Route | None:
-    path = best_path(market, edges, sell, buy, float(amount), max_hops)
-    if not path:
-        return None
     plan: list[PlanLeg] = []
     carried = amount
     try:

@@ -23,7 +23,9 @@ no unused edge starts above it).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +34,12 @@ from keeper.routing.market import FloatArray, IntArray, Market
 
 MAX_NEWTON_STEPS = 60
 TOLERANCE = 1e-11
-STALL_FLOOR = 1e-7  # below this, slow progress is float round-off, not a hard problem
+#: A step is accepted when the directional derivative has shrunk to this fraction of its
+#: start (0.5: the dual still decreases for a near-linear derivative).
+ACCEPT = 0.5
+STALL_FLOOR = 1e-7
+START_RADIUS = 0.01  # largest relative price move of the first Newton step
+MIN_RADIUS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -56,8 +63,7 @@ def waterfill(market: Market, edges: IntArray, p_out: FloatArray, amount: float)
     seg = Segments(market, edges)
     k = seg.spread(np.sqrt(market.g[edges] * p_out))  # t = 1 / (u k)
     slope = seg.L_g_hi * seg.hi * k  # D: input per unit of u while active
-    with np.errstate(divide="ignore"):
-        u_on, u_off = 1.0 / (seg.hi * k), 1.0 / (seg.lo * k)  # u_off = inf: never used up
+    u_on, u_off = seg.inv_hi / k, seg.inv_lo / k  # u_off = inf: never used up
     ends = np.isfinite(u_off)
     u = np.concatenate([u_on, u_off[ends]])
     d_slope = np.concatenate([slope, -slope[ends]])
@@ -65,15 +71,22 @@ def waterfill(market: Market, edges: IntArray, p_out: FloatArray, amount: float)
     order = np.argsort(u, kind="stable")
     u, cum_slope, cum_base = u[order], np.cumsum(d_slope[order]), np.cumsum(d_base[order])
     # Input with the segments active after breakpoint i, at the next breakpoint (or u -> inf).
-    nxt = np.append(u[1:], np.inf)
-    with np.errstate(invalid="ignore"):
-        reach = np.where(cum_slope > 0, cum_slope * nxt + cum_base, cum_base)
+    reach = np.concatenate((cum_slope[:-1] * u[1:] + cum_base[:-1], cum_base[-1:]))
+    if cum_slope[-1] > 0:
+        reach[-1] = np.inf
     hit = np.flatnonzero(reach >= amount)
     if not hit.size:
         return None
     i = int(hit[0])
     root = (amount - cum_base[i]) / cum_slope[i] if cum_slope[i] > 0 else u[i]
     return float(1.0 / max(root, u[i]) ** 2)
+
+
+@functools.cache
+def _posv() -> Any:
+    from scipy.linalg.lapack import dposv  # lazy: scipy.linalg is a heavy import
+
+    return dposv
 
 
 def _newton_step(dual: Dual, hess: FloatArray, grad: FloatArray, p: FloatArray) -> FloatArray:
@@ -84,33 +97,37 @@ def _newton_step(dual: Dual, hess: FloatArray, grad: FloatArray, p: FloatArray) 
     so it moves by its own price (doubles or halves) instead of an arbitrary amount.
     ``numpy.linalg.solve`` is avoided on purpose: OpenBLAS threads its LU even for 9x9
     systems, which costs ~0.6 ms per call on a loaded machine instead of ~2 us."""
-    from scipy.linalg.lapack import dposv
-
     k = dual.m - 1
     diag = hess[dual.diagonal]
-    flat = np.where(grad != 0, np.abs(grad) / p, 1.0)
-    hess[dual.diagonal] = np.where(diag > 0, diag * (1 + 1e-10), flat)
-    _, step, info = dposv(hess[:-1].reshape(k, k), -grad, lower=1)
+    hess[dual.diagonal] = diag * (1 + 1e-10)
+    if not diag.all():
+        flat = np.where(grad != 0, np.abs(grad) / p, 1.0)
+        hess[dual.diagonal] = np.where(diag > 0, diag * (1 + 1e-10), flat)
+        diag = np.where(diag > 0, diag, flat)
+    _, step, info = _posv()(hess[:-1].reshape(k, k), -grad, lower=1)
     if info != 0:  # not positive definite (round-off): scaled steepest descent
-        return np.asarray(-grad / np.where(diag > 0, diag, flat))
+        return np.asarray(-grad / diag)
     return np.asarray(step)
 
 
 def _line_search(
     dual: Dual, p: FloatArray, step: FloatArray, slopes: tuple[float, float], high: float
-) -> float:
+) -> tuple[float, FloatArray]:
     """Root of the (increasing) directional derivative of the dual along ``step`` in
     ``(0, high)``, given its values at both ends, by Illinois regula falsi with geometric
-    bisection. Called only when the full Newton step overshoots (an edge (de)activates on the
-    way)."""
+    bisection; returns it with the gradient there (the dual's last evaluation). Called only
+    when the full Newton step overshoots (an edge (de)activates on the way)."""
     slope0, f_high = slopes
     low, f_low = 0.0, slope0
     trial = p.copy()
     base = p[:-1]
+    grad = p
 
     def slope(t: float) -> float:
+        nonlocal grad
         trial[:-1] = base + t * step
-        return float(dual.gradient(trial)[:-1] @ step)
+        grad = dual.gradient(trial)
+        return float(grad[:-1] @ step)
 
     side = 0
     for i in range(40):
@@ -119,8 +136,8 @@ def _line_search(
         else:
             mid = low - f_low * (high - low) / (f_high - f_low)
         f_mid = slope(mid)
-        if abs(f_mid) <= 0.1 * abs(slope0) or high - low <= 1e-12 * high:
-            return float(mid)
+        if abs(f_mid) <= ACCEPT * abs(slope0) or high - low <= 1e-12 * high:
+            return float(mid), grad
         if f_mid < 0:
             low, f_low = mid, f_mid
             if side == -1:
@@ -131,7 +148,8 @@ def _line_search(
             if side == 1:
                 f_low *= 0.5
             side = 1
-    return float(low)
+    slope(low)
+    return float(low), grad
 
 
 def _sweep(dual: Dual, p: FloatArray, grad: FloatArray) -> FloatArray:
@@ -153,9 +171,11 @@ def newton(dual: Dual, p: FloatArray) -> tuple[FloatArray, int, float]:
     stalls. Stops at a relative imbalance below ``TOLERANCE`` or when round-off stalls
     progress. Returns prices, iterations, residual."""
     scale = 1.0 / dual.amount
-    grad, hess = dual.derivatives(p)
+    grad = dual.gradient(p)
+    hess = dual.hessian()
     best = residual = np.inf
     stalled = iterations = 0
+    radius = START_RADIUS
     for iterations in range(1, MAX_NEWTON_STEPS + 1):  # noqa: B007 (returned)
         free_p, free_g = p[:-1], grad[:-1]
         # Imbalance valued at the current prices, relative to the value sold.
@@ -170,23 +190,27 @@ def newton(dual: Dual, p: FloatArray) -> tuple[FloatArray, int, float]:
         slope0 = float(free_g @ step)
         if slope0 >= 0 or stalled >= 3:  # Newton is stuck: balance tokens one by one
             p = _sweep(dual, p, grad)
-            grad, hess = dual.derivatives(p)
+            grad = dual.gradient(p)
+            hess = dual.hessian()
             stalled, best = 0, np.inf
             continue
-        # Prices stay positive and move at most tenfold per step: near-singular Hessians (a
-        # token whose pools are nearly used up) otherwise propose absurd steps.
+        # Trust region on relative price moves: mid prices start inside every pool's fee band,
+        # where Newton's model ignores the edges about to activate and proposes wild steps.
+        # It grows fourfold after every step that needs no line search. Prices stay positive.
         ratio = step / free_p
-        low, high = float(ratio.min()), float(ratio.max())
-        t_max = min(1.0, -0.9 / low if low < 0 else 1.0, 9.0 / high if high > 0 else 1.0)
+        shrink, grow = -float(ratio.min()), float(ratio.max())
+        t_max = min(1.0, radius / max(shrink, grow), 0.9 / shrink if shrink > 0 else 1.0)
         trial = p.copy()
         trial[:-1] = free_p + t_max * step
-        grad_t, hess_t = dual.derivatives(trial)
+        grad_t = dual.gradient(trial)
         slope_t = float(grad_t[:-1] @ step)
-        if slope_t > 0.1 * -slope0:  # overshoot: an edge (de)activated on the way
-            t = _line_search(dual, p, step, (slope0, slope_t), t_max)
+        if slope_t > ACCEPT * -slope0:  # overshoot: an edge (de)activated on the way
+            t, grad_t = _line_search(dual, p, step, (slope0, slope_t), t_max)
             trial[:-1] = free_p + t * step
-            grad_t, hess_t = dual.derivatives(trial)
-        p, grad, hess = trial, grad_t, hess_t
+            radius = max(2 * t * max(shrink, grow), MIN_RADIUS)
+        else:
+            radius *= 4
+        p, grad, hess = trial, grad_t, dual.hessian()
     return p, iterations, residual
 
 
