@@ -22,16 +22,54 @@ from typing import Any
 import numpy as np
 
 from keeper.routing import Market, Snapshot, route
+from keeper.routing.constants import MAX_TICK, MIN_TICK
 from keeper.routing.graph import candidate_edges, mid_prices
 from keeper.routing.quotes import quote_edge
 from keeper.routing.solver import solve
+from keeper.routing.v3math import sqrt_ratio_at_tick
 
 UNIT = 10**18
 TOKENS = [f"0x{i:040x}" for i in range(1, 11)]
 
 
+def _v3_pool(rng: random.Random, n: int, t0: int, t1: int, depth: float, price: float) -> dict:
+    """A V3 pool near ``price`` (token1 per token0) with 3-8 ranges around the current tick,
+    liquidity comparable to a V2 pair of ``depth`` whole tokens (concentrated x2-x20)."""
+    fee = rng.choice([500, 3000, 10000])
+    spacing = {500: 10, 3000: 60, 10000: 200}[fee]
+    tick = math.floor(math.log(price, 1.0001))
+    base = tick // spacing * spacing
+    net: dict[int, int] = {}
+    active = 0
+    for _ in range(rng.randint(3, 8)):
+        lower = base - spacing * rng.randint(1, 40)
+        upper = base + spacing * rng.randint(1, 40)
+        liquidity = int(depth * math.sqrt(price) * UNIT * 10 ** rng.uniform(0.3, 1.3))
+        net[lower] = net.get(lower, 0) + liquidity
+        net[upper] = net.get(upper, 0) - liquidity
+        active += liquidity if lower <= tick < upper else 0
+    low, high = sqrt_ratio_at_tick(tick), sqrt_ratio_at_tick(tick + 1)
+    return {
+        "kind": "v3",
+        "address": f"0x{0xBEEF0000 + n:040x}",
+        "token0": TOKENS[t0],
+        "token1": TOKENS[t1],
+        "fee": fee,
+        "tick_spacing": spacing,
+        "sqrt_price_x96": str(low + (high - low) * rng.randint(1, 99) // 100),
+        "tick": tick,
+        "liquidity": str(active),
+        "ticks": [{"index": t, "liquidity_net": str(v)} for t, v in sorted(net.items()) if v],
+        "tick_window": [MIN_TICK, MAX_TICK],
+    }
+
+
 def _instance(
-    rng: random.Random, n_tokens: int, n_pools: int, pairs: list[tuple[int, int]]
+    rng: random.Random,
+    n_tokens: int,
+    n_pools: int,
+    pairs: list[tuple[int, int]],
+    v3_share: float = 0.0,
 ) -> Snapshot:
     value = [rng.uniform(0.5, 2.0) for _ in range(n_tokens)]
     pools = []
@@ -41,6 +79,9 @@ def _instance(
         depth = 10 ** rng.uniform(3, 5)  # whole tokens of token0
         # within +-0.025 %: no pool-to-pool arbitrage (every fee is >= 0.05 %)
         price = value[t0] / value[t1] * rng.uniform(0.99975, 1.00025)
+        if rng.random() < v3_share:
+            pools.append(_v3_pool(rng, n, t0, t1, depth, price))
+            continue
         pools.append(
             {
                 "kind": "v2",
@@ -190,7 +231,12 @@ def _large(rng: random.Random) -> None:
     pair = _instance(rng, 2, 1000, [(0, 1)])
     pairs = [(a, b) for a in range(10) for b in range(a + 1, 10)]
     network = _instance(rng, 10, 1000, pairs)
-    for label, snap in (("1,000 pools on one pair", pair), ("1,000 pools over 10 tokens", network)):
+    mixed = _instance(rng, 10, 1000, pairs, v3_share=0.5)
+    for label, snap in (
+        ("1,000 V2 pools on one pair", pair),
+        ("1,000 V2 pools over 10 tokens", network),
+        ("1,000 pools over 10 tokens, half V3 (3-8 ranges each)", mixed),
+    ):
         compile_time = _timed(lambda s=snap: Market(s), repeat=3)
         market = Market(snap)
         amount = 10**4 * UNIT
@@ -199,12 +245,13 @@ def _large(rng: random.Random) -> None:
         gas = route(market, TOKENS[0], TOKENS[1], amount, 30 * 10**9, eth_price=1.0)
         took_gas = _timed(
             lambda m=market, a=amount: _fresh_route(m, a, 30 * 10**9, eth_price=1.0),
-            repeat=3,
+            repeat=5,
         )
+        v3_legs = sum(leg.kind == "v3" for leg in r.legs)
         print(
-            f"{label}: route() {took * 1000:.1f} ms ({len(r.legs)} legs, gas ignored); "
-            f"{took_gas * 1000:.1f} ms gas-aware at 30 gwei ({len(gas.legs)} legs); "
-            f"snapshot compile {compile_time * 1000:.1f} ms (once per block)"
+            f"{label}: route() {took * 1000:.1f} ms ({len(r.legs)} legs, {v3_legs} V3, "
+            f"gas ignored); {took_gas * 1000:.1f} ms gas-aware at 30 gwei ({len(gas.legs)} "
+            f"legs); snapshot compile {compile_time * 1000:.1f} ms (once per block)"
         )
 
 
