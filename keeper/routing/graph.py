@@ -76,7 +76,7 @@ def single_path(
     spot_rates = market.spot_rate[edges]
     layer, rates = np.zeros(n), np.zeros(n)
     layer[sell], rates[sell] = amount, 1.0
-    parents: list[IntArray] = []
+    hops: list[tuple[IntArray, IntArray, FloatArray]] = []
     best_value, best_layer, spot = 0.0, -1, 0.0
     for hop in range(max_hops):
         reached = np.flatnonzero(rates[ein] > 0)  # (an output may round to 0, a rate not)
@@ -88,10 +88,7 @@ def single_path(
         np.maximum.at(layer, targets, out)
         np.maximum.at(next_rates, targets, rates[sources] * spot_rates[reached])
         rates = next_rates
-        parent = np.full(n, -1)
-        hit = (out == layer[targets]) & (out > 0)
-        parent[targets[hit]] = reached[hit]
-        parents.append(parent)
+        hops.append((reached, targets, out))
         spot = max(spot, float(rates[buy]))
         if layer[buy] > best_value:
             best_value, best_layer = float(layer[buy]), hop
@@ -100,8 +97,9 @@ def single_path(
         return [], 0.0, spot
     path: list[int] = []
     token = buy
-    for hop in range(best_layer, -1, -1):
-        e = int(parents[hop][token])
+    for reached, targets, out in hops[best_layer::-1]:  # the edge that fed each token best
+        into = np.flatnonzero(targets == token)
+        e = int(reached[into[np.argmax(out[into])]])
         path.append(int(edges[e]))
         token = int(ein[e])
     return path[::-1], best_value, spot

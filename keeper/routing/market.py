@@ -156,6 +156,10 @@ class Market:
         self.single_segment = bool((self.seg_count == 1).all())  # a leaner dual
         # V2 pairs with reserves only: every curve is unbounded, trades need no segment search.
         self.v2_only = self.single_segment and not self.books
+        self.q0, self.L0 = q[:, 0].copy(), liq[:, 0].copy()
+        #: Token of each edge's input and output, as Python lists for per-leg code.
+        self.ins: list[int] = self.edge_in.tolist()
+        self.outs: list[int] = self.edge_out.tolist()
         self.is_v3 = np.array([i in self.books for i in range(len(self.snapshot.pools))], bool)
         #: Largest input each edge can take (inf: V2), as Python floats for the leg planner.
         self.capacity: list[float] = self.ain[:, -1].tolist()
@@ -226,15 +230,15 @@ class Market:
 
     def output_for_input(self, edges: IntArray, amount: FloatArray) -> FloatArray:
         """Float output of each edge for a gross input (the curve, without integer rounding)."""
+        if self.v2_only:  # one unbounded segment from the current price: no search
+            q0, l0 = self.q0[edges], self.L0[edges]
+            z = self.g[edges] * amount * q0 / l0  # V2 pairs in a market have liquidity
+            return l0 * q0 * z / (1.0 + z)
         return self.trade(edges, amount)[0]
 
     def trade(self, edges: IntArray, amount: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Float output and marginal rate after the trade (after fee) for a gross input."""
         g = self.g[edges]
-        if self.v2_only:  # one unbounded segment from the current price: no search
-            qk, lk = self.q[edges, 0], self.L[edges, 0]
-            z = g * amount * qk / lk  # V2 pairs in a market always have liquidity
-            return lk * qk * z / (1.0 + z), g * (qk / (1.0 + z)) ** 2
         ain = self.ain[edges]
         k = (ain[:, 1:] <= amount[:, None]).sum(axis=1)
         rows = np.arange(len(edges))

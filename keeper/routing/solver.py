@@ -38,8 +38,9 @@ TOLERANCE = 1e-11
 #: start (0.5: the dual still decreases for a near-linear derivative).
 ACCEPT = 0.5
 STALL_FLOOR = 1e-7
-START_RADIUS = 0.01  # largest relative price move of the first Newton step
+START_RADIUS = 0.1  # largest relative price move of the first Newton step
 MIN_RADIUS = 1e-6
+START_SHIFT = 0.4
 
 
 @dataclass(frozen=True)
@@ -100,14 +101,16 @@ def _newton_step(dual: Dual, hess: FloatArray, grad: FloatArray, p: FloatArray) 
     k = dual.m - 1
     diag = hess[dual.diagonal]
     hess[dual.diagonal] = diag * (1 + 1e-10)
-    if not diag.all():
-        flat = np.where(grad != 0, np.abs(grad) / p, 1.0)
-        hess[dual.diagonal] = np.where(diag > 0, diag * (1 + 1e-10), flat)
-        diag = np.where(diag > 0, diag, flat)
+    _, step, info = _posv()(hess[:-1].reshape(k, k), -grad, lower=1)
+    if info == 0:
+        return step
+    flat = np.where(grad != 0, np.abs(grad) / p, 1.0)
+    diag = np.where(diag > 0, diag, flat)
+    hess[dual.diagonal] = diag * (1 + 1e-10)
     _, step, info = _posv()(hess[:-1].reshape(k, k), -grad, lower=1)
     if info != 0:  # not positive definite (round-off): scaled steepest descent
         return np.asarray(-grad / diag)
-    return np.asarray(step)
+    return step
 
 
 def _line_search(
@@ -239,6 +242,11 @@ def solve(
         p_sell = waterfill(market, from_sell, p[market.edge_out[from_sell]], amount)
         if p_sell is None:
             return None
+        if not warm and len(tokens) > 2 and START_SHIFT:
+            # Intermediate tokens start part of the way the sell price moved (in log).
+            shift = (p_sell / p[sell]) ** START_SHIFT
+            p[tokens] *= shift
+            p[buy] = 1.0
         p[sell] = p_sell
     if len(tokens) == 2:  # every edge sells the sell token for the buy token (price 1)
         seg = Segments(market, edges)
