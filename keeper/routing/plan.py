@@ -36,22 +36,20 @@ def integer_plan(
     ``x`` is the float gross input of each edge, ``prices`` the dual prices (to ignore flows
     worth nothing). None when the flows hold a cycle (the snapshot has an arbitrage)."""
     value = x * prices[market.edge_in[edges]]  # every problem token has a price
-    used = (x >= 1.0) & (value > 1e-9 * value.max(initial=0.0))
-    edges, flows = edges[used], x[used]
-    ein, eout = market.edge_in[edges], market.edge_out[edges]
-    n = market.n_tokens
+    used = np.flatnonzero((x >= 1.0) & (value > 1e-9 * value.max(initial=0.0)))
+    edge_list, flow_list = edges[used].tolist(), x[used].tolist()
+    ins = [market.ins[e] for e in edge_list]
+    outs = [market.outs[e] for e in edge_list]
     # Drop legs into dead ends (float dust) until every intermediate token has an outlet.
-    while edges.size:
-        has_out = (np.bincount(ein, minlength=n) > 0)[eout] | (eout == buy)
-        has_in = (np.bincount(eout, minlength=n) > 0)[ein] | (ein == sell)
-        ok = has_out & has_in
-        if ok.all():
+    while edge_list:
+        with_outlet, with_inlet = {*ins, buy}, {*outs, sell}
+        keep = [i for i in range(len(ins)) if outs[i] in with_outlet and ins[i] in with_inlet]
+        if len(keep) == len(ins):
             break
-        edges, flows, ein, eout = edges[ok], flows[ok], ein[ok], eout[ok]
-    if edges.size == 0:
+        edge_list, flow_list = [edge_list[i] for i in keep], [flow_list[i] for i in keep]
+        ins, outs = [ins[i] for i in keep], [outs[i] for i in keep]
+    if not edge_list:
         return None
-    edge_list, flow_list = edges.tolist(), flows.tolist()
-    ins, outs = ein.tolist(), eout.tolist()
     outgoing: dict[int, list[int]] = {}
     waiting: dict[int, int] = {}  # legs not yet planned into each token
     for i, (t_in, t_out) in enumerate(zip(ins, outs, strict=True)):

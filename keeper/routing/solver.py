@@ -175,7 +175,6 @@ def newton(dual: Dual, p: FloatArray) -> tuple[FloatArray, int, float]:
     progress. Returns prices, iterations, residual."""
     scale = 1.0 / dual.amount
     grad = dual.gradient(p)
-    hess = dual.hessian()
     best = residual = np.inf
     stalled = iterations = 0
     radius = START_RADIUS
@@ -189,12 +188,11 @@ def newton(dual: Dual, p: FloatArray) -> tuple[FloatArray, int, float]:
         best = min(best, residual)
         if stalled >= 3 and residual < STALL_FLOOR:
             break  # float round-off floor: the integer plan conserves exactly anyway
-        step = _newton_step(dual, hess, free_g, free_p)
+        step = _newton_step(dual, dual.hessian(), free_g, free_p)  # at the last evaluation
         slope0 = float(free_g @ step)
         if slope0 >= 0 or stalled >= 3:  # Newton is stuck: balance tokens one by one
             p = _sweep(dual, p, grad)
             grad = dual.gradient(p)
-            hess = dual.hessian()
             stalled, best = 0, np.inf
             continue
         # Trust region on relative price moves: mid prices start inside every pool's fee band,
@@ -213,7 +211,7 @@ def newton(dual: Dual, p: FloatArray) -> tuple[FloatArray, int, float]:
             radius = max(2 * t * max(shrink, grow), MIN_RADIUS)
         else:
             radius *= 4
-        p, grad, hess = trial, grad_t, dual.hessian()
+        p, grad = trial, grad_t
     return p, iterations, residual
 
 
