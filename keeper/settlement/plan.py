@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from keeper.chainview import Head
 from keeper.intents.validation import SignedIntent
@@ -30,6 +30,8 @@ class Plan:
     deferred: list[str] = field(default_factory=list)
     notional_usd: float = 0.0
     eth_usd: float = 0.0
+    #: the residual routes (keeper.routing.Route), in the order the settlement executes them
+    routes: tuple[Any, ...] = ()
 
 
 class Planner(Protocol):

@@ -7,9 +7,12 @@
 2. :func:`keeper.routing.netting.net` clears each pair at one uniform price, routing only the
    residual through the pools. An intent any of whose pieces misses its limit is dropped as a
    whole (it is retried later), and the rest is netted again.
-3. Residual routes must not share a pool: each route was quoted on the same snapshot, and a
-   second swap through a pool the first one moved would not pay its quote. Intents of a pair
-   whose route overlaps an earlier one are deferred to the next block.
+3. Pairs are cleared one after another, in the order their first piece was claimed. The
+   executor runs the residual routes in that order, so when a pair's route goes through a pool
+   an earlier pair's route moved (e.g. WETH -> DAI through the WETH/USDC pool that WETH -> USDC
+   also uses: two pieces of one multi-leg intent, or two intents), the pair is cleared again
+   on the pool state the earlier routes leave (:mod:`keeper.settlement.replay`): every quote is
+   what the chain will pay, and nobody is deferred for sharing a pool.
 4. Fills are summed back per intent into the executor's ``Execution`` (sell and buy amounts in
    the signed leg order), and the routes become interactions (transfer + ``pair.swap`` for V2,
    approve + ``exactInputSingle`` for V3).
@@ -23,12 +26,13 @@ from typing import Any
 
 from keeper.chainview import Head
 from keeper.intents.types import Execution, Interaction, Order, RebalanceIntent
-from keeper.routing import Market, RoutingError
+from keeper.routing import Market, Route, RoutingError
 from keeper.routing.calldata import route_interactions
-from keeper.routing.netting import NettingResult, net
+from keeper.routing.netting import Fill, NettingResult, PairClearing, net
 from keeper.routing.netting import Order as PairOrder
 from keeper.settlement.gas import FeeQuote
 from keeper.settlement.plan import Candidate, Plan
+from keeper.settlement.replay import after_routes, route_pools
 from keeper.settlement.transaction import Settlement
 
 MAX_ROUNDS = 12
@@ -92,35 +96,57 @@ class NettingPlanner:
                 dropped[candidate.id] = f"no pool snapshot for token {unknown[0]}"
             else:
                 live[candidate.id] = intent
-        deferred: list[str] = []
         result: NettingResult | None = None
         for _ in range(MAX_ROUNDS):
             if not live:
                 break
             pieces = [p for i, intent in live.items() for p in self._pieces(i, intent)]
             try:
-                result = net(
-                    market,
-                    pieces,
-                    fees.base_fee + fees.max_priority_fee,
-                    max_hops=self.max_hops,
-                )
+                result = self._net_in_sequence(market, pieces, fees)
             except RoutingError as err:
                 for intent_id in live:
                     dropped[intent_id] = f"netting failed: {err}"
                 live, result = {}, None
                 break
             failing = {piece.split("#")[0]: why for piece, why in result.excluded.items()}
-            overlapping = _overlapping(result)
-            if not failing and not overlapping:
+            if not failing:
                 break
             dropped.update(failing)
-            deferred.extend(i for i in overlapping if i not in failing)
-            live = {i: v for i, v in live.items() if i not in failing and i not in overlapping}
+            live = {i: v for i, v in live.items() if i not in failing}
             result = None
         if not live or result is None:
-            return Plan(None, dropped, deferred=deferred)
-        return self._settlement(live, batch, result, dropped, deferred)
+            return Plan(None, dropped)
+        return self._settlement(live, batch, result, dropped)
+
+    def _net_in_sequence(
+        self, market: Market, pieces: Sequence[PairOrder], fees: FeeQuote
+    ) -> NettingResult:
+        """Net pair by pair, each residual quoted on the pools as earlier residuals leave them.
+
+        A pair is netted on the current market; only if its route touches a pool that an
+        earlier route moved (and the current market does not show that yet) is the market
+        rebuilt with those routes applied and the pair netted again. Disjoint routes, the
+        common case, cost nothing extra.
+        """
+        by_pair: dict[frozenset[str], list[PairOrder]] = defaultdict(list)
+        for piece in pieces:
+            by_pair[frozenset((piece.sell_token.lower(), piece.buy_token.lower()))].append(piece)
+        gas_price = fees.base_fee + fees.max_priority_fee
+        fills: list[Fill] = []
+        excluded: dict[str, str] = {}
+        clearings: list[PairClearing] = []
+        pending: list[Route] = []  # routes not yet applied to ``market``
+        for group in by_pair.values():
+            result = net(market, group, gas_price, max_hops=self.max_hops)
+            if pending and route_pools(result.residual_routes) & route_pools(pending):
+                market = Market(after_routes(market.snapshot, pending))
+                pending = []
+                result = net(market, group, gas_price, max_hops=self.max_hops)
+            fills.extend(result.fills)
+            excluded.update(result.excluded)
+            clearings.extend(result.clearings)
+            pending.extend(result.residual_routes)
+        return NettingResult(tuple(fills), excluded, tuple(clearings))
 
     def _pieces(self, intent_id: str, intent: RebalanceIntent) -> list[PairOrder]:
         margin = 10_000 + self.margin_bps
@@ -147,7 +173,6 @@ class NettingPlanner:
         batch: Sequence[Candidate],
         result: NettingResult,
         dropped: dict[str, str],
-        deferred: list[str],
     ) -> Plan:
         sold: dict[str, list[int]] = {i: [0] * len(v.sells) for i, v in live.items()}
         bought: dict[str, list[int]] = {i: [0] * len(v.buys) for i, v in live.items()}
@@ -186,24 +211,13 @@ class NettingPlanner:
             quoted={i: tuple(bought[i]) for i in ids},
         )
         eth_usd = self.usd.get((self.weth or "").lower(), 0.0)
-        return Plan(settlement, dropped, notional_usd=notional, eth_usd=eth_usd, deferred=deferred)
-
-
-def _overlapping(result: NettingResult) -> set[str]:
-    """Intents of pairs whose residual route uses a pool an earlier pair's route uses."""
-    used: set[str] = set()
-    late_pairs: set[frozenset[str]] = set()
-    for clearing in result.clearings:
-        if clearing.residual is None:
-            continue
-        pools = {leg.pool.lower() for leg in clearing.residual.legs}
-        if pools & used:
-            late_pairs.add(frozenset((clearing.token_a, clearing.token_b)))
-        used |= pools
-    by_pair: dict[frozenset[str], set[str]] = defaultdict(set)
-    for fill in result.fills:
-        by_pair[frozenset((fill.sell_token, fill.buy_token))].add(fill.order_id.split("#")[0])
-    return {i for pair in late_pairs for i in by_pair[pair]}
+        return Plan(
+            settlement,
+            dropped,
+            notional_usd=notional,
+            eth_usd=eth_usd,
+            routes=result.residual_routes,
+        )
 
 
 def describe_prices(market: Any) -> tuple[dict[str, float], dict[str, int]]:
