@@ -60,7 +60,10 @@ class IntentRow(Base):
 class TransitionRow(Base):
     __tablename__ = "intent_transitions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # BIGSERIAL on PostgreSQL (a long-lived shared store); SQLite needs INTEGER for its rowid.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     intent_id: Mapped[str] = mapped_column(ForeignKey("intents.id"), index=True)
     source: Mapped[str | None] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(String(16))

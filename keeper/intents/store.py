@@ -10,6 +10,12 @@ on SQLite the claim is one atomic ``UPDATE`` (SQLite serialises writers). Either
 keepers never hold the same intent. A claim whose lease ran out (its keeper died) is taken
 back: not-yet-sent intents return to ``accepted``; submitted ones are adopted so their
 inclusion can be checked before anything is retried.
+
+On PostgreSQL every statement that picks several rows to change (claim, expire, recover) locks
+them ``SKIP LOCKED``, so a keeper never waits for another one's rows (and two keepers cannot
+deadlock); rows a keeper is changing right now are left to it. The schema is created under a
+transaction-level advisory lock, so keepers starting together on an empty database do not
+race. ``postgresql://`` URLs use psycopg 3 (``pip install 'intent-rebalancer[postgres]'``).
 """
 
 from __future__ import annotations
@@ -22,17 +28,21 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Engine,
     Select,
+    and_,
     create_engine,
     event,
     func,
     insert,
     or_,
     select,
+    text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import Session
 
 from keeper.exceptions import KeeperError
@@ -48,6 +58,9 @@ from keeper.intents.records import (
 from keeper.intents.states import CLAIMED, IntentState, check_transition
 
 _BIGINT_MAX = 2**63 - 1
+#: ``pg_advisory_xact_lock`` key serialising schema creation ("keeper" in ASCII)
+_SCHEMA_LOCK = 0x6B6565706572
+_KEEPER_ID_MAX = 128  # intents.claimed_by / intent_transitions.keeper_id
 
 
 class StoreError(KeeperError):
@@ -93,15 +106,39 @@ def ready_query(limit: int, chain_time: int, *, row_locks: bool) -> Select[Any]:
     return query.with_for_update(skip_locked=True) if row_locks else query
 
 
+def _parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as err:
+        raise StoreError(f"store_url: not a database URL ({err})") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        # psycopg 3 is the driver we install and test (SQLAlchemy's default is psycopg2).
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
 def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
+    parsed = _parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database or ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ModuleNotFoundError) as err:
+        hint = " (pip install 'intent-rebalancer[postgres]')" if "postgres" in url else ""
+        raise StoreError(f"store_url: no driver for {parsed.drivername}: {err}{hint}") from None
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables; on PostgreSQL one keeper at a time (advisory lock)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+        Base.metadata.create_all(conn)
 
 
 class IntentStore:
@@ -121,11 +158,13 @@ class IntentStore:
         lease_s: float = 120.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if not keeper_id or len(keeper_id) > _KEEPER_ID_MAX:
+            raise StoreError(f"keeper_id: must be 1 to {_KEEPER_ID_MAX} characters: {keeper_id!r}")
         self.engine = make_engine(url)
         self.keeper_id = keeper_id
         self.lease_s = lease_s
         self.clock = clock
-        Base.metadata.create_all(self.engine)
+        create_schema(self.engine)
 
     @property
     def is_postgres(self) -> bool:
@@ -201,7 +240,7 @@ class IntentStore:
         owner: str | None = None,
         limit: int = 1000,
     ) -> list[IntentRecord]:
-        query = select(IntentRow).order_by(IntentRow.created_at).limit(limit)
+        query = select(IntentRow).order_by(IntentRow.created_at, IntentRow.id).limit(limit)
         if states is not None:
             query = query.where(IntentRow.state.in_([s.value for s in states]))
         if owner is not None:
@@ -244,17 +283,10 @@ class IntentStore:
         """Move up to ``limit`` ready intents (valid now, deadline ahead) to ``batched``."""
         token = uuid.uuid4().hex
         now = self.clock()
-        ready = ready_query(limit, chain_time, row_locks=self.is_postgres)
         with Session(self.engine) as session, session.begin():
-            candidates: Any
-            if self.is_postgres:
-                # Lock the chosen rows; rows another keeper is claiming right now are skipped.
-                candidates = list(session.scalars(ready))
-            else:
-                candidates = ready.scalar_subquery()
             moved = self._move(
                 session,
-                candidates,
+                self._pick(session, ready_query(limit, chain_time, row_locks=False)),
                 IntentState.ACCEPTED,
                 IntentState.BATCHED,
                 now=now,
@@ -322,7 +354,7 @@ class IntentStore:
         with Session(self.engine) as session, session.begin():
             return self._move(
                 session,
-                list(session.scalars(due)),
+                self._pick(session, due),
                 IntentState.ACCEPTED,
                 IntentState.EXPIRED,
                 now=self.clock(),
@@ -347,30 +379,31 @@ class IntentStore:
                 stale = select(IntentRow.id).where(IntentRow.state == state.value, orphaned)
                 self._move(
                     session,
-                    list(session.scalars(stale)),
+                    self._pick(session, stale),
                     state,
                     IntentState.ACCEPTED,
                     now=now,
                     block=block,
                     reason="claim recovered: its keeper stopped before sending",
+                    only_if=orphaned,  # renewed meanwhile: still its keeper's
                 )
-            sent = select(IntentRow.id).where(
-                IntentRow.state == IntentState.SUBMITTED.value, orphaned
-            )
-            ids = list(session.scalars(sent))
+            in_flight = and_(IntentRow.state == IntentState.SUBMITTED.value, orphaned)
+            sent = select(IntentRow.id).where(in_flight)
             token = uuid.uuid4().hex
-            if ids:
-                session.execute(
-                    update(IntentRow)
-                    .where(IntentRow.id.in_(ids))
-                    .values(
-                        claim_token=token,
-                        claimed_by=self.keeper_id,
-                        lease_until=now + self.lease_s,
-                    )
+            # Conditional, so of two keepers recovering at once only one adopts an intent.
+            adopted = session.scalars(
+                update(IntentRow)
+                .where(IntentRow.id.in_(self._pick(session, sent)), in_flight)
+                .values(
+                    claim_token=token, claimed_by=self.keeper_id, lease_until=now + self.lease_s
                 )
+                .returning(IntentRow.id)
+            )
+            ids = list(adopted)
             rows = session.scalars(select(IntentRow).where(IntentRow.id.in_(ids)))
-            records = [IntentRecord.from_row(r) for r in rows]
+            records = sorted(
+                (IntentRecord.from_row(r) for r in rows), key=lambda r: (r.created_at, r.id)
+            )
         return Claim(token=token, records=records)
 
     def claimed(self, token: str) -> list[IntentRecord]:
@@ -379,6 +412,17 @@ class IntentStore:
             return [IntentRecord.from_row(r) for r in rows]
 
     # -- internals ------------------------------------------------------------------------
+    def _pick(self, session: Session, ids: Select[Any]) -> Any:
+        """Candidate ids for one ``UPDATE ... WHERE id IN (...)``.
+
+        PostgreSQL: the rows are selected and locked ``FOR UPDATE SKIP LOCKED`` — rows another
+        keeper is changing right now are skipped, never waited for. SQLite: the query becomes a
+        subquery of the ``UPDATE`` itself (one statement; SQLite serialises writers).
+        """
+        if self.is_postgres:
+            return list(session.scalars(ids.with_for_update(skip_locked=True)))
+        return ids.scalar_subquery()
+
     def _transition(
         self,
         intent_id: str,
@@ -418,6 +462,7 @@ class IntentStore:
         bundle_hash: str | None = None,
         target_block: int | None = None,
         count_attempt: bool = False,
+        only_if: ColumnElement[bool] | None = None,
     ) -> list[str]:
         values: dict[str, Any] = {"state": target.value, "updated_at": now}
         if block is not None:
@@ -447,6 +492,8 @@ class IntentStore:
         )
         if token is not None:
             statement = statement.where(IntentRow.claim_token == token)
+        if only_if is not None:
+            statement = statement.where(only_if)
         moved = list(session.scalars(statement))
         if moved:
             session.execute(

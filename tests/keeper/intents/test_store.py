@@ -1,4 +1,7 @@
-"""The intent store: idempotent intake, claims, transitions, expiry and recovery (SQLite)."""
+"""The intent store: idempotent intake, claims, transitions, expiry and recovery.
+
+Every test that takes ``db_url``/``store``/``open_store`` runs on SQLite and on PostgreSQL
+(``conftest.py``)."""
 
 from __future__ import annotations
 
@@ -42,18 +45,6 @@ def add(store: IntentStore, n: int, *, nonce: int | None = None, deadline: int =
         payload={"n": n},
         block=kw.pop("block", 1),
     )
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'intents.db'}"
-
-
-@pytest.fixture
-def store(db_url):
-    s = IntentStore(db_url, keeper_id="k1")
-    yield s
-    s.close()
 
 
 def test_adding_the_same_signed_intent_twice_returns_the_first_record(store):
@@ -158,23 +149,23 @@ def test_expire_moves_only_unclaimed_intents_past_their_deadline(store):
     assert record.state is IntentState.EXPIRED and "deadline" in (record.reason or "")
 
 
-def test_state_and_history_survive_closing_and_reopening_the_database(db_url):
-    first = IntentStore(db_url, keeper_id="k1")
+def test_state_and_history_survive_closing_and_reopening_the_database(open_store):
+    first = open_store("k1")
     add(first, 1)
     add(first, 2)
     claim = first.claim(limit=1, chain_time=NOW)
     first.move(claim.ids, IntentState.BATCHED, IntentState.SIMULATED, token=claim.token)
     first.close()
 
-    reopened = IntentStore(db_url, keeper_id="k1")
+    reopened = open_store("k1")
     assert reopened.get(intent_id(1)).state is IntentState.SIMULATED
     assert reopened.get(intent_id(2)).state is IntentState.ACCEPTED
     assert len(reopened.history(intent_id(1))) == 3
     reopened.close()
 
 
-def test_restart_returns_unsent_claims_and_adopts_submitted_ones(db_url):
-    before = IntentStore(db_url, keeper_id="k1")
+def test_restart_returns_unsent_claims_and_adopts_submitted_ones(open_store):
+    before = open_store("k1")
     for n in (1, 2):
         add(before, n)
     claim = before.claim(limit=2, chain_time=NOW)
@@ -188,7 +179,7 @@ def test_restart_returns_unsent_claims_and_adopts_submitted_ones(db_url):
     )
     before.close()  # the process dies here; leases are still running
 
-    after = IntentStore(db_url, keeper_id="k1")
+    after = open_store("k1")
     adopted = after.recover(block=5, own=True)
     assert after.get(intent_id(1)).state is IntentState.ACCEPTED
     assert "recovered" in (after.get(intent_id(1)).reason or "")
@@ -202,12 +193,12 @@ def test_restart_returns_unsent_claims_and_adopts_submitted_ones(db_url):
     assert moved == [intent_id(2)]
 
 
-def test_another_keepers_claims_are_taken_back_only_after_their_lease_runs_out(db_url):
+def test_another_keepers_claims_are_taken_back_only_after_their_lease_runs_out(open_store):
     clock = Clock()
-    dead = IntentStore(db_url, keeper_id="dead", lease_s=60, clock=clock)
+    dead = open_store("dead", lease_s=60, clock=clock)
     add(dead, 1)
     dead.claim(limit=1, chain_time=NOW)
-    alive = IntentStore(db_url, keeper_id="alive", lease_s=60, clock=clock)
+    alive = open_store("alive", lease_s=60, clock=clock)
     alive.recover()
     assert alive.get(intent_id(1)).state is IntentState.BATCHED
     clock.now += 61
@@ -216,27 +207,27 @@ def test_another_keepers_claims_are_taken_back_only_after_their_lease_runs_out(d
     assert alive.claim(limit=1, chain_time=NOW).ids == [intent_id(1)]
 
 
-def test_renewing_a_claim_keeps_it_from_being_recovered(db_url):
+def test_renewing_a_claim_keeps_it_from_being_recovered(open_store):
     clock = Clock()
-    holder = IntentStore(db_url, keeper_id="holder", lease_s=60, clock=clock)
+    holder = open_store("holder", lease_s=60, clock=clock)
     add(holder, 1)
     claim = holder.claim(limit=1, chain_time=NOW)
     clock.now += 50
     assert holder.renew(claim.token) == 1
     clock.now += 50
-    other = IntentStore(db_url, keeper_id="other", lease_s=60, clock=clock)
+    other = open_store("other", lease_s=60, clock=clock)
     other.recover()
     assert other.get(intent_id(1)).state is IntentState.BATCHED
 
 
-def test_concurrent_keepers_never_claim_the_same_intent(db_url):
-    seed = IntentStore(db_url, keeper_id="seed")
+def test_concurrent_keepers_never_claim_the_same_intent(open_store):
+    seed = open_store("seed")
     for n in range(120):
         add(seed, n)
     taken: dict[str, list[str]] = {}
 
     def work(name: str) -> None:
-        store = IntentStore(db_url, keeper_id=name)
+        store = open_store(name)
         mine: list[str] = []
         while claim := store.claim(limit=3, chain_time=NOW).ids:
             mine.extend(claim)
