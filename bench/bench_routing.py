@@ -186,6 +186,7 @@ def _timed(fn: Any, repeat: int = 5) -> float:
 
 def _fresh_route(market: Market, amount: int, *args: Any, **kwargs: Any) -> Any:
     market.quote_cache.clear()  # time the exact quotes too, not memoised ones
+    sqrt_ratio_at_tick.cache_clear()  # nor memoised TickMath
     return route(market, TOKENS[0], TOKENS[1], amount, *args, **kwargs)
 
 

@@ -9,6 +9,7 @@ returns what ``UniswapV3Pool.swap`` pays, to the wei.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from dataclasses import dataclass
 
@@ -52,8 +53,9 @@ def _div_up(a: int, b: int) -> int:
     return -(-a // b)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def sqrt_ratio_at_tick(tick: int) -> int:
-    """``TickMath.getSqrtRatioAtTick``."""
+    """``TickMath.getSqrtRatioAtTick`` (memoised: a pure function called per swap step)."""
     abs_tick = abs(tick)
     if abs_tick > MAX_TICK:
         raise ValueError(f"tick {tick} out of range")
@@ -170,6 +172,11 @@ class TickBook:
     liquidity_net: tuple[int, ...]
     window: tuple[int, int]
 
+    @functools.cached_property
+    def index(self) -> dict[int, int]:
+        """Position of each initialised tick in ``ticks`` (built once per book)."""
+        return {t: i for i, t in enumerate(self.ticks)}
+
     def next_initialized(self, tick: int, lte: bool) -> tuple[int, bool]:
         """``TickBitmap.nextInitializedTickWithinOneWord`` over the known ticks."""
         spacing = self.tick_spacing
@@ -217,7 +224,7 @@ def swap_exact_input(book: TickBook, zero_for_one: bool, amount_in: int) -> Swap
     out = 0
     sqrt_p, tick, liquidity = book.sqrt_price_x96, book.tick, book.liquidity
     crossed = 0
-    index = {t: i for i, t in enumerate(book.ticks)} if book.ticks else {}
+    index = book.index
     while remaining != 0 and sqrt_p != limit:
         start = sqrt_p
         tick_next, initialized = book.next_initialized(tick, zero_for_one)
