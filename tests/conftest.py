@@ -32,9 +32,28 @@ def pytest_configure(config):
         config.option.network = FORK_NETWORK
 
 
+def _fixture_scope_clashes(session) -> list[str]:
+    # Ape's isolation tracks fixtures by name: one name with two scopes (e.g. a session-scoped
+    # `executor` in one folder and a module-scoped `executor` in another) makes it revert the
+    # chain under the longer-lived fixture, and unrelated tests fail with wrong state.
+    used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    clashes = []
+    for name, definitions in session._fixturemanager._arg2fixturedefs.items():
+        ours = [d for d in definitions if d.baseid.startswith("tests")]
+        if name in used and len({d.scope for d in ours}) > 1:
+            where = ", ".join(f"{d.scope} in {d.baseid}" for d in ours)
+            clashes.append(f"'{name}' ({where})")
+    return clashes
+
+
 def pytest_collection_finish(session):
     # Runs before Ape's own hook (a trylast wrapper) connects the session's provider.
     global _upstream
+    if clashes := _fixture_scope_clashes(session):
+        raise pytest.UsageError(
+            "fixtures defined with different scopes under one name break Ape's test isolation; "
+            f"rename one of each: {'; '.join(clashes)}"
+        )
     network = session.config.option.network or ""
     if session.items and _upstream is None and network.startswith("ethereum:mainnet-fork"):
         from keeper.exceptions import KeeperError
