@@ -47,6 +47,14 @@ def _fraction(value: Any) -> Any:
 Fraction = Annotated[float, BeforeValidator(_fraction), Field(ge=0.0, le=1.0)]
 
 
+class _KeyedError(ValueError):
+    """A validation problem that knows its own (sub-)key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        super().__init__(problem)
+
+
 def _pct(x: float) -> str:
     return f"{x * 100:g}%"
 
@@ -190,14 +198,39 @@ class Rules(_Model):
     #: -1 contrarian ... 0 neutral ... 1 trend following
     momentum_factor: float = Field(0.0, ge=-1.0, le=1.0)
     volatility_scaling: bool = False
-    #: pairs of held assets correlated above this are treated as one for caps
+    #: assets whose return correlation exceeds this form groups that share the cap
+    #: ``max_weight`` (models/correlation.py); needs max_weight below 100 %
     correlation_limit: Fraction | None = None
     #: sector -> largest total weight
     sector_caps: dict[str, Fraction] = Field(default_factory=dict)
     #: largest weight of any single token
     max_weight: Fraction = 1.0
+    #: count the tax on realised gains as a cost (keeper/strategy/tax.py); lots come from
+    #: ``cost_basis`` (a JSON/YAML file, relative to the strategy file)
     tax_aware: bool = False
+    cost_basis: str | None = None
+    tax_rate: Fraction = 0.25
     minimize_trades: bool = True
+
+    @model_validator(mode="after")
+    def _rules_used(self) -> Rules:
+        if self.correlation_limit is not None and self.max_weight >= 1.0:
+            raise _KeyedError(
+                "rules.correlation_limit",
+                "a correlated group shares the cap rules.max_weight: set max_weight below 100%",
+            )
+        if self.cost_basis is not None and not self.tax_aware:
+            raise _KeyedError("rules.cost_basis", "given but rules.tax_aware is false")
+        return self
+
+
+class HistoryConfig(_Model):
+    """Where daily closes are recorded (keeper/strategy/history.py)."""
+
+    #: SQLite file, relative to the strategy file; None: no history (defaults are used)
+    path: str | None = None
+    #: a gap longer than this (days) cuts the series
+    max_gap_days: int = Field(3, ge=0, le=30)
 
 
 class StrategyConfig(_Model):
@@ -217,6 +250,7 @@ class StrategyConfig(_Model):
     triggers: Triggers = Triggers()
     model: AllocationModelConfig = AllocationModelConfig()
     rules: Rules = Rules()
+    history: HistoryConfig = HistoryConfig()
 
     @model_validator(mode="after")
     def _check(self) -> StrategyConfig:
@@ -251,14 +285,6 @@ class StrategyConfig(_Model):
         if symbol in self.tokens:
             return self.tokens[symbol].decimals
         return KNOWN_TOKENS[symbol].decimals
-
-
-class _KeyedError(ValueError):
-    """A validation problem that knows its own (sub-)key."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        self.key = key
-        super().__init__(problem)
 
 
 def _check_band(band: float) -> None:

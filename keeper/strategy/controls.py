@@ -34,6 +34,10 @@ class ControlState(BaseModel):
     component_last: dict[str, datetime] = Field(default_factory=dict)
     drawdown_peak: float = 0.0
     risk_scale: float = 1.0
+    #: a target change being phased in (index fund): from, to, and when it started
+    phase_from: dict[str, float] | None = None
+    phase_to: dict[str, float] | None = None
+    phase_started: datetime | None = None
 
     @field_validator("target_overrides")
     @classmethod

@@ -25,10 +25,12 @@ class CostEstimate:
     gas_usd: float
     fees_usd: float
     impact_usd: float
+    #: tax on realised gains (``keeper.strategy.tax``), when the strategy is tax-aware
+    tax_usd: float = 0.0
 
     @property
     def total_usd(self) -> float:
-        return self.gas_usd + self.fees_usd + self.impact_usd
+        return self.gas_usd + self.fees_usd + self.impact_usd + self.tax_usd
 
 
 ZERO_COST = CostEstimate(0.0, 0.0, 0.0)

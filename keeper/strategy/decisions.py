@@ -58,6 +58,12 @@ def money(x: float) -> str:
     return f"${x:,.2f}"
 
 
+def cost_text(cost: CostEstimate) -> str:
+    """``$12.00`` or, when it includes tax on realised gains, ``$12.00 (incl. tax $8.00)``."""
+    tax = f" (incl. tax {money(cost.tax_usd)})" if cost.tax_usd > 0 else ""
+    return f"{money(cost.total_usd)}{tax}"
+
+
 def tracking_cost(d: FloatArray, cov: FloatArray, value: float, rules: DecisionRules) -> float:
     return float(0.5 * rules.risk_aversion * d @ cov @ d * value * rules.horizon_days / 365.0)
 
@@ -164,22 +170,20 @@ def decide(
         c = min(candidates, key=lambda c: c.cost.total_usd)
         if c.cost.total_usd > limit:
             share = f"{rules.max_cost_fraction * 100:.2f}% of portfolio"
-            reason = (
-                f"cost {money(c.cost.total_usd)} exceeds the cost limit {money(limit)} ({share})"
-            )
+            reason = f"cost {cost_text(c.cost)} exceeds the cost limit {money(limit)} ({share})"
         else:
             reason = f"gas {money(c.cost.gas_usd)} exceeds the gas limit {money(gas_limit or 0)}"
         return hold(reason, c.cost, c.benefit)
     best = max(affordable, key=lambda c: c.benefit - rules.benefit_margin * c.cost.total_usd)
     if not force and best.benefit <= rules.benefit_margin * best.cost.total_usd:
-        reason = f"cost {money(best.cost.total_usd)} > benefit {money(best.benefit)}"
+        reason = f"cost {cost_text(best.cost)} > benefit {money(best.benefit)}"
         return hold(reason, best.cost, best.benefit)
     dd = dict(zip(tokens, best.dest.tolist(), strict=True))
     token, _ = worst_drift(wd, td)
     cmp = "<" if best.cost.total_usd < best.benefit else ">="
     verdict = (
         f"rebalance to {_LABEL[best.kind]} ({token} {dd[token] * 100:.1f}%), "
-        f"cost {money(best.cost.total_usd)} {cmp} benefit {money(best.benefit)}"
+        f"cost {cost_text(best.cost)} {cmp} benefit {money(best.benefit)}"
     )
     return Decision(
         True,

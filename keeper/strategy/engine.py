@@ -13,6 +13,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from keeper.strategy.adjustments import correlation_capped, phased_targets, tax_estimator
 from keeper.strategy.config import StrategyConfig
 from keeper.strategy.constants import PERIODS_PER_YEAR, Frequency, MarketRegime
 from keeper.strategy.controls import ControlState
@@ -21,6 +22,7 @@ from keeper.strategy.decisions import Decision, DecisionRules, decide
 from keeper.strategy.models.covariance import ledoit_wolf, log_returns
 from keeper.strategy.models.tilt import momentum_tilt
 from keeper.strategy.targets import model_targets
+from keeper.strategy.tax import CostBasis
 from keeper.strategy.triggers.base import Signal, SignalKind
 from keeper.strategy.triggers.calendar import calendar_signal, component_signal
 from keeper.strategy.triggers.drawdown import DrawdownState, drawdown_signal
@@ -41,6 +43,8 @@ _ORDER = [
 ]
 #: annual volatility assumed without price history: stablecoins 1 %, everything else 80 %
 DEFAULT_VOL = {True: 0.01, False: 0.80}
+#: daily closes needed before volatility, regime and covariance are estimated from history
+MIN_HISTORY_DAYS = 21
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,9 @@ class MarketData:
     tokens: tuple[str, ...] = ()
     prices: FloatArray | None = None
     yields: tuple[YieldQuote, ...] = ()
+    #: the user's lots (rules.tax_aware) and current USD prices to value their gains
+    cost_basis: CostBasis | None = None
+    spot_usd: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -61,20 +68,53 @@ class Evaluation:
     frequency: Frequency
     notes: tuple[str, ...] = field(default=())
 
+    @property
+    def explanation(self) -> str:
+        """The decision's one line, with what the evaluation assumed or adjusted in brackets
+        (regime readings, models that fell back for lack of history)."""
+        line = self.decision.explanation
+        return f"{line} [{'; '.join(self.notes)}]" if self.notes else line
+
 
 def _shift(freq: Frequency, steps: int) -> Frequency:
     i = min(len(_ORDER) - 1, max(0, _ORDER.index(freq) + steps))
     return _ORDER[i]
 
 
+def history_days(market: MarketData) -> int:
+    return 0 if market.prices is None else int(market.prices.shape[0])
+
+
 def _covariance(cfg: StrategyConfig, tokens: list[str], market: MarketData) -> FloatArray:
-    if market.prices is not None and market.prices.shape[0] > len(tokens) + 2:
+    if history_days(market) >= max(MIN_HISTORY_DAYS, len(tokens) + 3):
+        assert market.prices is not None
         idx = [market.tokens.index(t) for t in tokens if t in market.tokens]
         if len(idx) == len(tokens):
             cov, _ = ledoit_wolf(log_returns(market.prices[:, idx]))
             return np.asarray(cov * PERIODS_PER_YEAR, dtype=np.float64)
     vols = np.array([DEFAULT_VOL[cfg.is_stable(t) if _known(cfg, t) else False] for t in tokens])
     return np.diag(vols**2)
+
+
+def _history_triggers(cfg: StrategyConfig) -> bool:
+    return cfg.triggers.volatility.enabled or cfg.triggers.regime.enabled
+
+
+def market_sigma(cfg: StrategyConfig, targets: dict[str, float], market: MarketData) -> float:
+    """Target-weighted annual volatility of the risky assets from history (a fraction), or the
+    default 80 % without enough of it; drives the slippage allowance."""
+    tokens = [t for t in targets if t in market.tokens and not _stable(cfg, t)]
+    if history_days(market) < MIN_HISTORY_DAYS or not tokens or market.prices is None:
+        return DEFAULT_VOL[False]
+    idx = [market.tokens.index(t) for t in tokens]
+    rets = log_returns(market.prices[:, idx])[-cfg.triggers.volatility.lookback_days :]
+    vols = rets.std(axis=0, ddof=1) * np.sqrt(PERIODS_PER_YEAR)
+    w = np.array([targets[t] for t in tokens])
+    return float(vols @ w / w.sum()) if w.sum() > 0 else DEFAULT_VOL[False]
+
+
+def _stable(cfg: StrategyConfig, symbol: str) -> bool:
+    return cfg.is_stable(symbol) if _known(cfg, symbol) else False
 
 
 def _known(cfg: StrategyConfig, symbol: str) -> bool:
@@ -95,10 +135,23 @@ def evaluate(
     targets, note = model_targets(cfg, market.tokens, market.prices, state.target_overrides)
     if note:
         notes.append(note)
+    if cfg.model.kind == "market-cap" and not state.target_overrides:
+        targets, state, note = phased_targets(targets, state, now, cfg.model.phase_weeks)
+        if note:
+            notes.append(note)
     band, frequency = cfg.band, state.frequency or cfg.frequency
     signals: list[Signal] = []
-    history = market.prices if market.prices is not None and market.prices.shape[0] > 20 else None
+    days = history_days(market)
+    history = market.prices if days >= MIN_HISTORY_DAYS else None
     hist_tokens = [t for t in targets if t in market.tokens]
+    missing = sorted(t for t in targets if t not in market.tokens)
+    if history is None or missing:
+        have = f"{days} daily close(s)" if history is None else f"none for {', '.join(missing)}"
+        notes.append(
+            f"price history: {have}, need {MIN_HISTORY_DAYS}: default volatility "
+            f"{DEFAULT_VOL[False]:.0%} (stablecoins {DEFAULT_VOL[True]:.0%})"
+            + (", volatility/regime triggers off" if _history_triggers(cfg) else "")
+        )
 
     if history is not None and hist_tokens:
         idx = [market.tokens.index(t) for t in hist_tokens]
@@ -135,6 +188,12 @@ def evaluate(
                 price_move_signal(hist_tokens, rets[-1], cfg.triggers.opportunity.price_move)
             )
     band = min(max(band, 0.005), 0.5)
+    targets, note = correlation_capped(cfg, targets, market, MIN_HISTORY_DAYS)
+    if note:
+        notes.append(note)
+    estimator, note = tax_estimator(cfg, estimator, market)
+    if note:
+        notes.append(note)
 
     value = sum(holdings_usd.values())
     if cfg.triggers.drawdown.enabled:
