@@ -59,25 +59,27 @@ def best_path(
     market: Market, edges: IntArray, sell: int, buy: int, amount: float, max_hops: int
 ) -> list[int]:
     """Edges of the single path (one pool per hop) with the largest float output."""
-    return single_path(market, edges, sell, buy, amount, max_hops)[0]
+    paths, _ = single_paths(market, edges, sell, buy, amount, max_hops)
+    return max(paths, key=lambda found: found[1])[0] if paths else []
 
 
-def single_path(
+def single_paths(
     market: Market, edges: IntArray, sell: int, buy: int, amount: float, max_hops: int
-) -> tuple[list[int], float, float]:
-    """The best single path (one pool per hop), its float output, and the best zero-size
-    rate over paths (buy per sell, after fees), in one pass.
-
-    Dynamic programming over hops: the output is increasing in the input, so the best path
-    into a token with ``h`` hops extends the largest amount that reaches its source with
-    ``h - 1`` hops; the spot rate is the same recursion on marginal rates."""
+) -> tuple[list[tuple[list[int], float]], float]:
+    """For each number of hops, the single path (one pool per hop) with the largest float
+    output, with that output; and the best zero-size rate over paths (buy per sell, after
+    fees). One pass: dynamic programming over hops (the output is increasing in the input, so
+    the best path into a token with ``h`` hops extends the largest amount that reaches its
+    source with ``h - 1`` hops; the spot rate is the same recursion on marginal rates).
+    Paths of different lengths differ in gas, hence one per length."""
     n = market.n_tokens
     ein, eout = market.edge_in[edges], market.edge_out[edges]
     spot_rates = market.spot_rate[edges]
     layer, rates = np.zeros(n), np.zeros(n)
     layer[sell], rates[sell] = amount, 1.0
     hops: list[tuple[IntArray, IntArray, FloatArray]] = []
-    best_value, best_layer, spot = 0.0, -1, 0.0
+    ends: list[tuple[int, float]] = []
+    spot = 0.0
     for hop in range(max_hops):
         reached = np.flatnonzero(rates[ein] > 0)  # (an output may round to 0, a rate not)
         if not reached.size:
@@ -90,16 +92,17 @@ def single_path(
         rates = next_rates
         hops.append((reached, targets, out))
         spot = max(spot, float(rates[buy]))
-        if layer[buy] > best_value:
-            best_value, best_layer = float(layer[buy]), hop
+        if layer[buy] > 0:
+            ends.append((hop, float(layer[buy])))
         layer[buy] = rates[buy] = 0.0  # edges out of the buy token are not candidates anyway
-    if best_layer < 0:
-        return [], 0.0, spot
-    path: list[int] = []
-    token = buy
-    for reached, targets, out in hops[best_layer::-1]:  # the edge that fed each token best
-        into = np.flatnonzero(targets == token)
-        e = int(reached[into[np.argmax(out[into])]])
-        path.append(int(edges[e]))
-        token = int(ein[e])
-    return path[::-1], best_value, spot
+    paths = []
+    for last, value in ends:
+        path: list[int] = []
+        token = buy
+        for reached, targets, out in hops[last::-1]:  # the edge that fed each token best
+            into = np.flatnonzero(targets == token)
+            e = int(reached[into[np.argmax(out[into])]])
+            path.append(int(edges[e]))
+            token = int(ein[e])
+        paths.append((path[::-1], value))
+    return paths, spot

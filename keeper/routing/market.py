@@ -31,6 +31,9 @@ from keeper.routing.v3math import TickBook, sqrt_ratio_at_tick
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
+#: Fraction of a V3 pool's known liquidity the solver leaves unused (see _keep_inside_capacity).
+CAPACITY_MARGIN = 1e-9
+
 
 def tick_book(pool: V3Pool) -> TickBook:
     return TickBook(
@@ -153,6 +156,7 @@ class Market:
             self.seg_inv_hi, self.seg_inv_lo = 1.0 / self.seg_hi, 1.0 / self.seg_lo  # V2: inf
         self.seg_count = np.bincount(seg_edge, minlength=n_edges).astype(np.int64)
         self.seg_start = np.cumsum(self.seg_count) - self.seg_count
+        self._keep_inside_capacity()
         self.single_segment = bool((self.seg_count == 1).all())  # a leaner dual
         # V2 pairs with reserves only: every curve is unbounded, trades need no segment search.
         self.v2_only = self.single_segment and not self.books
@@ -164,6 +168,22 @@ class Market:
         #: Largest input each edge can take (inf: V2), as Python floats for the leg planner.
         self.capacity: list[float] = self.ain[:, -1].tolist()
         self._compile_topology()
+
+    def _keep_inside_capacity(self) -> None:
+        """Shrink each bounded (V3) curve's last segment by ``CAPACITY_MARGIN`` of the edge's
+        capacity, in the solver's view only: a float optimum that uses a pool up to the end of
+        its known liquidity then leaves integer rounding room inside it (the exact quote
+        would otherwise fail or leave the tick window), at a cost of at most that fraction."""
+        counts = self.seg_count
+        last = (self.seg_start + counts - 1)[counts > 0]
+        last = last[self.seg_lo[last] > 0]
+        if not last.size:
+            return
+        edges = self.seg_edge[last]
+        margin = CAPACITY_MARGIN * self.ain[edges, -1] * self.g[edges] / self.seg_L[last]
+        inv_lo = np.maximum(self.seg_inv_lo[last] - margin, self.seg_inv_hi[last])
+        self.seg_inv_lo[last] = inv_lo
+        self.seg_lo[last] = 1.0 / inv_lo
 
     def _compile_topology(self) -> None:
         """Hop distances between tokens and mid prices: per snapshot, not per trade."""

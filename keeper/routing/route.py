@@ -23,7 +23,7 @@ from keeper.routing.exceptions import (
     RoutingError,
     SnapshotError,
 )
-from keeper.routing.graph import candidate_edges, mid_prices, single_path
+from keeper.routing.graph import candidate_edges, mid_prices, single_paths
 from keeper.routing.market import FloatArray, IntArray, Market
 from keeper.routing.plan import PlanLeg, base_gas, integer_plan, leg_gas
 from keeper.routing.quotes import quote_edge
@@ -178,15 +178,20 @@ def route(
     mids = mid_prices(market, buy)
     wei_value = _wei_value(market, mids, gas_price_wei, eth_price)
     start = np.where(np.isnan(mids), 1.0, mids)
-    path, path_out, spot = single_path(market, edges, sell, buy, float(amount_in), max_hops)
+    paths, spot = single_paths(market, edges, sell, buy, float(amount_in), max_hops)
+    if wei_value == 0:  # without gas only the largest output can win
+        paths = sorted(paths, key=lambda found: found[1])[-1:]
     candidates: list[Route] = []
     split = _split(market, edges, tokens, sell, buy, amount_in, start, wei_value, spot)
     if split is not None:
         candidates.append(split)
-    # The single path's exact output is at most its float output, and its gas at least the
-    # base gas of its legs: when the split beats that bound, quoting the path is moot.
-    bound = path_out * (1 + 1e-9) + 2 - float(base_gas(market, path).sum()) * wei_value * 0.999
-    if path and (split is None or split.net_amount_out <= bound):
+    # A single path's exact output is at most its float output, and its gas at least the base
+    # gas of its legs: a path that cannot beat the best candidate so far is not quoted.
+    for path, path_out in sorted(paths, key=lambda found: -found[1]):
+        gas = float(base_gas(market, path).sum()) * wei_value
+        bound = path_out * (1 + 1e-9) + 2 - gas * 0.999
+        if candidates and max(r.net_amount_out for r in candidates) > bound:
+            continue
         single = _single_path(market, path, sell, buy, amount_in, wei_value, spot)
         if single is not None:
             candidates.append(single)
