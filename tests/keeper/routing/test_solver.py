@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from keeper.routing import Market, route
+from keeper.routing import Market, quote, route
 from keeper.routing.dual import Dual
 from keeper.routing.graph import candidate_edges
 from keeper.routing.solver import newton, solve
@@ -139,3 +139,31 @@ def test_the_market_compiles_hop_distances_and_mid_prices_once():
     mids = market.mid_prices(2)  # in units of token 2
     assert mids[1] == pytest.approx(4.0) and mids[0] == pytest.approx(8.0)
     assert np.isnan(mids[3])
+
+
+def test_a_split_that_runs_v3_pools_dry_still_turns_into_exact_legs():
+    # The optimum uses two V3 pools up to the end of their liquidity; the float plan keeps a
+    # hair inside it so the integer legs fit (before, this fell back to a 30 % worse path).
+    market = Market(random_snapshot(14, 5, n_v2=4, n_v3=4))
+    r = route(market, market.tokens[0], market.tokens[2], 10**21)
+    direct = max(
+        quote(market, pool.address, market.tokens[0], 10**21).amount_out
+        for pool in market.snapshot.pools
+        if {pool.token0, pool.token1} == {market.tokens[0], market.tokens[2]}
+    )
+
+    assert r.method == "split"
+    assert r.amount_out > 1.4 * direct
+
+
+def test_with_gas_a_short_path_beats_a_longer_one_that_pays_more_but_costs_more_gas():
+    market = Market(random_snapshot(39, 5, n_v2=4, n_v3=4))
+    sell, buy = market.tokens[2], market.tokens[0]
+    r = route(market, sell, buy, 10**15, 30 * 10**9, eth_price=1.0)
+    one_hop = max(
+        quote(market, pool.address, sell, 10**15).amount_out - 75_000 * 30 * 10**9
+        for pool in market.snapshot.pools
+        if pool.kind == "v2" and {pool.token0, pool.token1} == {sell, buy}
+    )
+
+    assert r.net_amount_out >= one_hop
