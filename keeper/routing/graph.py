@@ -64,14 +64,21 @@ def best_path(
 
 
 def single_paths(
-    market: Market, edges: IntArray, sell: int, buy: int, amount: float, max_hops: int
+    market: Market,
+    edges: IntArray,
+    sell: int,
+    buy: int,
+    amount: float,
+    max_hops: int,
+    every_length: bool = True,
 ) -> tuple[list[tuple[list[int], float]], float]:
     """For each number of hops, the single path (one pool per hop) with the largest float
     output, with that output; and the best zero-size rate over paths (buy per sell, after
     fees). One pass: dynamic programming over hops (the output is increasing in the input, so
     the best path into a token with ``h`` hops extends the largest amount that reaches its
     source with ``h - 1`` hops; the spot rate is the same recursion on marginal rates).
-    Paths of different lengths differ in gas, hence one per length."""
+    Paths of different lengths differ in gas, hence one per length (``every_length``; else
+    only the largest output)."""
     n = market.n_tokens
     ein, eout = market.edge_in[edges], market.edge_out[edges]
     spot_rates = market.spot_rate[edges]
@@ -95,13 +102,14 @@ def single_paths(
         if layer[buy] > 0:
             ends.append((hop, float(layer[buy])))
         layer[buy] = rates[buy] = 0.0  # edges out of the buy token are not candidates anyway
+    if not every_length and ends:
+        ends = [max(ends, key=lambda end: end[1])]
     paths = []
     for last, value in ends:
         path: list[int] = []
         token = buy
         for reached, targets, out in hops[last::-1]:  # the edge that fed each token best
-            into = np.flatnonzero(targets == token)
-            e = int(reached[into[np.argmax(out[into])]])
+            e = int(reached[np.argmax(np.where(targets == token, out, -1.0))])
             path.append(int(edges[e]))
             token = int(ein[e])
         paths.append((path[::-1], value))

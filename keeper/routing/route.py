@@ -178,9 +178,10 @@ def route(
     mids = mid_prices(market, buy)
     wei_value = _wei_value(market, mids, gas_price_wei, eth_price)
     start = np.where(np.isnan(mids), 1.0, mids)
-    paths, spot = single_paths(market, edges, sell, buy, float(amount_in), max_hops)
-    if wei_value == 0:  # without gas only the largest output can win
-        paths = sorted(paths, key=lambda found: found[1])[-1:]
+    # Without gas only the largest output can win; with gas, a shorter path may.
+    paths, spot = single_paths(
+        market, edges, sell, buy, float(amount_in), max_hops, every_length=wei_value > 0
+    )
     candidates: list[Route] = []
     split = _split(market, edges, tokens, sell, buy, amount_in, start, wei_value, spot)
     if split is not None:
