@@ -65,6 +65,10 @@ def postgres_url(postgres_server: str) -> str:
     return postgres_server
 
 
+#: on a test that needs PostgreSQL and ``open_store``: run it on PostgreSQL only
+postgres_only = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "postgres":
@@ -74,11 +78,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
 
 @pytest.fixture
 def open_store(db_url: str) -> Iterator[Callable[..., IntentStore]]:
-    """``open_store(keeper_id, **kw)`` on this test's database; all are closed at the end."""
+    """``open_store(keeper_id, url=db_url, **kw)``: stores closed at the end of the test."""
     opened: list[IntentStore] = []
 
-    def open_(keeper_id: str = "k1", **kw) -> IntentStore:
-        store = IntentStore(db_url, keeper_id=keeper_id, **kw)
+    def open_(keeper_id: str = "k1", url: str | None = None, **kw) -> IntentStore:
+        store = IntentStore(url or db_url, keeper_id=keeper_id, **kw)
         opened.append(store)
         return store
 
