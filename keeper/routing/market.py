@@ -10,7 +10,10 @@ the edge of the snapshot's tick window, beyond which it offers nothing.
 
 Arrays (``E`` edges, ``M`` segments, padded): ``q[E, M+1]`` boundaries (``q[:, 0]`` is the
 current price, descending), ``L[E, M+1]`` segment liquidity (last column 0 = exhausted),
-``ain``/``aout[E, M+1]`` cumulative gross input / output at each boundary.
+``ain``/``aout[E, M+1]`` cumulative gross input / output at each boundary (for trades of a
+given size). The solver uses the same curves flattened, one row per segment (``seg_*``, see
+:mod:`keeper.routing.dual`). Hop distances and mid prices depend only on the snapshot and are
+compiled here too.
 """
 
 from __future__ import annotations
@@ -221,32 +224,6 @@ class Market:
     def depth_out(self) -> FloatArray:
         """Virtual reserve of the output token at the current price (L * q): a depth measure."""
         return np.asarray(self.L[:, 0] * self.q[:, 0])
-
-    def respond(
-        self, edges: IntArray, ratio: FloatArray
-    ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Trade on each edge until its marginal rate (after fee) equals ``ratio``.
-
-        Returns gross input ``x``, output ``y`` and ``d`` with ``x = c + d / sqrt(ratio)`` and
-        ``y = c' - d * sqrt(ratio)`` locally (``d = 0``: inactive or exhausted).
-        """
-        g = self.g[edges]
-        q = self.q[edges]
-        target = np.sqrt(np.maximum(ratio, 1e-300) / g)
-        if q.shape[1] == 2:  # one segment per edge (V2 only): no search
-            k = (q[:, 1] > target).astype(np.intp)
-        else:
-            k = (q[:, 1:] > target[:, None]).sum(axis=1)
-        rows = np.arange(len(edges))
-        qk = q[rows, k]
-        lk = self.L[edges, k]
-        active = (target < q[:, 0]) & (lk >= 0)
-        live = lk > 0
-        safe_q = np.where(live, qk, 1.0)  # no division by zero, without an errstate context
-        x = self.ain[edges, k] + np.where(live, lk / g * (1.0 / target - 1.0 / safe_q), 0.0)
-        y = self.aout[edges, k] + np.where(live, lk * (qk - target), 0.0)
-        d = np.where(active, lk / np.sqrt(g), 0.0)
-        return np.where(active, x, 0.0), np.where(active, y, 0.0), d
 
     def output_for_input(self, edges: IntArray, amount: FloatArray) -> FloatArray:
         """Float output of each edge for a gross input (the curve, without integer rounding)."""
