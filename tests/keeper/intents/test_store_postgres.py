@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from keeper.intents.states import IntentState
-from keeper.intents.store import IntentStore
+from keeper.intents.store import IntentStore, StoreError
 from tests.keeper.intents.conftest import postgres_only
 from tests.keeper.intents.test_store import NOW, add, intent_id
 
@@ -226,3 +226,28 @@ def test_keepers_recovering_a_dead_keepers_bundle_at_once_adopt_each_intent_once
     assert sorted(everything) == sorted(claim.ids)
     for keeper_id, ids in adopted.items():
         assert {dead.get(i).claimed_by for i in ids} <= {keeper_id}
+
+
+def test_a_plain_postgresql_url_uses_psycopg_3(postgres_url):
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    store = IntentStore(plain, keeper_id="k1")
+    try:
+        assert store.engine.dialect.driver == "psycopg"
+        add(store, 1)
+        assert store.get(intent_id(1)).state is IntentState.ACCEPTED
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "keeper_id", "field"),
+    [
+        ("not a database url", "k1", "store_url"),
+        ("nosuchdb://host/db", "k1", "store_url"),
+        ("sqlite://", "k" * 129, "keeper_id"),
+        ("sqlite://", "", "keeper_id"),
+    ],
+)
+def test_a_bad_store_setting_is_an_error_naming_it(url, keeper_id, field):
+    with pytest.raises(StoreError, match=f"^{field}: "):
+        IntentStore(url, keeper_id=keeper_id)
