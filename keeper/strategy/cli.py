@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from keeper.strategy.config import StrategyConfig, load_strategy
 from keeper.strategy.controls import ControlStore
-
-_RPC = click.option(
-    "--rpc", default="http://127.0.0.1:8545", show_default=True, help="JSON-RPC URL"
-)
-_STRATEGY = click.option(
-    "--strategy", "strategy_file", required=True, type=click.Path(dir_okay=False)
-)
-_OWNER = click.option("--owner", required=True, help="the portfolio owner's address")
-_STATE = click.option(
-    "--state", "state_file", type=click.Path(dir_okay=False), help="controls/state JSON file"
-)
 
 
 def _describe(cfg: StrategyConfig) -> list[str]:
@@ -113,88 +100,14 @@ def set_(
     click.echo(store.load().model_dump_json(indent=2, exclude_none=True))
 
 
-def _chain(rpc: str) -> tuple[Any, Any, Any]:
-    from web3 import Web3
+# chain-facing commands live in cli_live.py; registered here so keeper.cli finds them
+from keeper.strategy.cli_live import (  # noqa: E402
+    portfolio,
+    propose,
+    record_prices,
+    watch,
+)
 
-    from keeper.market.deployments import deployments_path, load_deployments
-
-    w3 = Web3(Web3.HTTPProvider(rpc))
-    chain_id = w3.eth.chain_id
-    record = load_deployments(deployments_path(chain_id), chain_id)
-    if record.market is None:
-        from keeper.exceptions import ConfigError
-
-        raise ConfigError("deployments", f"no market recorded for chain {chain_id}")
-    return w3, record.market, record.executor
-
-
-@click.group()
-def portfolio() -> None:
-    """Portfolio valuation."""
-
-
-@portfolio.command("show")
-@_STRATEGY
-@_OWNER
-@_RPC
-@click.option("--window", default=1800, show_default=True, help="TWAP window, seconds")
-def show(strategy_file: str, owner: str, rpc: str, window: int) -> None:
-    """Holdings, USD values (TWAP-protected), weights vs targets and drift."""
-    from keeper.strategy.live import load_portfolio
-
-    cfg = load_strategy(strategy_file)
-    w3, market, _ = _chain(rpc)
-    p = load_portfolio(w3, market, cfg, owner, window)
-    click.echo("\n".join(p.table(cfg.target_weights(), cfg.band)))
-
-
-@click.command()
-@_STRATEGY
-@_OWNER
-@_RPC
-@_STATE
-@click.option("--nonce", type=int, required=True, help="unused intent nonce of the owner")
-@click.option("--out", type=click.Path(dir_okay=False), help="write the unsigned intents here")
-def propose(
-    strategy_file: str, owner: str, rpc: str, state_file: str | None, nonce: int, out: str | None
-) -> None:
-    """Evaluate the strategy now; print the decision and, if any, the proposed intents."""
-    from keeper.strategy.controls import ControlState
-    from keeper.strategy.live import propose_live
-
-    cfg = load_strategy(strategy_file)
-    w3, market, executor = _chain(rpc)
-    if executor is None:
-        from keeper.exceptions import ConfigError
-
-        raise ConfigError("deployments", "no executor recorded for this chain")
-    store = _store(state_file) if state_file else None
-    state = store.load() if store else ControlState()
-    data = None
-    opportunity = cfg.triggers.opportunity
-    if opportunity.enabled and opportunity.source:
-        from keeper.strategy.engine import MarketData
-        from keeper.strategy.yields import source_from_config
-
-        source = source_from_config(opportunity.source, Path(strategy_file).parent, w3)
-        data = MarketData(yields=tuple(source.quotes()))
-    result = propose_live(
-        w3, market, cfg, owner, executor.address, state, nonce=nonce, market_data=data
-    )
-    click.echo(result.evaluation.decision.explanation)
-    if result.proposal is None:
-        return
-    click.echo("\n".join(result.proposal.summary()[1:]))
-    payload = [json.loads(i.to_json()) for i in result.proposal.intents]
-    if out:
-        Path(out).write_text(json.dumps(payload, indent=2))
-        click.echo(f"unsigned intents written to {out}")
-    else:
-        click.echo(json.dumps(payload, indent=2))
-    if store:
-        from datetime import UTC, datetime
-
-        from keeper.strategy.engine import after_proposal
-
-        stamp = datetime.fromtimestamp(int(w3.eth.get_block("latest")["timestamp"]), UTC)
-        store.save(after_proposal(result.evaluation.state, stamp, cfg))
+strategy.add_command(record_prices)
+strategy.add_command(watch)
+__all__ = ["portfolio", "propose", "strategy"]

@@ -7,13 +7,14 @@ must all be in it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from keeper.strategy.config import StrategyConfig
 from keeper.strategy.controls import ControlState
-from keeper.strategy.engine import Evaluation, MarketData, evaluate
+from keeper.strategy.engine import Evaluation, MarketData, evaluate, market_sigma
 from keeper.strategy.exceptions import StrategyConfigError
 from keeper.strategy.portfolio import Portfolio, read_balances
 from keeper.strategy.prices import PoolRef, PriceOracle
@@ -109,8 +110,11 @@ def propose_live(
     estimator = RoutedCostEstimator(snapshot, tokens, prices, gas_price, eth_usd)
     quoter = RoutedQuoter(snapshot)
     data = market_data or MarketData()
+    if not data.spot_usd:
+        data = replace(data, spot_usd=dict(prices))
     ev = evaluate(cfg, portfolio.values_usd, now, state, data, estimator)
-    sigma = 0.8  # without history: a deliberately wide assumption (80 % a year)
+    # from history when there is enough of it, else a deliberately wide 80 % a year
+    sigma = market_sigma(cfg, ev.targets, data)
     slip = slippage_allowance(
         sigma, deadline_seconds, cfg.costs.min_slippage, cfg.costs.max_slippage
     )
@@ -129,3 +133,43 @@ def propose_live(
         return LiveResult(portfolio, ev, None)
     p = build_proposal(ev.decision, tokens, prices, portfolio.balances, quoter, slip, terms)
     return LiveResult(portfolio, ev, p)
+
+
+def history_for(cfg: StrategyConfig, base_dir: Path, override: str | None, chain_id: int) -> Any:
+    """The strategy's :class:`~keeper.strategy.history.PriceHistory` (``--history`` or
+    ``history.path``, relative to the strategy file), or None when neither is given."""
+    from keeper.strategy.history import PriceHistory
+
+    path = override or cfg.history.path
+    if path is None:
+        return None
+    return PriceHistory(base_dir / path, chain_id, cfg.history.max_gap_days)
+
+
+def gather_market_data(
+    w3: Any, market: Any, cfg: StrategyConfig, base_dir: Path, history: Any = None
+) -> MarketData:
+    """Everything the evaluation reads besides the portfolio: a fresh price sample recorded into
+    the history and the daily closes from it, yield quotes, the cost basis."""
+    tokens: tuple[str, ...] = ()
+    prices = None
+    if history is not None:
+        from keeper.strategy.history import record_now
+
+        symbols = strategy_symbols(cfg)
+        record_now(w3, market, symbols, history)
+        closes = history.daily_prices(symbols)
+        if closes.shape[0]:
+            tokens, prices = tuple(symbols), closes
+    yields: tuple[Any, ...] = ()
+    opportunity = cfg.triggers.opportunity
+    if opportunity.enabled and opportunity.source:
+        from keeper.strategy.yields import source_from_config
+
+        yields = tuple(source_from_config(opportunity.source, base_dir, w3).quotes())
+    basis = None
+    if cfg.rules.tax_aware and cfg.rules.cost_basis:
+        from keeper.strategy.tax import load_cost_basis
+
+        basis = load_cost_basis(base_dir / cfg.rules.cost_basis)
+    return MarketData(tokens=tokens, prices=prices, yields=yields, cost_basis=basis)

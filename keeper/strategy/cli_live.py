@@ -1,0 +1,223 @@
+"""Chain-facing commands: ``keeper portfolio show``, ``keeper propose``,
+``keeper strategy record-prices`` and ``keeper strategy watch``."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from keeper.strategy.config import load_strategy
+from keeper.strategy.controls import ControlStore
+
+_RPC = click.option(
+    "--rpc", default="http://127.0.0.1:8545", show_default=True, help="JSON-RPC URL"
+)
+_STRATEGY = click.option(
+    "--strategy", "strategy_file", required=True, type=click.Path(dir_okay=False)
+)
+_OWNER = click.option("--owner", required=True, help="the portfolio owner's address")
+_STATE = click.option(
+    "--state", "state_file", type=click.Path(dir_okay=False), help="controls/state JSON file"
+)
+_DEPLOYMENTS = click.option(
+    "--deployments",
+    type=click.Path(dir_okay=False, exists=True),
+    help="deployments file (default: deployments/<chain id>.json)",
+)
+_HISTORY = click.option(
+    "--history",
+    "history_file",
+    help="price-history SQLite file (default: the strategy's history.path)",
+)
+
+
+def _chain(rpc: str, deployments: str | None = None) -> tuple[Any, Any, Any]:
+    from web3 import Web3
+
+    from keeper.exceptions import ConfigError
+    from keeper.market.deployments import deployments_path, load_deployments
+
+    w3 = Web3(Web3.HTTPProvider(rpc))
+    chain_id = w3.eth.chain_id
+    path = Path(deployments) if deployments else deployments_path(chain_id)
+    record = load_deployments(path, chain_id)
+    if record.market is None:
+        raise ConfigError("deployments", f"no market recorded for chain {chain_id} in {path}")
+    return w3, record.market, record.executor
+
+
+@click.group()
+def portfolio() -> None:
+    """Portfolio valuation."""
+
+
+@portfolio.command("show")
+@_STRATEGY
+@_OWNER
+@_RPC
+@_DEPLOYMENTS
+@click.option("--window", default=1800, show_default=True, help="TWAP window, seconds")
+def show(strategy_file: str, owner: str, rpc: str, deployments: str | None, window: int) -> None:
+    """Holdings, USD values (TWAP-protected), weights vs targets and drift."""
+    from keeper.strategy.live import load_portfolio
+
+    cfg = load_strategy(strategy_file)
+    w3, market, _ = _chain(rpc, deployments)
+    p = load_portfolio(w3, market, cfg, owner, window)
+    click.echo("\n".join(p.table(cfg.target_weights(), cfg.band)))
+
+
+@click.command()
+@_STRATEGY
+@_OWNER
+@_RPC
+@_STATE
+@_DEPLOYMENTS
+@_HISTORY
+@click.option("--nonce", type=int, required=True, help="unused intent nonce of the owner")
+@click.option("--out", type=click.Path(dir_okay=False), help="write the unsigned intents here")
+def propose(
+    strategy_file: str,
+    owner: str,
+    rpc: str,
+    state_file: str | None,
+    deployments: str | None,
+    history_file: str | None,
+    nonce: int,
+    out: str | None,
+) -> None:
+    """Evaluate the strategy now; print the decision and, if any, the proposed intents.
+
+    With a price history (``--history`` or the strategy's ``history.path``) a sample is
+    recorded first and the daily closes drive volatility, regime and the models."""
+    from keeper.exceptions import ConfigError
+    from keeper.strategy.controls import ControlState
+    from keeper.strategy.engine import after_proposal
+    from keeper.strategy.live import gather_market_data, history_for, propose_live
+
+    cfg = load_strategy(strategy_file)
+    base = Path(strategy_file).parent
+    w3, market, executor = _chain(rpc, deployments)
+    if executor is None:
+        raise ConfigError("deployments", "no executor recorded for this chain")
+    store = ControlStore(state_file) if state_file else None
+    state = store.load() if store else ControlState()
+    history = history_for(cfg, base, history_file, int(w3.eth.chain_id))
+    data = gather_market_data(w3, market, cfg, base, history)
+    result = propose_live(
+        w3, market, cfg, owner, executor.address, state, nonce=nonce, market_data=data
+    )
+    ev = result.evaluation
+    click.echo(ev.explanation)
+    stamp = datetime.fromtimestamp(int(w3.eth.get_block("latest")["timestamp"]), UTC)
+    if result.proposal is None:
+        if store:
+            store.save(ev.state)  # remembered: drawdown peak, phase-in
+        return
+    click.echo("\n".join(result.proposal.summary()[1:]))
+    payload = [json.loads(i.to_json()) for i in result.proposal.intents]
+    if out:
+        Path(out).write_text(json.dumps(payload, indent=2))
+        click.echo(f"unsigned intents written to {out}")
+    else:
+        click.echo(json.dumps(payload, indent=2))
+    if store:
+        store.save(after_proposal(ev.state, stamp, cfg))
+
+
+@click.command("record-prices")
+@_STRATEGY
+@_RPC
+@_DEPLOYMENTS
+@_HISTORY
+@click.option("--backfill-days", type=int, default=0, help="also sample the last N days")
+def record_prices(
+    strategy_file: str,
+    rpc: str,
+    deployments: str | None,
+    history_file: str | None,
+    backfill_days: int,
+) -> None:
+    """Record today's close of the strategy's tokens (run at least daily, e.g. from cron)."""
+    from keeper.exceptions import ConfigError
+    from keeper.strategy.history import backfill, record_now
+    from keeper.strategy.live import history_for, strategy_symbols
+
+    cfg = load_strategy(strategy_file)
+    w3, market, _ = _chain(rpc, deployments)
+    history = history_for(cfg, Path(strategy_file).parent, history_file, int(w3.eth.chain_id))
+    if history is None:
+        raise ConfigError("history.path", "no price-history file (give --history or history.path)")
+    symbols = strategy_symbols(cfg)
+    written = record_now(w3, market, symbols, history)
+    if backfill_days:
+        written += backfill(w3, market, symbols, history, backfill_days)
+    days = {s: history.days(s) for s in symbols}
+    click.echo(
+        f"recorded {written} price(s) into {history.path}; daily closes: "
+        + ", ".join(f"{s} {n}" for s, n in sorted(days.items()))
+    )
+
+
+@click.command("watch")
+@_STRATEGY
+@_OWNER
+@_RPC
+@_DEPLOYMENTS
+@_HISTORY
+@click.option("--state", "state_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--outbox", required=True, type=click.Path(dir_okay=False), help="proposals file")
+@click.option("--keeper-url", help="the keeper's intake URL, for completion confirmations")
+@click.option("--webhook", "webhooks", multiple=True, help="POST alerts here (repeatable)")
+@click.option("--interval", default=60.0, show_default=True, help="seconds between rounds")
+@click.option("--rounds", type=int, help="stop after N rounds (default: run until Ctrl-C)")
+def watch(
+    strategy_file: str,
+    owner: str,
+    rpc: str,
+    deployments: str | None,
+    history_file: str | None,
+    state_file: str,
+    outbox: str,
+    keeper_url: str | None,
+    webhooks: tuple[str, ...],
+    interval: float,
+    rounds: int | None,
+) -> None:
+    """Evaluate every INTERVAL seconds; alert proposals, scheduled notices and completions."""
+    import time
+
+    from keeper.exceptions import ConfigError
+    from keeper.strategy.alerts import AlertDispatcher, LogSink, WebhookSink
+    from keeper.strategy.watch import WatchedUser, Watcher
+
+    load_strategy(strategy_file)  # fail early on a bad file
+    w3, market, executor = _chain(rpc, deployments)
+    if executor is None:
+        raise ConfigError("deployments", "no executor recorded for this chain")
+    sinks: list[Any] = [LogSink(), *(WebhookSink(u) for u in webhooks)]
+    user = WatchedUser(owner, Path(strategy_file), Path(state_file), Path(outbox))
+    watcher = Watcher(
+        w3,
+        market,
+        executor.address,
+        [user],
+        AlertDispatcher(sinks),
+        Path(state_file).with_suffix(".watch.json"),
+        keeper_url=keeper_url,
+        history_file=history_file,
+    )
+    done = 0
+    try:
+        while rounds is None or done < rounds:
+            for alert in watcher.round():
+                click.echo(f"[{alert.kind.value}] {alert.message.splitlines()[0]}")
+            done += 1
+            if rounds is None or done < rounds:
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
