@@ -33,13 +33,16 @@ from keeper.routing.dual import Dual, Segments, balance_token
 from keeper.routing.market import FloatArray, IntArray, Market
 
 MAX_NEWTON_STEPS = 60
+#: Converged: the largest flow imbalance, valued at the prices, relative to the value sold.
 TOLERANCE = 1e-11
+#: Below this imbalance, progress that stalls is float round-off, not a hard problem.
+STALL_FLOOR = 1e-7
 #: A step is accepted when the directional derivative has shrunk to this fraction of its
 #: start (0.5: the dual still decreases for a near-linear derivative).
 ACCEPT = 0.5
-STALL_FLOOR = 1e-7
-START_RADIUS = 0.1  # largest relative price move of the first Newton step
-MIN_RADIUS = 1e-6
+#: Trust region: the largest relative price move of the first step (grows x4 per clean step).
+START_RADIUS, MIN_RADIUS = 0.1, 1e-6
+#: Cold start: intermediate prices move this fraction (in log) of the sell price's move.
 START_SHIFT = 0.4
 
 
