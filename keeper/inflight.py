@@ -9,6 +9,9 @@ cancelled or expired); otherwise the bundle is re-sent for the next block.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,6 +58,20 @@ class CycleReport:
     retried: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    started: float = 0.0  # perf_counter() when the cycle began
+    #: block-to-bundle latency: from the start of the cycle (new head known) to the new
+    #: bundle's ``eth_sendBundle`` answered; None when no new bundle was sent
+    bundle_seconds: float | None = None
+    #: seconds per stage (expire, follow, claim, precheck, snapshot, net, simulate, sign, ...)
+    stages: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - started
 
 
 class Follower:

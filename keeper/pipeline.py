@@ -98,11 +98,14 @@ class Pipeline(Follower):
     def run_block(self, head: Head) -> CycleReport:
         started = time.perf_counter()
         report = CycleReport(block=head.number)
+        report.started = started
         try:
-            self.store.expire(head.timestamp, head.number)
-            self._expire_held(head)
-            for flight in list(self.in_flight):
-                self._follow(flight, head, report)
+            with report.stage("expire"):
+                self.store.expire(head.timestamp, head.number)
+                self._expire_held(head)
+            with report.stage("follow"):
+                for flight in list(self.in_flight):
+                    self._follow(flight, head, report)
             if not self.in_flight and not self.breaker.halted:
                 self._new_batch(head, report)
         except RpcError as err:
@@ -120,7 +123,8 @@ class Pipeline(Follower):
     # -- a new batch --------------------------------------------------------------------------
     def _new_batch(self, head: Head, report: CycleReport) -> None:
         limits = self.settings.limits
-        claim = self.store.claim(limits.max_orders_per_batch, head.timestamp, head.number)
+        with report.stage("claim"):
+            claim = self.store.claim(limits.max_orders_per_batch, head.timestamp, head.number)
         report.claimed = len(claim.records)
         if not claim.records:
             return
@@ -146,9 +150,13 @@ class Pipeline(Follower):
             report.notes.append(f"{kind} failure: {err}")
 
     def _settle_claim(self, claim: Claim, head: Head, report: CycleReport) -> None:
-        candidates = self._precheck(claim, head)
+        prefetch = getattr(self.planner, "prefetch", None)
+        if prefetch is not None:  # the pools are read while the orders are checked
+            prefetch(head)
+        with report.stage("precheck"):
+            candidates = self._precheck(claim, head)
         fees = quote_fees(self.settings.gas, self._next_base_fee(head))
-        plan, simulation = self._plan_and_simulate(claim, candidates, head, fees)
+        plan, simulation = self._plan_and_simulate(claim, candidates, head, fees, report)
         if plan is None or plan.settlement is None or simulation is None:
             return
         gas = simulation.gas_used or 0
@@ -167,7 +175,8 @@ class Pipeline(Follower):
                 f"${budget_usd:.2f} allowed for ${plan.notional_usd:,.0f}",
             )
             return
-        self.store.move(ids, S.BATCHED, S.SIMULATED, token=claim.token, block=head.number)
+        with report.stage("record"):
+            self.store.move(ids, S.BATCHED, S.SIMULATED, token=claim.token, block=head.number)
         records = {r.id: r for r in claim.records if r.id in ids}
         if self.paper:
             self.held.append(Claim(claim.token, list(records.values())))
@@ -243,20 +252,29 @@ class Pipeline(Follower):
         )
 
     def _plan_and_simulate(
-        self, claim: Claim, candidates: list[Candidate], head: Head, fees: FeeQuote
+        self,
+        claim: Claim,
+        candidates: list[Candidate],
+        head: Head,
+        fees: FeeQuote,
+        report: CycleReport,
     ) -> tuple[Plan | None, Simulation | None]:
         by_id = {c.id: c for c in candidates}
         for _ in range(MAX_REPLANS):
             if not candidates:
                 return None, None
-            plan = self.planner.plan(candidates, head, fees)
+            with report.stage("plan"):
+                plan = self.planner.plan(candidates, head, fees)
+            for name, seconds in plan.timings.items():
+                report.stages[name] = report.stages.get(name, 0.0) + seconds
             for intent_id, reason in plan.dropped.items():
                 self._drop(claim, by_id[intent_id], head, reason)
             if plan.deferred:
                 self._release(claim, plan.deferred, S.BATCHED, head, "deferred to the next block")
             if plan.settlement is None:
                 return None, None
-            simulation = self.simulator.estimate(plan.settlement)
+            with report.stage("simulate"):
+                simulation = self.simulator.estimate(plan.settlement)
             if simulation.ok and simulation.gas_used is not None:
                 return plan, simulation
             error = simulation.error
@@ -313,10 +331,12 @@ class Pipeline(Follower):
 
         assert self.relay is not None
         ids = list(settlement.intent_ids)
-        nonce = self.chain.account_nonce(str(self.account.address))
-        signed = sign(settlement, self.account, nonce=nonce, gas_limit=gas_limit, fees=fees)
-        bundle = Bundle.of([signed.raw])
-        result = self.relay.call_bundle(bundle, head.number + 1)
+        with report.stage("sign"):
+            nonce = self.chain.account_nonce(str(self.account.address))
+            signed = sign(settlement, self.account, nonce=nonce, gas_limit=gas_limit, fees=fees)
+            bundle = Bundle.of([signed.raw])
+        with report.stage("call_bundle"):
+            result = self.relay.call_bundle(bundle, head.number + 1)
         if result.first_revert is not None:
             why = result.first_revert.revert or result.first_revert.error
             for intent_id in ids:
@@ -333,16 +353,17 @@ class Pipeline(Follower):
             return
         last_block = head.number + self.settings.relay.target_blocks
         # Write-ahead: the hashes are on record before the bundle can land.
-        self.store.move(
-            ids,
-            S.SIMULATED,
-            S.SUBMITTED,
-            token=claim.token,
-            block=head.number,
-            tx_hash=signed.tx_hash,
-            bundle_hash=bundle.hash,
-            target_block=last_block,
-        )
+        with report.stage("record"):
+            self.store.move(
+                ids,
+                S.SIMULATED,
+                S.SUBMITTED,
+                token=claim.token,
+                block=head.number,
+                tx_hash=signed.tx_hash,
+                bundle_hash=bundle.hash,
+                target_block=last_block,
+            )
         flight = InFlight(
             token=claim.token,
             ids=ids,
@@ -355,7 +376,9 @@ class Pipeline(Follower):
         )
         self.in_flight.append(flight)
         report.submitted += len(ids)
-        self._send(flight, head.number + 1)
+        with report.stage("send"):
+            self._send(flight, head.number + 1)
+        report.bundle_seconds = time.perf_counter() - report.started
 
 
 def limits_bps(bps: int) -> float:

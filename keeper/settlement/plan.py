@@ -32,6 +32,8 @@ class Plan:
     eth_usd: float = 0.0
     #: the residual routes (keeper.routing.Route), in the order the settlement executes them
     routes: tuple[Any, ...] = ()
+    #: seconds spent per planning stage (e.g. snapshot, net, build), for the cycle report
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class Planner(Protocol):

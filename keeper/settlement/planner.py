@@ -20,8 +20,10 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from keeper.chainview import Head
@@ -77,13 +79,30 @@ class NettingPlanner:
         self.margin_bps = safety_margin_bps
         self.weth = weth
         self.max_hops = max_hops
+        self._pool: ThreadPoolExecutor | None = None
+        self._prefetched: tuple[int, Future[Market]] | None = None
 
     def value_usd(self, token: str, amount: int) -> float:
         key = token.lower()
         return amount / 10 ** self.decimals.get(key, 18) * self.usd.get(key, 0.0)
 
+    def prefetch(self, head: Head) -> None:
+        """Start reading the pools for ``head`` in the background (overlapping the caller's own
+        reads, e.g. the on-chain pre-check); :meth:`plan` for the same head picks it up."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pool-snapshot")
+        self._prefetched = (head.number, self._pool.submit(self.snapshot))
+
+    def _market(self, head: Head) -> Market:
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0] == head.number:
+            return prefetched[1].result()
+        return self.snapshot()
+
     def plan(self, batch: Sequence[Candidate], head: Head, fees: FeeQuote) -> Plan:
-        market = self.snapshot()
+        started = time.perf_counter()
+        market = self._market(head)
+        snapshot_s = time.perf_counter() - started
         known = {t.address.lower() for t in market.snapshot.tokens}
         dropped: dict[str, str] = {}
         live: dict[str, RebalanceIntent] = {}
@@ -114,9 +133,13 @@ class NettingPlanner:
             dropped.update(failing)
             live = {i: v for i, v in live.items() if i not in failing}
             result = None
+        netted = time.perf_counter()
+        timings = {"snapshot": snapshot_s, "net": netted - started - snapshot_s}
         if not live or result is None:
-            return Plan(None, dropped)
-        return self._settlement(live, batch, result, dropped)
+            return Plan(None, dropped, timings=timings)
+        plan = self._settlement(live, batch, result, dropped)
+        plan.timings.update(timings, build=time.perf_counter() - netted)
+        return plan
 
     def _net_in_sequence(
         self, market: Market, pieces: Sequence[PairOrder], fees: FeeQuote
