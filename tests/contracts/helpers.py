@@ -23,7 +23,14 @@ class Intents:
     chain_id: int
 
     def now(self) -> int:
-        return int(self.chain.pending_timestamp)
+        """The chain's time, as both a view call and the next transaction will see it.
+
+        anvil runs ``eth_call`` at the latest block's timestamp while new blocks take the wall
+        clock, so after an idle second the two disagree; mining a block first makes them equal
+        (up to the seconds a test takes), whichever way the intent is checked.
+        """
+        self.chain.mine()
+        return int(self.chain.blocks.head.timestamp)
 
     def fund(self, user, token, amount: int, allowance: int = MAX_UINT160, expiration=None):
         """Mint ``amount`` to ``user``, approve the vault on the token, set the vault allowance."""
