@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from keeper.market import liquidity
@@ -46,17 +47,24 @@ def default_source(name: str) -> tuple[list[dict[str, Any]], str]:
     """ABI and creation code: npm artifacts for protocol contracts, Ape's build for ours."""
     from keeper.chain.artifacts import ARTIFACTS, contract_type
 
-    if name in ARTIFACTS:
-        ct = contract_type(name)
-    else:
-        from ape import project
-
-        ct = project.get_contract(name).contract_type
+    npm = name in ARTIFACTS
+    ct = contract_type(name) if npm else _project().get_contract(name).contract_type
     abi = [entry.model_dump(mode="json", by_alias=True) for entry in ct.abi]
     code = ct.deployment_bytecode.bytecode if ct.deployment_bytecode else None
     if not code:
         raise SeedingError("compile", f"{name} has no creation bytecode")
     return abi, code
+
+
+def _project() -> Any:
+    """This repository's Ape project, whatever the working directory."""
+    import ape
+
+    from keeper.chain.anvil import PROJECT_ROOT
+
+    if Path(ape.project.path).resolve() == PROJECT_ROOT:
+        return ape.project
+    return ape.Project(PROJECT_ROOT)
 
 
 def seed(
