@@ -30,7 +30,7 @@ def strategy(targets, **extra):
 
 
 @pytest.fixture(scope="module")
-def executor(owner, keeper, market):
+def strategy_executor(owner, keeper, market):
     from ape import project
 
     from keeper.market.executor import default_targets, deploy
@@ -54,7 +54,7 @@ def test_portfolio_is_valued_from_twap_protected_prices(seeded_market, alice):
     assert sum(w.values()) == pytest.approx(1.0)
 
 
-def test_a_user_inside_the_band_gets_no_proposal(seeded_market, alice, executor):
+def test_a_user_inside_the_band_gets_no_proposal(seeded_market, alice, strategy_executor):
     cfg0 = strategy({"WETH": 0.25, "WBTC": 0.25, "USDC": 0.4, "DAI": 0.1})
     _, w = _weights(seeded_market, cfg0, alice)
     near = {k: round(v, 3) for k, v in w.items()}
@@ -65,7 +65,7 @@ def test_a_user_inside_the_band_gets_no_proposal(seeded_market, alice, executor)
         seeded_market,
         cfg,
         alice.address,
-        executor.address,
+        strategy_executor.address,
         ControlState(),
         nonce=1,
     )
@@ -74,7 +74,7 @@ def test_a_user_inside_the_band_gets_no_proposal(seeded_market, alice, executor)
 
 
 def test_a_rebalance_worth_less_than_its_cost_is_no_action_with_the_reason(
-    seeded_market, alice, executor
+    seeded_market, alice, strategy_executor
 ):
     cfg0 = strategy({"WETH": 0.25, "WBTC": 0.25, "USDC": 0.4, "DAI": 0.1})
     _, w = _weights(seeded_market, cfg0, alice)
@@ -89,7 +89,7 @@ def test_a_rebalance_worth_less_than_its_cost_is_no_action_with_the_reason(
         seeded_market,
         cfg,
         alice.address,
-        executor.address,
+        strategy_executor.address,
         ControlState(),
         nonce=1,
     )
