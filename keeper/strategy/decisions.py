@@ -5,6 +5,9 @@ error over the horizon ``h`` (days), at risk aversion ``gamma`` and annual covar
 
     L(w) = 1/2 gamma (w - t)' Sigma (w - t) * V * h / 365,   benefit = L(w) - L(w') (+ extra)
 
+With yields (an opportunity), ``extra = (w' - w) . apy * V * h / 365``: the yield the new
+weights earn over the old ones during the horizon, so a fuller migration earns more.
+
 Candidate destinations keep each in-scope token within ``k * band`` of its target
 (k = 0: to target, 1/2: half-way into the band, 1: the band edge); tokens already closer stay
 put and the remainder is taken up first by tokens already trading in that direction. The
@@ -115,6 +118,7 @@ def decide(
     signals: Sequence[Signal] = (),
     scope: frozenset[str] | None = None,
     extra_benefit_usd: float = 0.0,
+    yields_apy: FloatArray | None = None,
     force: bool = False,
     hold_reason: str | None = None,
 ) -> Decision:
@@ -158,6 +162,8 @@ def decide(
         if trades:
             cost = estimator.estimate(trades)
             benefit = before - tracking_cost(dest - t, cov, value, rules) + extra_benefit_usd
+            if yields_apy is not None:
+                benefit += float((dest - w) @ yields_apy) * value * rules.horizon_days / 365.0
             candidates.append(_Candidate(kind, dest, trades, cost, benefit))
     if not candidates:
         return hold("already at the destination")

@@ -206,16 +206,13 @@ def evaluate(
         if sig.targets is not None:
             targets = sig.targets
     scope: frozenset[str] | None = None
-    extra = 0.0
+    apy: dict[str, float] | None = None
     if cfg.triggers.opportunity.enabled and market.yields:
         sig = yield_signal(targets, market.yields, cfg.triggers.opportunity)
         signals.append(sig)
         if sig.fired and sig.targets is not None:
-            by = {q.venue: q.apy for q in market.yields}
-            moved = {k: sig.targets[k] - targets.get(k, 0.0) for k in sig.targets}
-            extra = (
-                sum(moved[k] * by.get(k, 0.0) for k in moved) * value * cfg.costs.horizon_days / 365
-            )
+            # the extra yield of a destination counts as benefit (decide: yields_apy)
+            apy = {q.venue: q.apy for q in market.yields}
             targets, scope = sig.targets, sig.scope
 
     tokens = sorted(set(holdings_usd) | {t for t, w in targets.items() if w > 0})
@@ -253,7 +250,7 @@ def evaluate(
         rules,
         signals,
         scope=scope,
-        extra_benefit_usd=extra,
+        yields_apy=None if apy is None else _vals(apy, tokens),
         force=risk,
         hold_reason="paused by the user" if state.paused else None,
     )

@@ -93,6 +93,7 @@ def propose_live(
     deadline_seconds: int = 3_600,
     max_chunk_usd: float = float("inf"),
     window: int = 1800,
+    intent_per_leg: bool = False,
 ) -> LiveResult:
     """Value ``owner``'s portfolio, evaluate the strategy and, if it says so, propose intents."""
     from keeper.routing.state import read_market_snapshot
@@ -125,6 +126,7 @@ def propose_live(
         now=int(block["timestamp"]) if now is None else int(now.timestamp()),
         deadline_seconds=deadline_seconds,
         max_chunk_usd=max_chunk_usd,
+        intent_per_leg=intent_per_leg,
     )
     if state.exit_to:
         p = emergency_exit(state.exit_to, tokens, prices, portfolio.balances, quoter, slip, terms)

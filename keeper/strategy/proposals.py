@@ -11,7 +11,7 @@ nonce, so a large rebalance is spread over blocks and time.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from keeper.intents.types import RebalanceIntent, TokenAmount
@@ -112,6 +112,9 @@ class IntentTerms:
     max_fee: int = 0
     max_chunk_usd: float = math.inf
     spacing_seconds: int = 600
+    #: one intent per (sell, buy) leg, consecutive nonces, all valid at once (not split
+    #: further): each settles as a single pair, at the cost of one signature per leg
+    intent_per_leg: bool = False
 
 
 def build_legs(
@@ -145,6 +148,12 @@ def float_exact(amount: int) -> int:
 def legs_to_intents(legs: list[Leg], terms: IntentTerms, total_usd: float) -> list[RebalanceIntent]:
     if not legs:
         raise ProposalError(terms.owner, "nothing to trade")
+    if terms.intent_per_leg:
+        one = replace(terms, intent_per_leg=False, max_chunk_usd=math.inf)
+        return [
+            legs_to_intents([leg], replace(one, nonce=terms.nonce + k), total_usd)[0]
+            for k, leg in enumerate(legs)
+        ]
     parts = max(1, math.ceil(total_usd / terms.max_chunk_usd)) if terms.max_chunk_usd else 1
     intents = []
     for i in range(parts):
@@ -228,7 +237,7 @@ def emergency_exit(
         )
         for leg in legs
     ]
-    one = IntentTerms(**{**terms.__dict__, "max_chunk_usd": math.inf})
+    one = replace(terms, max_chunk_usd=math.inf, intent_per_leg=False)
     intents = legs_to_intents(legs, one, sum(-v for v in trades.values() if v < 0))
     reason = f"emergency exit: sell everything for {to}"
     return Proposal(terms.owner, reason, tuple(legs), tuple(intents), slippage)

@@ -27,6 +27,7 @@ EXAMPLES = ROOT / "examples" / "strategies"
         ("bad_misspelt_key.yaml", "triggers.drawdown.stoploss", "unknown key"),
         ("bad_momentum.toml", "rules.momentum_factor", "less than or equal to 1"),
         ("bad_syntax.yaml", "<file>", "not valid YAML/TOML"),
+        ("bad_correlation_without_cap.yaml", "rules.correlation_limit", "set max_weight below"),
     ],
 )
 def test_bad_strategy_files_name_the_key(file, key, problem):
@@ -105,3 +106,12 @@ def test_a_file_overrides_preset_values_key_by_key():
 def test_every_example_strategy_validates(path):
     cfg = load_strategy(path)
     assert sum(cfg.target_weights().values()) == pytest.approx(1.0)
+
+
+def test_the_example_cost_basis_loads_and_its_index_fund_counts_taxes():
+    from keeper.strategy.tax import load_cost_basis
+
+    cfg = load_strategy(EXAMPLES / "index-fund.yaml")
+    assert cfg.rules.tax_aware and cfg.rules.cost_basis == "data/cost-basis.yaml"
+    basis = load_cost_basis(EXAMPLES / cfg.rules.cost_basis)
+    assert [lot.price_usd for lot in basis.lots["WETH"]] == [1800, 3500]

@@ -122,3 +122,22 @@ def test_emergency_exit_sells_every_holding_in_one_intent():
     # $2,000 + $100,000 at 1 % slippage
     assert [(a.token, a.amount) for a in intent.buys] == [(USDC.address, 100_980 * 10**6)]
     assert p.explanation == "emergency exit: sell everything for USDC"
+
+
+def test_one_intent_per_leg_gives_single_pair_intents_with_consecutive_nonces():
+    from keeper.strategy.proposals import float_exact
+
+    terms = IntentTerms(owner=OWNER, executor=EXECUTOR, nonce=40, now=0, intent_per_leg=True)
+    # sell $30k of WETH and $20k of WBTC (the shared BALANCES hold no WBTC) for USDC
+    balances = {**BALANCES, "WBTC": 10**8}
+    trades = {"WETH": -30_000.0, "WBTC": -20_000.0, "USDC": 50_000.0}
+    p = build_proposal(
+        decision(trades), TOKENS, PRICES, balances, OracleQuoter(PRICES), 0.005, terms
+    )
+    assert [i.nonce for i in p.intents] == [40, 41]
+    assert [(len(i.sells), len(i.buys)) for i in p.intents] == [(1, 1), (1, 1)]
+    assert [i.sells[0].token for i in p.intents] == [WETH.address, WBTC.address]
+    assert p.intents[0].sells[0].amount == 15 * 10**18  # $30k / $2,000
+    # float-exact maxima: 2**60 + 1 needs 61 bits; the lowest 8 are dropped
+    assert float_exact(2**60 + 1) == 2**60 and float_exact(12345) == 12345
+    assert float(float_exact(7_083_718_382_163_645_103)) == float_exact(7_083_718_382_163_645_103)
