@@ -71,7 +71,7 @@ class Dual:
         order = np.concatenate((tokens[tokens != buy], [buy]))
         local = np.empty(market.n_tokens, dtype=np.int64)
         local[order] = np.arange(len(order))
-        self.order, self.m = order, len(order)
+        self.edges, self.order, self.m = edges, order, len(order)
         self.sell, self.amount = int(local[sell]), amount
         ein = local[market.edge_in[edges]]
         eout = local[market.edge_out[edges]]

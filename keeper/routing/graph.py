@@ -5,6 +5,8 @@ Loops here run over hops or tokens (a handful), never over pools.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from keeper.routing.market import FloatArray, IntArray, Market
@@ -63,6 +65,41 @@ def best_path(
     return max(paths, key=lambda found: found[1])[0] if paths else []
 
 
+@dataclass(frozen=True)
+class PathLayers:
+    """The amount-independent part of the single-path search from ``sell`` to ``buy``: per
+    hop, the edges reachable from the sell token (indices into ``edges``, their source and
+    target tokens); and the best zero-size rate over paths (buy per sell, after fees)."""
+
+    edges: IntArray
+    sell: int
+    buy: int
+    hops: tuple[tuple[IntArray, IntArray, IntArray, IntArray], ...]
+    spot: float
+
+
+def path_layers(market: Market, edges: IntArray, sell: int, buy: int, max_hops: int) -> PathLayers:
+    n = market.n_tokens
+    ein, eout = market.edge_in[edges], market.edge_out[edges]
+    spot_rates = market.spot_rate[edges]
+    rates = np.zeros(n)
+    rates[sell] = 1.0
+    hops = []
+    spot = 0.0
+    for _ in range(max_hops):
+        reached = np.flatnonzero(rates[ein] > 0)
+        if not reached.size:
+            break
+        sources, targets = ein[reached], eout[reached]
+        next_rates = np.zeros(n)
+        np.maximum.at(next_rates, targets, rates[sources] * spot_rates[reached])
+        rates = next_rates
+        hops.append((reached, sources, targets, edges[reached]))
+        spot = max(spot, float(rates[buy]))
+        rates[buy] = 0.0  # edges out of the buy token are not candidates anyway
+    return PathLayers(edges, sell, buy, tuple(hops), spot)
+
+
 def single_paths(
     market: Market,
     edges: IntArray,
@@ -74,43 +111,42 @@ def single_paths(
 ) -> tuple[list[tuple[list[int], float]], float]:
     """For each number of hops, the single path (one pool per hop) with the largest float
     output, with that output; and the best zero-size rate over paths (buy per sell, after
-    fees). One pass: dynamic programming over hops (the output is increasing in the input, so
+    fees). See :func:`best_paths`."""
+    layers = path_layers(market, edges, sell, buy, max_hops)
+    return best_paths(market, layers, amount, every_length), layers.spot
+
+
+def best_paths(
+    market: Market, layers: PathLayers, amount: float, every_length: bool = True
+) -> list[tuple[list[int], float]]:
+    """For each number of hops, the single path with the largest float output, with that
+    output (``every_length``; else only the largest output: paths of different lengths
+    differ in gas). Dynamic programming over hops: the output is increasing in the input, so
     the best path into a token with ``h`` hops extends the largest amount that reaches its
-    source with ``h - 1`` hops; the spot rate is the same recursion on marginal rates).
-    Paths of different lengths differ in gas, hence one per length (``every_length``; else
-    only the largest output)."""
-    n = market.n_tokens
-    ein, eout = market.edge_in[edges], market.edge_out[edges]
-    spot_rates = market.spot_rate[edges]
-    layer, rates = np.zeros(n), np.zeros(n)
-    layer[sell], rates[sell] = amount, 1.0
-    hops: list[tuple[IntArray, IntArray, FloatArray]] = []
+    source with ``h - 1`` hops."""
+    buy = layers.buy
+    layer = np.zeros(market.n_tokens)
+    layer[layers.sell] = amount
+    outs: list[FloatArray] = []
     ends: list[tuple[int, float]] = []
-    spot = 0.0
-    for hop in range(max_hops):
-        reached = np.flatnonzero(rates[ein] > 0)  # (an output may round to 0, a rate not)
-        if not reached.size:
-            break
-        sources, targets = ein[reached], eout[reached]
-        out = market.output_for_input(edges[reached], layer[sources])
-        layer, next_rates = np.zeros(n), np.zeros(n)
+    for hop, (_, sources, targets, hop_edges) in enumerate(layers.hops):
+        out = market.output_for_input(hop_edges, layer[sources])
+        layer = np.zeros(market.n_tokens)
         np.maximum.at(layer, targets, out)
-        np.maximum.at(next_rates, targets, rates[sources] * spot_rates[reached])
-        rates = next_rates
-        hops.append((reached, targets, out))
-        spot = max(spot, float(rates[buy]))
+        outs.append(out)
         if layer[buy] > 0:
             ends.append((hop, float(layer[buy])))
-        layer[buy] = rates[buy] = 0.0  # edges out of the buy token are not candidates anyway
+        layer[buy] = 0.0
     if not every_length and ends:
         ends = [max(ends, key=lambda end: end[1])]
     paths = []
     for last, value in ends:
         path: list[int] = []
         token = buy
-        for reached, targets, out in hops[last::-1]:  # the edge that fed each token best
-            e = int(reached[np.argmax(np.where(targets == token, out, -1.0))])
-            path.append(int(edges[e]))
-            token = int(ein[e])
+        for hop in range(last, -1, -1):  # the edge that fed each token best
+            _, sources, targets, hop_edges = layers.hops[hop]
+            i = int(np.argmax(np.where(targets == token, outs[hop], -1.0)))
+            path.append(int(hop_edges[i]))
+            token = int(sources[i])
         paths.append((path[::-1], value))
-    return paths, spot
+    return paths

@@ -94,6 +94,8 @@ class Market:
     token_index: dict[str, int] = field(init=False)
     books: dict[int, TickBook] = field(init=False)
     quote_cache: dict[tuple[int, int], Any] = field(init=False, default_factory=dict, repr=False)
+    #: Per (sell, buy, max_hops): what routing that pair needs besides the amount (problem.py).
+    problems: dict[tuple[int, int, int], Any] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         snap = self.snapshot
@@ -210,6 +212,11 @@ class Market:
         prices = np.where(connected, self.root_prices / self.root_prices[numeraire], np.nan)
         prices[numeraire] = 1.0
         return prices
+
+    def clear_caches(self) -> None:
+        """Forget memoised quotes and per-pair problems (they stay valid: for timing only)."""
+        self.quote_cache.clear()
+        self.problems.clear()
 
     @property
     def n_tokens(self) -> int:

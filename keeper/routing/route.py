@@ -23,12 +23,13 @@ from keeper.routing.exceptions import (
     RoutingError,
     SnapshotError,
 )
-from keeper.routing.graph import candidate_edges, mid_prices, single_paths
+from keeper.routing.graph import best_paths
 from keeper.routing.market import FloatArray, IntArray, Market
 from keeper.routing.plan import PlanLeg, base_gas, integer_plan, leg_gas
+from keeper.routing.problem import Problem, problem
 from keeper.routing.quotes import quote_edge
 from keeper.routing.snapshot import Snapshot
-from keeper.routing.solver import Solution, solve
+from keeper.routing.solver import Solution, solve, solve_dual
 
 MAX_UINT256 = (1 << 256) - 1
 BoolArray = npt.NDArray[np.bool_]
@@ -172,18 +173,15 @@ def route(
         raise AmountError("gas_price", gas_price_wei, "must not be negative")
     if max_hops < 1:
         raise AmountError("max_hops", max_hops, "must be at least 1")
-    edges, tokens = candidate_edges(market, sell, buy, max_hops)
-    if edges.size == 0:
+    prob = problem(market, sell, buy, max_hops)
+    if prob is None:
         raise NoRouteError(sell_token, buy_token, f"no pools within {max_hops} hops")
-    mids = mid_prices(market, buy)
-    wei_value = _wei_value(market, mids, gas_price_wei, eth_price)
-    start = np.where(np.isnan(mids), 1.0, mids)
+    wei_value = _wei_value(market, prob.mids, gas_price_wei, eth_price)
+    spot = prob.spot
     # Without gas only the largest output can win; with gas, a shorter path may.
-    paths, spot = single_paths(
-        market, edges, sell, buy, float(amount_in), max_hops, every_length=wei_value > 0
-    )
+    paths = best_paths(market, prob.layers, float(amount_in), every_length=wei_value > 0)
     candidates: list[Route] = []
-    split = _split(market, edges, tokens, sell, buy, amount_in, start, wei_value, spot)
+    split = _split(market, prob, amount_in, wei_value)
     if split is not None:
         candidates.append(split)
     # A single path's exact output is at most its float output, and its gas at least the base
@@ -309,33 +307,24 @@ def _prune_for_gas(
     return best, best_dropped
 
 
-def _split(
-    market: Market,
-    edges: IntArray,
-    tokens: IntArray,
-    sell: int,
-    buy: int,
-    amount: int,
-    start: FloatArray,
-    wei_value: float,
-    spot: float,
-) -> Route | None:
-    sol = solve(market, edges, tokens, sell, buy, float(amount), start)
+def _split(market: Market, prob: Problem, amount: int, wei_value: float) -> Route | None:
+    sell, buy = prob.sell, prob.buy
+    sol = solve_dual(market, prob.dual, prob.curve, prob.start, float(amount))
     if sol is None:
         return None
     dropped = 0
     if wei_value > 0:
-        sol, dropped = _prune_for_gas(market, sol, tokens, sell, buy, amount, wei_value)
+        sol, dropped = _prune_for_gas(market, sol, prob.tokens, sell, buy, amount, wei_value)
     try:
         plan = integer_plan(market, sol.edges, sol.x, sol.prices, sell, buy, amount)
     except QuoteError:
         plan = None  # float and integer capacity disagree at a window edge: no split
     if plan is None:
         return None
-    prices = {market.tokens[t]: float(sol.prices[t]) for t in tokens.tolist()}
+    prices = {market.tokens[t]: float(sol.prices[t]) for t in prob.tokens.tolist()}
     prices = {t: v for t, v in prices.items() if not math.isnan(v)}
     cert = Certificate(float(sol.prices[sell]), prices, sol.residual, sol.iterations, dropped)
-    return _finish(market, plan, sell, buy, amount, wei_value, spot, cert, "split")
+    return _finish(market, plan, sell, buy, amount, wei_value, prob.spot, cert, "split")
 
 
 def _single_path(

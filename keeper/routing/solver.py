@@ -56,12 +56,16 @@ class Solution:
     residual: float  # max relative flow imbalance
 
 
-def waterfill(market: Market, edges: IntArray, p_out: FloatArray, amount: float) -> float | None:
-    """The sell price at which the edges (all selling the same token) take exactly ``amount``.
+#: A sell token's supply curve at fixed output prices, as breakpoints in ``u = p_sell^-1/2``
+#: with the slope and intercept of the total input after each (see :func:`supply_curve`).
+SupplyCurve = tuple[FloatArray, FloatArray, FloatArray]
 
-    ``p_out`` is the (fixed) price of each edge's output token. Closed form; ``None`` when even
-    exhausting every edge cannot absorb ``amount``.
-    """
+
+def supply_curve(market: Market, edges: IntArray, p_out: FloatArray) -> SupplyCurve | None:
+    """How much the edges (all selling the same token) take as its price falls, ``p_out``
+    (each edge's output price) fixed: every segment takes ``D u - C`` while active and a
+    constant once used up, so the total is piecewise linear in ``u`` between breakpoints
+    (a segment starting or ending). None without edges."""
     if not len(edges):
         return None
     seg = Segments(market, edges)
@@ -78,12 +82,28 @@ def waterfill(market: Market, edges: IntArray, p_out: FloatArray, amount: float)
     reach = np.concatenate((cum_slope[:-1] * u[1:] + cum_base[:-1], cum_base[-1:]))
     if cum_slope[-1] > 0:
         reach[-1] = np.inf
-    hit = np.flatnonzero(reach >= amount)
-    if not hit.size:
+    return reach, u, np.stack((cum_slope, cum_base))
+
+
+def clearing_price(curve: SupplyCurve | None, amount: float) -> float | None:
+    """The sell price at which the supply curve takes exactly ``amount`` (None: it cannot)."""
+    if curve is None:
         return None
-    i = int(hit[0])
+    reach, u, (cum_slope, cum_base) = curve
+    i = int(np.searchsorted(reach, amount))  # reach is non-decreasing
+    if i == len(reach):
+        return None
     root = (amount - cum_base[i]) / cum_slope[i] if cum_slope[i] > 0 else u[i]
     return float(1.0 / max(root, u[i]) ** 2)
+
+
+def waterfill(market: Market, edges: IntArray, p_out: FloatArray, amount: float) -> float | None:
+    """The sell price at which the edges (all selling the same token) take exactly ``amount``.
+
+    ``p_out`` is the (fixed) price of each edge's output token. Closed form; ``None`` when even
+    exhausting every edge cannot absorb ``amount``.
+    """
+    return clearing_price(supply_curve(market, edges, p_out), amount)
 
 
 @functools.cache
@@ -183,8 +203,9 @@ def newton(dual: Dual, p: FloatArray) -> tuple[FloatArray, int, float]:
     radius = START_RADIUS
     for iterations in range(1, MAX_NEWTON_STEPS + 1):  # noqa: B007 (returned)
         free_p, free_g = p[:-1], grad[:-1]
-        # Imbalance valued at the current prices, relative to the value sold.
-        residual = float(np.abs(free_g * free_p).max()) * scale / float(p[dual.sell])
+        # Imbalance valued at the current prices, relative to the value sold. (Python lists:
+        # for a handful of tokens, cheaper than numpy reductions.)
+        residual = max(map(abs, (free_g * free_p).tolist())) * scale / float(p[dual.sell])
         if residual < TOLERANCE:
             break
         stalled = stalled + 1 if residual > 0.5 * best else 0
@@ -201,8 +222,8 @@ def newton(dual: Dual, p: FloatArray) -> tuple[FloatArray, int, float]:
         # Trust region on relative price moves: mid prices start inside every pool's fee band,
         # where Newton's model ignores the edges about to activate and proposes wild steps.
         # It grows fourfold after every step that needs no line search. Prices stay positive.
-        ratio = step / free_p
-        shrink, grow = -float(ratio.min()), float(ratio.max())
+        ratio = (step / free_p).tolist()
+        shrink, grow = -min(ratio), max(ratio)
         t_max = min(1.0, radius / max(shrink, grow), 0.9 / shrink if shrink > 0 else 1.0)
         trial = p.copy()
         trial[:-1] = free_p + t_max * step
@@ -234,26 +255,44 @@ def solve(
     ``start`` holds a price per market token (buy-token units); unless ``warm`` (a previous
     solution's prices, e.g. before pools were dropped for gas), the sell price is first set by
     :func:`waterfill`, which is also the whole solve for a single pair."""
-    ein = market.edge_in[edges]
+    curve = None
+    if not warm or len(tokens) == 2 or not np.isfinite(start[sell]):
+        from_sell = edges[market.edge_in[edges] == sell]
+        p_out = start[market.edge_out[from_sell]]
+        curve = supply_curve(
+            market, from_sell, np.where(market.edge_out[from_sell] == buy, 1.0, p_out)
+        )
+    dual = Dual(market, edges, tokens, sell, buy, amount)
+    return solve_dual(market, dual, curve, start, amount)
+
+
+def solve_dual(
+    market: Market,
+    dual: Dual,
+    curve: SupplyCurve | None,
+    start: FloatArray,
+    amount: float,
+) -> Solution | None:
+    """:func:`solve` on a prepared dual (its amount and evaluation state are reset here: a
+    dual serves one solve at a time) and the sell token's supply curve at the start prices
+    (None: a warm start, the sell price is ``start``'s)."""
+    edges = dual.edges
     p = np.full(market.n_tokens, np.nan)
-    p[tokens] = start[tokens]
-    p[buy] = 1.0
-    if not warm or len(tokens) == 2 or not np.isfinite(p[sell]):
-        from_sell = edges[ein == sell]
-        p_sell = waterfill(market, from_sell, p[market.edge_out[from_sell]], amount)
+    p[dual.order] = start[dual.order]
+    p[dual.order[-1]] = 1.0
+    sell = int(dual.order[dual.sell])
+    if curve is not None:
+        p_sell = clearing_price(curve, amount)
         if p_sell is None:
             return None
-        if not warm and len(tokens) > 2 and START_SHIFT:
+        if dual.m > 2 and START_SHIFT:
             # Intermediate tokens start part of the way the sell price moved (in log).
-            shift = (p_sell / p[sell]) ** START_SHIFT
-            p[tokens] *= shift
-            p[buy] = 1.0
+            p[dual.order[:-1]] *= (p_sell / p[sell]) ** START_SHIFT
         p[sell] = p_sell
-    if len(tokens) == 2:  # every edge sells the sell token for the buy token (price 1)
-        seg = Segments(market, edges)
-        x, y, _ = seg.flows(np.sqrt(p[sell] / market.g[edges]))
-        return Solution(p, edges, seg.per_edge(x), seg.per_edge(y), 0, 0.0)
-    dual = Dual(market, edges, tokens, sell, buy, amount)
+    dual.amount, dual.evaluations = amount, 0
+    if dual.m == 2:  # every edge sells the sell token for the buy token (price 1)
+        x, y = dual.edge_flows(p[dual.order])
+        return Solution(p, edges, x, y, 0, 0.0)
     local, iterations, residual = newton(dual, p[dual.order])
     p[dual.order] = local
     x, y = dual.edge_flows(local)
