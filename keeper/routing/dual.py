@@ -39,8 +39,16 @@ class Segments:
         self.hi = market.seg_hi[index]
         self.L = market.seg_L[index]
         self.L_g_hi = market.seg_L_g_hi[index]
-        self.inv_hi = market.seg_inv_hi[index]
-        self.inv_lo = market.seg_inv_lo[index]
+        self._market, self._index = market, index
+
+    @property
+    def inv_hi(self) -> FloatArray:
+        return cast(FloatArray, self._market.seg_inv_hi[self._index])
+
+    @property
+    def inv_lo(self) -> FloatArray:
+        """``1 / lo`` (inf for a V2 pair, never used up)."""
+        return cast(FloatArray, self._market.seg_inv_lo[self._index])
 
     def spread(self, per_edge: FloatArray) -> FloatArray:
         """An edge quantity repeated for each of its segments."""
@@ -98,6 +106,7 @@ class Dual:
         t = np.sqrt(p_in / p_out * self.inv_g)
         x, y, c = self.segments.flows(t)
         self._last = (p_in, p_out, t, c)
+        self._flows = (x, y)
         grad = np.bincount(self.seg_out, y, self.m) - np.bincount(self.seg_in, x, self.m)
         grad[self.sell] += self.amount
         return cast(FloatArray, grad)
@@ -113,9 +122,9 @@ class Dual:
         k = self.m - 1
         return cast(FloatArray, np.bincount(self.cells, weights, k * k + 1))
 
-    def edge_flows(self, p: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Gross input and output per edge at ``p``."""
-        x, y, _ = self.segments.flows(self.state(p))
+    def edge_flows(self, p: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
+        """Gross input and output per edge at ``p`` (default: at the last :meth:`gradient`)."""
+        x, y = self.segments.flows(self.state(p))[:2] if p is not None else self._flows
         return self.segments.per_edge(x), self.segments.per_edge(y)
 
 

@@ -93,6 +93,7 @@ class Market:
     tokens: list[str] = field(init=False)
     token_index: dict[str, int] = field(init=False)
     books: dict[int, TickBook] = field(init=False)
+    _lookup: dict[str, int] = field(init=False, repr=False)
     quote_cache: dict[tuple[int, int], Any] = field(init=False, default_factory=dict, repr=False)
     #: Per (sell, buy, max_hops): what routing that pair needs besides the amount (problem.py).
     problems: dict[tuple[int, int, int], Any] = field(init=False, default_factory=dict, repr=False)
@@ -101,6 +102,11 @@ class Market:
         snap = self.snapshot
         self.tokens = [t.address for t in snap.tokens]
         self.token_index = {a: i for i, a in enumerate(self.tokens)}
+        # Address or symbol (any case) -> index; the first token wins, as in Snapshot.token.
+        self._lookup = {}
+        for i, t in reversed(list(enumerate(snap.tokens))):
+            self._lookup[t.symbol.lower()] = i
+            self._lookup[t.address.lower()] = i
         self.books = {i: tick_book(p) for i, p in enumerate(snap.pools) if isinstance(p, V3Pool)}
         self._compile()
 
@@ -212,6 +218,13 @@ class Market:
         prices = np.where(connected, self.root_prices / self.root_prices[numeraire], np.nan)
         prices[numeraire] = 1.0
         return prices
+
+    def token_position(self, ref: str, field: str = "token") -> int:
+        """Index of the token whose address or symbol is ``ref`` (:meth:`Snapshot.token`)."""
+        found = self._lookup.get(ref.strip().lower()) if isinstance(ref, str) else None
+        if found is None:
+            return self.token_index[self.snapshot.token(ref, field).address]  # raises
+        return found
 
     def clear_caches(self) -> None:
         """Forget memoised quotes and per-pair problems (they stay valid: for timing only)."""

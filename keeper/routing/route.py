@@ -159,8 +159,8 @@ def route(
     snap = market.snapshot
     if not snap.pools:
         raise SnapshotError("pools", "empty: no pool to route through")
-    sell = market.token_index[snap.token(sell_token, "sell").address]
-    buy = market.token_index[snap.token(buy_token, "buy").address]
+    sell = market.token_position(sell_token, "sell")
+    buy = market.token_position(buy_token, "buy")
     if sell == buy:
         raise NoRouteError(sell_token, buy_token, "sell and buy are the same token")
     if isinstance(amount_in, bool) or not isinstance(amount_in, int):

@@ -72,10 +72,13 @@ def supply_curve(market: Market, edges: IntArray, p_out: FloatArray) -> SupplyCu
     k = seg.spread(np.sqrt(market.g[edges] * p_out))  # t = 1 / (u k)
     slope = seg.L_g_hi * seg.hi * k  # D: input per unit of u while active
     u_on, u_off = seg.inv_hi / k, seg.inv_lo / k  # u_off = inf: never used up
-    ends = np.isfinite(u_off)
-    u = np.concatenate([u_on, u_off[ends]])
-    d_slope = np.concatenate([slope, -slope[ends]])
-    d_base = np.concatenate([-seg.L_g_hi, slope[ends] * u_off[ends]])
+    ends = np.flatnonzero(np.isfinite(u_off))
+    if ends.size:
+        u = np.concatenate([u_on, u_off[ends]])
+        d_slope = np.concatenate([slope, -slope[ends]])
+        d_base = np.concatenate([-seg.L_g_hi, slope[ends] * u_off[ends]])
+    else:  # V2 pairs only: every segment starts, none ends
+        u, d_slope, d_base = u_on, slope, -seg.L_g_hi
     order = np.argsort(u, kind="stable")
     u, cum_slope, cum_base = u[order], np.cumsum(d_slope[order]), np.cumsum(d_base[order])
     # Input with the segments active after breakpoint i, at the next breakpoint (or u -> inf).
@@ -295,5 +298,5 @@ def solve_dual(
         return Solution(p, edges, x, y, 0, 0.0)
     local, iterations, residual = newton(dual, p[dual.order])
     p[dual.order] = local
-    x, y = dual.edge_flows(local)
+    x, y = dual.edge_flows()  # newton's last evaluation is at its result
     return Solution(p, edges, x, y, iterations, residual)
