@@ -43,7 +43,7 @@ ACCEPT = 0.5
 #: Trust region: the largest relative price move of the first step (grows x4 per clean step).
 START_RADIUS, MIN_RADIUS = 0.1, 1e-6
 #: Cold start: intermediate prices move this fraction (in log) of the sell price's move.
-START_SHIFT = 0.4
+START_SHIFT = 0.5
 
 
 @dataclass(frozen=True)
