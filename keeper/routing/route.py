@@ -187,7 +187,7 @@ def route(
     # A single path's exact output is at most its float output, and its gas at least the base
     # gas of its legs: a path that cannot beat the best candidate so far is not quoted.
     for path, path_out in sorted(paths, key=lambda found: -found[1]):
-        gas = float(base_gas(market, path).sum()) * wei_value
+        gas = float(base_gas(market, path).sum()) * wei_value if wei_value else 0.0
         bound = path_out * (1 + 1e-9) + 2 - gas * 0.999
         if candidates and max(r.net_amount_out for r in candidates) > bound:
             continue

@@ -58,7 +58,7 @@ class Solution:
 
 #: A sell token's supply curve at fixed output prices, as breakpoints in ``u = p_sell^-1/2``
 #: with the slope and intercept of the total input after each (see :func:`supply_curve`).
-SupplyCurve = tuple[FloatArray, FloatArray, FloatArray]
+SupplyCurve = tuple[FloatArray, FloatArray, tuple[FloatArray, FloatArray]]
 
 
 def supply_curve(market: Market, edges: IntArray, p_out: FloatArray) -> SupplyCurve | None:
@@ -85,7 +85,7 @@ def supply_curve(market: Market, edges: IntArray, p_out: FloatArray) -> SupplyCu
     reach = np.concatenate((cum_slope[:-1] * u[1:] + cum_base[:-1], cum_base[-1:]))
     if cum_slope[-1] > 0:
         reach[-1] = np.inf
-    return reach, u, np.stack((cum_slope, cum_base))
+    return reach, u, (cum_slope, cum_base)
 
 
 def clearing_price(curve: SupplyCurve | None, amount: float) -> float | None:
