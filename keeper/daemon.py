@@ -80,12 +80,14 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
     from keeper.market.deployments import deployments_path, load_deployments
     from keeper.relay import RelayClient
     from keeper.routing import Market as RoutingMarket
+    from keeper.routing import Snapshot
     from keeper.routing.exceptions import SnapshotError
     from keeper.routing.state import read_market_snapshot
     from keeper.rpc import retrying
     from keeper.settlement.abi import executor_abi, executor_errors
     from keeper.settlement.outcome import SettledEvents
     from keeper.settlement.planner import NettingPlanner, describe_prices
+    from keeper.settlement.pools import PoolSnapshots, http_batch
     from keeper.simulation import Simulator
 
     url = _rpc_url(settings)
@@ -123,12 +125,16 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
     chain = ChainView(web3, executor)
     simulator = Simulator(web3, executor, keeper_address, executor_errors())
     prices, decimals = describe_prices(market)
+
+    def full_read() -> Snapshot:
+        return retrying(lambda: read_market_snapshot(url, market, word_radius=4), (SnapshotError,))
+
+    pools = PoolSnapshots(http_batch(url, timeout=settings.relay.timeout_s * 2), full_read)
     planner = NettingPlanner(
         executor=executor,
         chain_id=chain_id,
-        snapshot=lambda: RoutingMarket(
-            retrying(lambda: read_market_snapshot(url, market, word_radius=4), (SnapshotError,))
-        ),
+        snapshot=lambda: RoutingMarket(full_read()),
+        snapshot_at=pools.at,
         usd_prices=prices,
         decimals=decimals,
         swap_router=market.contracts.get("SwapRouter"),
@@ -244,6 +250,7 @@ class KeeperDaemon:
         if self.metrics_server is not None:
             self.metrics_server.stop()
             self.metrics_server = None
+        self.parts.pipeline.close()
         self.parts.store.close()
         log.info("keeper stopped")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -86,6 +86,12 @@ class Follower:
     events: SettledEvents | None
     in_flight: list[InFlight]
     held: list[Claim]
+    #: store writes that may wait until the cycle's bundle is sent
+    deferred: list[Callable[[], None]]
+
+    def write_deferred(self) -> None:
+        while self.deferred:
+            self.deferred.pop(0)()
 
     # -- start-up ---------------------------------------------------------------------------
     def recover(self) -> None:
@@ -138,18 +144,24 @@ class Follower:
                 return
             self.in_flight.remove(flight)
             if int(str(receipt["status"]), 16) == 1:
-                moved = self.store.move(
-                    flight.ids,
-                    S.SUBMITTED,
-                    S.SETTLED,
-                    token=flight.token,
-                    block=block,
-                    tx_hash=flight.tx_hash,
-                    bundle_hash=flight.bundle_hash,
-                )
-                report.settled += len(moved)
                 self.metrics.bundles.labels(outcome="included").inc()
-                self._check_delivery(flight, receipt)
+                self._check_delivery(flight, receipt)  # before any new batch: may halt
+
+                # Recorded at the end of the cycle, after the next bundle is out: the chain
+                # already holds the outcome, and a restart would find it by the tx hash.
+                def settle(flight: InFlight = flight, block: int = block) -> None:
+                    moved = self.store.move(
+                        flight.ids,
+                        S.SUBMITTED,
+                        S.SETTLED,
+                        token=flight.token,
+                        block=block,
+                        tx_hash=flight.tx_hash,
+                        bundle_hash=flight.bundle_hash,
+                    )
+                    report.settled += len(moved)
+
+                self.deferred.append(settle)
                 return
             self._retry(flight, head, f"settlement {flight.tx_hash} reverted on-chain", report)
             self.breaker.record_failure("revert", flight.tx_hash)

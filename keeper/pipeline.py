@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from keeper.batching import Batching
 from keeper.breaker import CircuitBreaker
 from keeper.chainview import ChainView, Head
 from keeper.config import KeeperSettings
@@ -31,32 +32,20 @@ from keeper.inflight import CycleReport, Follower, InFlight, Relay
 from keeper.intents.records import Claim, IntentRecord
 from keeper.intents.states import IntentState
 from keeper.intents.store import IntentStore
-from keeper.intents.validation import SignedIntent
 from keeper.metrics import KeeperMetrics
 from keeper.settlement.exceptions import GasAboveCapError
-from keeper.settlement.gas import FeeQuote, next_base_fee, quote_fees
+from keeper.settlement.gas import next_base_fee, quote_fees
 from keeper.settlement.outcome import SettledEvents
-from keeper.settlement.plan import Candidate, Plan, Planner
-from keeper.settlement.transaction import Settlement, sign
-from keeper.simulation import RpcError, Simulation, Simulator
+from keeper.settlement.plan import Candidate, Planner
+from keeper.settlement.transaction import SignedSettlement, sign
+from keeper.simulation import RpcError, Simulator
 
 log = logging.getLogger("keeper.pipeline")
 
 S = IntentState
-#: checkOrder statuses that can never pass later, and the state they end in
-FINAL_STATUSES = {
-    "InvalidSignature": S.FAILED,
-    "WrongExecutor": S.FAILED,
-    "WrongKeeper": S.FAILED,
-    "NonceAlreadyUsed": S.CANCELLED,
-    "IntentExpired": S.EXPIRED,
-}
-#: statuses about the executor or this keeper, not about one intent: nobody is to blame
-GLOBAL_STATUSES = {"EnforcedPause", "NotKeeper"}
-MAX_REPLANS = 4
 
 
-class Pipeline(Follower):
+class Pipeline(Follower, Batching):
     """The per-block cycle. ``account`` (an Ape account) and ``relay`` are None in paper mode."""
 
     def __init__(
@@ -88,7 +77,18 @@ class Pipeline(Follower):
         self.events = events
         self.in_flight: list[InFlight] = []
         self.held: list[Claim] = []  # paper mode: simulated, never sent
+        self.deferred = []
+        self.waiting = 0  # intents ready at the end of the last cycle
         self.last_report: CycleReport | None = None
+        #: independent reads and writes of a cycle run here, overlapping each other
+        self.io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keeper-io")
+
+    def close(self) -> None:
+        """Stop the worker threads (the planner's too); the store is closed by its owner."""
+        self.io.shutdown(wait=True)
+        close = getattr(self.planner, "close", None)
+        if close is not None:
+            close()
 
     @property
     def paper(self) -> bool:
@@ -99,15 +99,22 @@ class Pipeline(Follower):
         started = time.perf_counter()
         report = CycleReport(block=head.number)
         report.started = started
+        prefetch = getattr(self.planner, "prefetch", None)
+        if prefetch is not None and not self.breaker.halted and (self.in_flight or self.waiting):
+            prefetch(head)  # a batch is likely this block: read the pools meanwhile
         try:
             with report.stage("expire"):
                 self.store.expire(head.timestamp, head.number)
                 self._expire_held(head)
-            with report.stage("follow"):
-                for flight in list(self.in_flight):
-                    self._follow(flight, head, report)
-            if not self.in_flight and not self.breaker.halted:
-                self._new_batch(head, report)
+            try:
+                with report.stage("follow"):
+                    for flight in list(self.in_flight):
+                        self._follow(flight, head, report)
+                if not self.in_flight and not self.breaker.halted:
+                    self._new_batch(head, report)
+            finally:
+                with report.stage("bookkeeping"):
+                    self.write_deferred()
         except RpcError as err:
             self.breaker.record_failure("rpc", str(err))
             self.metrics.failures.labels(kind="rpc").inc()
@@ -115,7 +122,9 @@ class Pipeline(Follower):
         report.seconds = time.perf_counter() - started
         self.metrics.blocks.inc()
         self.metrics.cycle_seconds.observe(report.seconds)
-        self.metrics.set_states(self.store.counts())
+        counts = self.store.counts()
+        self.waiting = counts.get(S.ACCEPTED, 0)
+        self.metrics.set_states(counts)
         self.metrics.halted.set(1 if self.breaker.halted else 0)
         self.last_report = report
         return report
@@ -150,13 +159,20 @@ class Pipeline(Follower):
             report.notes.append(f"{kind} failure: {err}")
 
     def _settle_claim(self, claim: Claim, head: Head, report: CycleReport) -> None:
+        # Reads that do not depend on each other start now and overlap: the pools (planner),
+        # the on-chain check of every order, and this keeper's account nonce.
         prefetch = getattr(self.planner, "prefetch", None)
-        if prefetch is not None:  # the pools are read while the orders are checked
+        if prefetch is not None:
             prefetch(head)
-        with report.stage("precheck"):
-            candidates = self._precheck(claim, head)
+        candidates = [Candidate.from_stored(r.id, r.payload, r.attempts) for r in claim.records]
+        checks = self.io.submit(self.check_orders, candidates)
+        nonce = (
+            None
+            if self.paper
+            else self.io.submit(self.chain.account_nonce, str(self.account.address))
+        )
         fees = quote_fees(self.settings.gas, self._next_base_fee(head))
-        plan, simulation = self._plan_and_simulate(claim, candidates, head, fees, report)
+        plan, simulation = self._plan_and_simulate(claim, candidates, head, fees, report, checks)
         if plan is None or plan.settlement is None or simulation is None:
             return
         gas = simulation.gas_used or 0
@@ -175,168 +191,47 @@ class Pipeline(Follower):
                 f"${budget_usd:.2f} allowed for ${plan.notional_usd:,.0f}",
             )
             return
-        with report.stage("record"):
-            self.store.move(ids, S.BATCHED, S.SIMULATED, token=claim.token, block=head.number)
+        # Recorded while the transaction is signed and simulated at the relay (joined before
+        # the write-ahead record of the submission).
+        simulated = self.io.submit(
+            self.store.move, ids, S.BATCHED, S.SIMULATED, token=claim.token, block=head.number
+        )
         records = {r.id: r for r in claim.records if r.id in ids}
-        if self.paper:
+        if self.paper or nonce is None:
+            simulated.result()
             self.held.append(Claim(claim.token, list(records.values())))
             report.notes.append(f"paper mode: {len(ids)} intents simulated ({gas} gas), not sent")
             return
         quoted = self._quoted(settlement, simulation)
-        self._submit(claim, settlement, records, head, fees, gas_limit, quoted, report)
+        with report.stage("sign"):
+            signed = sign(
+                settlement, self.account, nonce=nonce.result(), gas_limit=gas_limit, fees=fees
+            )
+        self._submit(claim, signed, records, head, simulated, quoted, report)
 
     def _next_base_fee(self, head: Head) -> int:
         return next_base_fee(head.base_fee, head.gas_used, head.gas_limit)
 
-    def _precheck(self, claim: Claim, head: Head) -> list[Candidate]:
-        from keeper.intents.types import Execution, Order
-
-        candidates = [
-            Candidate(r.id, SignedIntent.model_validate(r.payload), r.attempts)
-            for r in claim.records
-        ]
-        orders = [
-            Order(
-                intent=c.signed.intent,
-                signature=c.signed.signature,
-                execution=Execution(
-                    sell_amounts=[leg.amount for leg in c.signed.intent.sells],
-                    buy_amounts=[leg.amount for leg in c.signed.intent.buys],
-                ),
-            )
-            for c in candidates
-        ]
-        statuses = self.simulator.check_orders(orders)
-        if any(s in GLOBAL_STATUSES for s in statuses):
-            blocked = next(s for s in statuses if s in GLOBAL_STATUSES)
-            raise KeeperError(f"executor refuses this keeper: {blocked}")
-        keep = []
-        for candidate, status in zip(candidates, statuses, strict=True):
-            if status is None:
-                keep.append(candidate)
-            else:
-                self._drop(
-                    claim, candidate, head, f"checkOrder: {status}", FINAL_STATUSES.get(status)
-                )
-        return keep
-
-    def _drop(
-        self,
-        claim: Claim,
-        candidate: Candidate,
-        head: Head,
-        reason: str,
-        final: IntentState | None = None,
-        source: IntentState = S.BATCHED,
-    ) -> None:
-        """Take one intent out of the batch: finished if ``final``, else retried (counted)."""
-        if final is None and candidate.attempts + 1 >= self.settings.limits.max_attempts:
-            final, reason = S.FAILED, f"{reason} (after {candidate.attempts + 1} attempts)"
-        target = final or S.ACCEPTED
-        self.store.move(
-            [candidate.id],
-            source,
-            target,
-            token=claim.token,
-            block=head.number,
-            reason=reason,
-            count_attempt=target is S.ACCEPTED,
-        )
-
-    def _release(
-        self, claim: Claim, ids: Sequence[str], source: IntentState, head: Head, reason: str
-    ) -> None:
-        """Back to the pool without blame (gas, cost gate, bisection)."""
-        self.store.move(
-            list(ids), source, S.ACCEPTED, token=claim.token, block=head.number, reason=reason
-        )
-
-    def _plan_and_simulate(
-        self,
-        claim: Claim,
-        candidates: list[Candidate],
-        head: Head,
-        fees: FeeQuote,
-        report: CycleReport,
-    ) -> tuple[Plan | None, Simulation | None]:
-        by_id = {c.id: c for c in candidates}
-        for _ in range(MAX_REPLANS):
-            if not candidates:
-                return None, None
-            with report.stage("plan"):
-                plan = self.planner.plan(candidates, head, fees)
-            for name, seconds in plan.timings.items():
-                report.stages[name] = report.stages.get(name, 0.0) + seconds
-            for intent_id, reason in plan.dropped.items():
-                self._drop(claim, by_id[intent_id], head, reason)
-            if plan.deferred:
-                self._release(claim, plan.deferred, S.BATCHED, head, "deferred to the next block")
-            if plan.settlement is None:
-                return None, None
-            with report.stage("simulate"):
-                simulation = self.simulator.estimate(plan.settlement)
-            if simulation.ok and simulation.gas_used is not None:
-                return plan, simulation
-            error = simulation.error
-            blamed = self._blame(plan.settlement, error.args if error else ())
-            planned = list(plan.settlement.intent_ids)
-            if blamed:
-                for intent_id in blamed:
-                    self._drop(claim, by_id[intent_id], head, f"simulation: {error}")
-            elif len(planned) > 1:  # nobody named: retry half now, half next block
-                half = planned[len(planned) // 2 :]
-                self._release(claim, half, S.BATCHED, head, f"bisecting after {error}")
-                blamed = half
-            else:
-                self._drop(claim, by_id[planned[0]], head, f"simulation: {error}")
-                blamed = planned
-            candidates = [c for c in candidates if c.id in planned and c.id not in blamed]
-        self._release(claim, [c.id for c in candidates], S.BATCHED, head, "too many re-plans")
-        return None, None
-
-    def _quoted(
-        self, settlement: Settlement, simulation: Simulation
-    ) -> dict[tuple[str, int], tuple[int, ...]]:
-        """What each owner receives in the simulation (its logs), else what the plan expects."""
-        if self.events is not None and simulation.logs:
-            settled = self.events.decode(simulation.logs, settlement.executor)
-            return {(e.owner, e.nonce): e.received for e in settled}
-        return {
-            (o.intent.owner, o.intent.nonce): tuple(settlement.quoted.get(i, ()))
-            for o, i in zip(settlement.orders, settlement.intent_ids, strict=True)
-            if settlement.quoted.get(i)
-        }
-
-    @staticmethod
-    def _blame(settlement: Settlement, args: Sequence[Any]) -> list[str]:
-        owners = {str(a).lower() for a in args if isinstance(a, str)}
-        return [
-            intent_id
-            for order, intent_id in zip(settlement.orders, settlement.intent_ids, strict=True)
-            if order.intent.owner.lower() in owners
-        ]
-
     def _submit(
         self,
         claim: Claim,
-        settlement: Settlement,
+        signed: SignedSettlement,
         records: dict[str, IntentRecord],
         head: Head,
-        fees: FeeQuote,
-        gas_limit: int,
+        simulated: Future[Any],
         quoted: dict[tuple[str, int], tuple[int, ...]],
         report: CycleReport,
     ) -> None:
         from keeper.relay.bundle import Bundle
 
         assert self.relay is not None
-        ids = list(settlement.intent_ids)
-        with report.stage("sign"):
-            nonce = self.chain.account_nonce(str(self.account.address))
-            signed = sign(settlement, self.account, nonce=nonce, gas_limit=gas_limit, fees=fees)
-            bundle = Bundle.of([signed.raw])
+        ids = list(signed.settlement.intent_ids)
+        bundle = Bundle.of([signed.raw])
         with report.stage("call_bundle"):
-            result = self.relay.call_bundle(bundle, head.number + 1)
+            try:
+                result = self.relay.call_bundle(bundle, head.number + 1)
+            finally:
+                simulated.result()  # the intents are `simulated` before anything else moves them
         if result.first_revert is not None:
             why = result.first_revert.revert or result.first_revert.error
             for intent_id in ids:

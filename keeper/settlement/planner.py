@@ -50,6 +50,7 @@ class NettingPlanner:
     Args:
         executor / chain_id: where the settlement goes.
         snapshot: returns the routing :class:`Market` for the current block.
+        snapshot_at: returns it for a given block number (used instead when given).
         usd_prices: token address -> reference USD price per whole token (weights and value).
         decimals: token address -> decimals.
         swap_router: Uniswap V3 SwapRouter (needed only for V3 legs).
@@ -69,10 +70,13 @@ class NettingPlanner:
         safety_margin_bps: int = 10,
         weth: str | None = None,
         max_hops: int = 3,
+        snapshot_at: Callable[[int], Market] | None = None,
     ) -> None:
         self.executor = executor
         self.chain_id = chain_id
         self.snapshot = snapshot
+        #: the market at a given block (preferred when given: pinned to the cycle's head)
+        self.snapshot_at = snapshot_at
         self.usd = {k.lower(): v for k, v in usd_prices.items()}
         self.decimals = {k.lower(): v for k, v in decimals.items()}
         self.swap_router = swap_router
@@ -89,15 +93,25 @@ class NettingPlanner:
     def prefetch(self, head: Head) -> None:
         """Start reading the pools for ``head`` in the background (overlapping the caller's own
         reads, e.g. the on-chain pre-check); :meth:`plan` for the same head picks it up."""
+        if self._prefetched is not None and self._prefetched[0] == head.number:
+            return  # already under way
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pool-snapshot")
-        self._prefetched = (head.number, self._pool.submit(self.snapshot))
+        self._prefetched = (head.number, self._pool.submit(self._read, head))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _market(self, head: Head) -> Market:
         prefetched, self._prefetched = self._prefetched, None
         if prefetched is not None and prefetched[0] == head.number:
             return prefetched[1].result()
-        return self.snapshot()
+        return self._read(head)
+
+    def _read(self, head: Head) -> Market:
+        return self.snapshot_at(head.number) if self.snapshot_at else self.snapshot()
 
     def plan(self, batch: Sequence[Candidate], head: Head, fees: FeeQuote) -> Plan:
         started = time.perf_counter()
