@@ -40,6 +40,7 @@ class Segments:
         self.L = market.seg_L[index]
         self.L_g_hi = market.seg_L_g_hi[index]
         self._market, self._index = market, index
+        self.bounded = not market.v2_only  # V2 segments run to q = 0: no lower clip
 
     @property
     def inv_hi(self) -> FloatArray:
@@ -62,7 +63,8 @@ class Segments:
 
     def flows(self, t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Per segment: gross input ``x``, output ``y`` and ``c``, for edge states ``t``."""
-        c = np.minimum(np.maximum(self.spread(t), self.lo), self.hi)
+        ts = self.spread(t)
+        c = np.minimum(np.maximum(ts, self.lo) if self.bounded else ts, self.hi)
         diff = self.hi - c
         return self.L_g_hi * diff / c, self.L * diff, c
 
