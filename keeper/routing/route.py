@@ -1,10 +1,13 @@
 """``route()``: the best gas-aware way to sell an exact amount, as integer legs.
 
-Steps: pick the edges on paths of at most ``max_hops``; solve the convex problem
-(:mod:`keeper.routing.solver`); turn the flows into integer legs in topological order, each
-quoted exactly so that the legs chain without dust; drop pools whose surplus does not pay
-for their gas and re-solve; finally compare with the best single path and keep the larger
-net output (output minus gas cost in buy-token units).
+Steps: take the pair's amount-independent problem (candidate edges on paths of at most
+``max_hops``, start prices, dual indices; built on the pair's first route and kept on the
+market, :mod:`keeper.routing.problem`); solve the convex problem (:mod:`keeper.routing.solver`);
+with gas, drop pools whose surplus does not pay for their gas and re-solve warm while the net
+output improves; turn the flows into integer legs in topological order, each quoted exactly so
+that the legs chain without dust (:mod:`keeper.routing.plan`); finally compare with the best
+single path of each length and keep the larger net output (output minus gas cost in buy-token
+units).
 """
 
 from __future__ import annotations
