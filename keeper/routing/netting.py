@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from keeper.routing.exceptions import NettingError, RoutingError
-from keeper.routing.graph import candidate_edges, spot_rate
 from keeper.routing.market import Market
+from keeper.routing.problem import problem
 from keeper.routing.route import Route, route
 
 _BISECTION_STEPS = 60
@@ -185,8 +185,8 @@ def _clear_pair(
 
 
 def _spot(market: Market, sell: int, buy: int, max_hops: int) -> float:
-    edges, _ = candidate_edges(market, sell, buy, max_hops)
-    return spot_rate(market, edges, sell, buy, max_hops) if edges.size else 0.0
+    found = problem(market, sell, buy, max_hops)  # cached with the pair's routing problem
+    return found.spot if found is not None else 0.0
 
 
 def _fixed_point(
