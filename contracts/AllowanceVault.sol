@@ -89,13 +89,22 @@ contract AllowanceVault is IAllowanceVault, EIP712 {
     /// msg.sender == executor) can never reach this function; only settle's pull step does.
     function pull(address owner, address token, uint256 amount) external {
         if (msg.sender != executor) revert NotExecutor(msg.sender);
-        PackedAllowance memory a = _allowances[owner][token];
-        if (block.timestamp > a.expiration) revert AllowanceExpired(owner, token, a.expiration);
-        if (a.amount != type(uint160).max) {
-            if (amount > a.amount) revert AllowanceExceeded(owner, token, amount, a.amount);
-            // amount <= a.amount < 2**160, so the cast and subtraction are exact.
-            _allowances[owner][token].amount = a.amount - uint160(amount);
-        }
+        _spend(owner, token, amount);
         IERC20(token).safeTransferFrom(owner, executor, amount);
+    }
+
+    /// @dev Checks expiry and spends `amount` of a finite allowance (one SLOAD + one SSTORE;
+    /// an unlimited allowance is only read).
+    function _spend(address owner, address token, uint256 amount) private {
+        PackedAllowance storage slot = _allowances[owner][token];
+        (uint160 allowed, uint48 expiration) = (slot.amount, slot.expiration);
+        if (block.timestamp > expiration) revert AllowanceExpired(owner, token, expiration);
+        if (allowed != type(uint160).max) {
+            if (amount > allowed) revert AllowanceExceeded(owner, token, amount, allowed);
+            // amount <= allowed < 2**160, so the cast and subtraction are exact.
+            unchecked {
+                slot.amount = allowed - uint160(amount);
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {AllowanceVault} from "./AllowanceVault.sol";
@@ -11,9 +12,10 @@ import {ExecutorAdmin} from "./base/ExecutorAdmin.sol";
 import {NonceBitmap} from "./base/NonceBitmap.sol";
 import {IAllowanceVault, IAllowanceVaultErrors} from "./interfaces/IAllowanceVault.sol";
 import {IBatchExecutor} from "./interfaces/IBatchExecutor.sol";
-import {RebalanceIntent, Order, Interaction, TokenAmount} from "./interfaces/IIntentTypes.sol";
+import {RebalanceIntent, Order, Execution, Interaction, TokenAmount} from "./interfaces/IIntentTypes.sol";
 import {IntentHashing} from "./libraries/IntentHashing.sol";
 import {OrderCheck} from "./libraries/OrderCheck.sol";
+import {TokenLedger} from "./libraries/TokenLedger.sol";
 
 /// @title BatchExecutor
 /// @notice Settles batches of user-signed rebalance intents, CoW-style: transfer in (pull sells
@@ -28,12 +30,10 @@ contract BatchExecutor is
 {
     using SafeERC20 for IERC20;
 
-    /// @dev Every token a settlement touches, with the executor's balance before it moved.
-    struct Ledger {
-        address[] tokens;
-        uint256[] before;
-        uint256 count;
-    }
+    using TokenLedger for TokenLedger.Ledger;
+
+    /// @dev Distinct tokens a ledger holds before it first grows (most batches touch few).
+    uint256 private constant LEDGER_CAPACITY = 8;
 
     IAllowanceVault private immutable _vault;
 
@@ -66,23 +66,20 @@ contract BatchExecutor is
         Order[] calldata orders,
         Interaction[] calldata interactions
     ) external nonReentrant onlyKeeper whenNotPaused {
-        Ledger memory ledger = _newLedger(orders);
-        for (uint256 i; i < orders.length; ++i) {
-            _verifyAndPull(orders[i], ledger);
+        uint256 orderCount = orders.length;
+        TokenLedger.Ledger memory ledger = TokenLedger.create(LEDGER_CAPACITY);
+        bytes32 domainSeparator = _domainSeparatorV4();
+        for (uint256 i; i < orderCount; ++i) {
+            _verifyAndPull(orders[i], domainSeparator, ledger);
         }
         for (uint256 k; k < interactions.length; ++k) {
             _interact(k, interactions[k]);
         }
-        for (uint256 i; i < orders.length; ++i) {
+        for (uint256 i; i < orderCount; ++i) {
             _deliver(orders[i]);
         }
-        for (uint256 t; t < ledger.count; ++t) {
-            uint256 afterBalance = IERC20(ledger.tokens[t]).balanceOf(address(this));
-            if (afterBalance < ledger.before[t]) {
-                revert TokenDeficit(ledger.tokens[t], ledger.before[t], afterBalance);
-            }
-        }
-        emit Settlement(msg.sender, orders.length, interactions.length);
+        ledger.checkNoDeficit();
+        emit Settlement(msg.sender, orderCount, interactions.length);
     }
 
     /// @inheritdoc IBatchExecutor
@@ -99,36 +96,74 @@ contract BatchExecutor is
         return OrderCheck.checkAmounts(order, _vault);
     }
 
-    /// @dev Verifies the intent, spends its nonce, records new tokens, pulls the sells.
-    function _verifyAndPull(Order calldata order, Ledger memory ledger) private {
+    /// @dev Verifies the intent, spends its nonce, records new tokens, pulls the sells. Each
+    /// nested calldata member is located once (the compiler re-validates on every access).
+    function _verifyAndPull(
+        Order calldata order,
+        bytes32 domainSeparator,
+        TokenLedger.Ledger memory ledger
+    ) private {
         RebalanceIntent calldata intent = order.intent;
-        address owner = intent.owner;
-        bytes4 status = OrderCheck.checkIntent(intent, msg.sender);
-        if (status != bytes4(0)) OrderCheck.revertIntent(status, intent, msg.sender);
-        if (!OrderCheck.isValidSignature(owner, hashIntent(intent), order.signature)) {
-            revert InvalidSignature(owner);
-        }
-        _useNonce(owner, intent.nonce);
-
         TokenAmount[] calldata sells = intent.sells;
         TokenAmount[] calldata buys = intent.buys;
-        uint256[] calldata amounts = order.execution.sellAmounts;
-        if (amounts.length != sells.length) revert ExecutionLengthMismatch(sells.length, amounts.length);
-        uint256 buyCount = order.execution.buyAmounts.length;
-        if (buyCount != buys.length) revert ExecutionLengthMismatch(buys.length, buyCount);
-        uint256 fee = order.execution.fee;
+        _verifyIntent(intent, sells, buys, order.signature, domainSeparator);
+        _checkAndPull(intent, sells, buys, order.execution, ledger);
+    }
+
+    /// @dev Executor, keeper, time window, signature (digest in `domainSeparator`); spends the nonce.
+    function _verifyIntent(
+        RebalanceIntent calldata intent,
+        TokenAmount[] calldata sells,
+        TokenAmount[] calldata buys,
+        bytes calldata signature,
+        bytes32 domainSeparator
+    ) private {
+        bytes4 status = OrderCheck.checkIntent(intent, msg.sender);
+        if (status != bytes4(0)) OrderCheck.revertIntent(status, intent, msg.sender);
+        bytes32 structHash = IntentHashing.hash(intent, sells, buys);
+        bytes32 digest = MessageHashUtils.toTypedDataHash(domainSeparator, structHash);
+        address owner = intent.owner;
+        if (!OrderCheck.isValidSignature(owner, digest, signature)) revert InvalidSignature(owner);
+        _useNonce(owner, intent.nonce);
+    }
+
+    /// @dev Checks the execution against the intent's limits, pulls the sells, records tokens.
+    function _checkAndPull(
+        RebalanceIntent calldata intent,
+        TokenAmount[] calldata sells,
+        TokenAmount[] calldata buys,
+        Execution calldata execution,
+        TokenLedger.Ledger memory ledger
+    ) private {
+        uint256 buyCount = buys.length;
+        uint256 buyAmounts = execution.buyAmounts.length;
+        if (buyAmounts != buyCount) revert ExecutionLengthMismatch(buyCount, buyAmounts);
+        uint256 fee = execution.fee;
         if (fee > intent.maxFee) revert FeeAboveCap(fee, intent.maxFee);
-        for (uint256 j; j < amounts.length; ++j) {
-            address token = sells[j].token;
+        _pullSells(intent.owner, sells, execution.sellAmounts, ledger);
+        for (uint256 j; j < buyCount; ++j) {
+            ledger.track(buys[j].token);
+        }
+        if (fee != 0) ledger.track(intent.feeToken);
+    }
+
+    /// @dev Checks each keeper-chosen sell amount against its signed maximum and pulls it.
+    function _pullSells(
+        address owner,
+        TokenAmount[] calldata sells,
+        uint256[] calldata amounts,
+        TokenLedger.Ledger memory ledger
+    ) private {
+        uint256 legCount = sells.length;
+        if (amounts.length != legCount) revert ExecutionLengthMismatch(legCount, amounts.length);
+        for (uint256 j; j < legCount; ++j) {
+            TokenAmount calldata leg = sells[j];
+            address token = leg.token;
             uint256 amount = amounts[j];
-            if (amount > sells[j].amount) revert SellAboveMaximum(token, amount, sells[j].amount);
-            _track(ledger, token);
+            if (amount > leg.amount) revert SellAboveMaximum(token, amount, leg.amount);
+            ledger.track(token);
             if (amount != 0) _vault.pull(owner, token, amount);
         }
-        for (uint256 j; j < buyCount; ++j) {
-            _track(ledger, buys[j].token);
-        }
-        if (fee != 0) _track(ledger, intent.feeToken);
     }
 
     /// @dev One interaction: a plain CALL to an allow-listed target, never the executor or the
@@ -148,46 +183,32 @@ contract BatchExecutor is
     /// minimum, so fee-on-transfer tokens cannot short the user) and pays the keeper fee.
     function _deliver(Order calldata order) private {
         RebalanceIntent calldata intent = order.intent;
-        address owner = intent.owner;
         TokenAmount[] calldata buys = intent.buys;
-        uint256[] calldata amounts = order.execution.buyAmounts;
-        uint256[] memory received = new uint256[](amounts.length);
-        for (uint256 j; j < amounts.length; ++j) {
-            address token = buys[j].token;
+        Execution calldata execution = order.execution;
+        uint256[] calldata amounts = execution.buyAmounts;
+        address owner = intent.owner;
+        uint256 legCount = amounts.length;
+        uint256[] memory received = new uint256[](legCount);
+        for (uint256 j; j < legCount; ++j) {
+            TokenAmount calldata leg = buys[j];
+            address token = leg.token;
             uint256 amount = amounts[j];
             uint256 got;
             if (amount != 0) {
                 uint256 before = IERC20(token).balanceOf(owner);
                 IERC20(token).safeTransfer(owner, amount);
                 uint256 afterBalance = IERC20(token).balanceOf(owner);
-                got = afterBalance > before ? afterBalance - before : 0;
+                // A balance that shrank on receipt counts as nothing received.
+                unchecked {
+                    got = afterBalance > before ? afterBalance - before : 0;
+                }
                 received[j] = got;
             }
-            if (got < buys[j].amount) revert BuyBelowMinimum(token, got, buys[j].amount);
+            if (got < leg.amount) revert BuyBelowMinimum(token, got, leg.amount);
         }
-        uint256 fee = order.execution.fee;
+        uint256 fee = execution.fee;
         if (fee != 0) IERC20(intent.feeToken).safeTransfer(msg.sender, fee);
-        emit IntentSettled(owner, intent.nonce, order.execution.sellAmounts, received, fee);
-    }
-
-    /// @dev A ledger sized for every leg and fee token of the batch (tokens are deduplicated).
-    function _newLedger(Order[] calldata orders) private pure returns (Ledger memory ledger) {
-        uint256 size;
-        for (uint256 i; i < orders.length; ++i) {
-            size += orders[i].intent.sells.length + orders[i].intent.buys.length + 1;
-        }
-        ledger.tokens = new address[](size);
-        ledger.before = new uint256[](size);
-    }
-
-    /// @dev Records `token`'s balance the first time the settlement sees it (before it moves).
-    function _track(Ledger memory ledger, address token) private view {
-        for (uint256 t; t < ledger.count; ++t) {
-            if (ledger.tokens[t] == token) return;
-        }
-        ledger.tokens[ledger.count] = token;
-        ledger.before[ledger.count] = IERC20(token).balanceOf(address(this));
-        ++ledger.count;
+        emit IntentSettled(owner, intent.nonce, execution.sellAmounts, received, fee);
     }
 
     function _isForbiddenTarget(address target) internal view override returns (bool) {

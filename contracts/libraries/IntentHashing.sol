@@ -25,6 +25,15 @@ library IntentHashing {
 
     /// @notice hashStruct(intent) per EIP-712 (arrays of structs hash the concatenated struct hashes).
     function hash(RebalanceIntent calldata intent) internal pure returns (bytes32) {
+        return hash(intent, intent.sells, intent.buys);
+    }
+
+    /// @notice hash(intent), given its sells and buys already located in calldata.
+    function hash(
+        RebalanceIntent calldata intent,
+        TokenAmount[] calldata sells,
+        TokenAmount[] calldata buys
+    ) internal pure returns (bytes32) {
         return keccak256(
             abi.encode(
                 REBALANCE_INTENT_TYPEHASH,
@@ -34,8 +43,8 @@ library IntentHashing {
                 intent.nonce,
                 intent.validAfter,
                 intent.deadline,
-                hashLegs(intent.sells),
-                hashLegs(intent.buys),
+                hashLegs(sells),
+                hashLegs(buys),
                 intent.feeToken,
                 intent.maxFee
             )

@@ -10,6 +10,7 @@ Wire format (JSON): camelCase field names as in Solidity, amounts as decimal int
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from eth_utils import is_hex_address, to_checksum_address
@@ -345,6 +346,29 @@ class AllowancePermit(_Model):
 
     def as_abi(self) -> tuple[Any, ...]:
         return (self.owner, self.token, self.amount, self.expiration, self.nonce, self.deadline)
+
+
+def next_free_nonce(bitmap: int, word: int = 0, taken: Iterable[int] = ()) -> int | None:
+    """The lowest nonce of bitmap word ``word`` that is neither spent on-chain (its bit is set in
+    ``bitmap``, the executor's ``nonceBitmap(owner, word)``) nor in ``taken`` (nonces of intents
+    signed but not yet settled); ``None`` if the word has no free nonce left.
+
+    Wallets should fill one word before starting the next rather than pick random nonces: the
+    settlement spends a nonce in a word the owner has used before for ~5k gas (a non-zero word
+    rewritten), in a fresh word for ~22k (a zero word made non-zero): ~17k saved per intent.
+    """
+    if not 0 <= bitmap < 2**256:
+        raise IntentFormatError("nonceBitmap", f"{bitmap} is not a 256-bit word")
+    if not 0 <= word < 2**248:
+        raise IntentFormatError("nonce word", f"{word} is outside uint248")
+    busy = bitmap
+    for nonce in taken:
+        if nonce >> 8 == word:
+            busy |= 1 << (nonce & 0xFF)
+    free = ~busy & (2**256 - 1)
+    if free == 0:
+        return None
+    return (word << 8) | ((free & -free).bit_length() - 1)
 
 
 def intent_domain(chain_id: int, executor: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from keeper.intents.types import (
     Order,
     RebalanceIntent,
     TokenAmount,
+    next_free_nonce,
 )
 
 SIGNER = Account.from_key(b"\x11" * 32)
@@ -137,3 +138,15 @@ def test_the_wallet_payload_is_json_safe_and_hashes_to_the_same_digest():
     assert payload["domain"]["verifyingContract"] == EXECUTOR
     digest = _hash_eip191_message(encode_typed_data(full_message=payload))
     assert bytes(digest) == intent_digest(intent, 1)
+
+
+def test_the_next_free_nonce_fills_a_bitmap_word_before_the_next_one():
+    assert next_free_nonce(0) == 0
+    assert next_free_nonce(0b1011) == 2
+    assert next_free_nonce(0, word=3) == 3 * 256
+    # nonces signed but not yet settled are skipped; other words' nonces do not matter
+    assert next_free_nonce(0b1, taken=[1, 2, 256 + 3]) == 3
+    assert next_free_nonce(2**256 - 1) is None
+    assert next_free_nonce(2**256 - 2, taken=[0]) is None
+    with pytest.raises(IntentFormatError, match="nonceBitmap"):
+        next_free_nonce(2**256)

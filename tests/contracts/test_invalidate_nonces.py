@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ape
 
+from keeper.intents.types import next_free_nonce
+
 
 def test_cancels_exactly_the_nonces_in_the_mask(executor, alice):
     receipt = executor.invalidateNonces(3, (1 << 0) | (1 << 255), sender=alice)
@@ -38,3 +40,18 @@ def test_a_cancelled_nonce_cannot_settle(intents, executor, keeper, alice, weth_
 
     with ape.reverts(executor.NonceAlreadyUsed, owner=alice.address, nonce=300):
         intents.settle([intents.order(intent, alice)], sender=keeper)
+
+
+def test_the_next_free_nonce_skips_settled_and_cancelled_ones(
+    intents, executor, keeper, alice, weth_like
+):
+    intents.fund(alice, weth_like, 10)
+    intents.settle(
+        [intents.order(intents.intent(alice, sells=[(weth_like, 10)]), alice)], sender=keeper
+    )
+    executor.invalidateNonces(0, 0b10, sender=alice)
+
+    nonce = next_free_nonce(executor.nonceBitmap(alice, 0))
+
+    assert nonce == 2
+    assert not executor.isNonceUsed(alice, nonce)
