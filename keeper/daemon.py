@@ -57,6 +57,7 @@ class KeeperParts:
     intake: IntakeService
     chain_id: int
     executor: str
+    pools: Any = None  # keeper.settlement.pools.PoolSnapshots (its read counters)
 
 
 def _rpc_url(settings: KeeperSettings) -> str:
@@ -167,7 +168,7 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
         block_number=chain.block_number,
         on_outcome=lambda outcome: metrics.intake.labels(outcome=outcome).inc(),
     )
-    return KeeperParts(settings, store, pipeline, intake, chain_id, executor)
+    return KeeperParts(settings, store, pipeline, intake, chain_id, executor, pools)
 
 
 class KeeperDaemon:

@@ -239,7 +239,8 @@ def local_stack(
 class KeeperProcess:
     """``keeper run`` as a child process against a :class:`LocalStack` (context manager).
 
-    Settings go through ``KEEPER_*`` variables, as an operator would set them. ``stop()`` sends
+    Settings go through ``KEEPER_*`` variables, as an operator would set them; the keeper reads
+    the chain through the local relay unless ``rpc_url`` says otherwise. ``stop()`` sends
     SIGTERM (graceful); ``kill()`` sends SIGKILL (a crash). Logs go to ``<data_dir>/keeper.log``.
     """
 
@@ -254,7 +255,9 @@ class KeeperProcess:
         from keeper.chain.anvil import free_port
 
         self.stack = stack
-        self.rpc_url = rpc_url or stack.anvil.url
+        # Reads go through the relay (it forwards them to anvil under its builder's lock, so
+        # the keeper never sees a trial block), as they would go to a node beside the builder.
+        self.rpc_url = rpc_url or stack.relay.url
         self.data_dir = data_dir
         self.intake_port = free_port()
         self.metrics_port = free_port()

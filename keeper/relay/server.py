@@ -14,8 +14,9 @@ Signed methods (``eth_sendBundle``, ``eth_callBundle``, ``eth_cancelBundle``,
 ``eth_sendPrivateTransaction``, ``eth_cancelPrivateTransaction``) need a valid
 ``X-Flashbots-Signature``; a missing or wrong one is refused with HTTP 403 and a JSON-RPC error
 (code -32600, ``id: null``) as relay.flashbots.net answers. Read-only ``eth_*``/``net_*``/
-``web3_*`` calls are forwarded to anvil under the builder's lock, so readers never see a trial
-block. ``eth_sendRawTransaction`` is refused (the relay is not a public mempool).
+``web3_*`` calls (and ``eth_simulateV1``) are forwarded to anvil under the builder's lock, so
+readers never see a trial block; a JSON-RPC batch of such reads goes to anvil as one batch.
+``eth_sendRawTransaction`` is refused (the relay is not a public mempool).
 ``localrelay_mineBlock`` (unsigned, local only) builds a block for callers in other processes.
 """
 
@@ -50,8 +51,24 @@ log = logging.getLogger(__name__)
 #: Forwarded to anvil (reads only: nothing that adds a transaction or changes the chain).
 FORWARDED_PREFIXES = ("eth_get", "eth_call", "eth_estimateGas", "net_", "web3_")
 FORWARDED_METHODS = frozenset(
-    {"eth_chainId", "eth_blockNumber", "eth_gasPrice", "eth_maxPriorityFeePerGas", "eth_feeHistory"}
+    {
+        "eth_chainId",
+        "eth_blockNumber",
+        "eth_gasPrice",
+        "eth_maxPriorityFeePerGas",
+        "eth_feeHistory",
+        "eth_simulateV1",  # a simulation on a copy of the state: changes nothing
+    }
 )
+#: Most requests one JSON-RPC batch may hold (a keeper's pool read is a few hundred).
+MAX_BATCH = 10_000
+
+
+def is_forwarded(method: str) -> bool:
+    """A read the relay passes to anvil (never a signed relay method, never a write)."""
+    if method in constants.SIGNED_METHODS:
+        return False
+    return method in FORWARDED_METHODS or method.startswith(FORWARDED_PREFIXES)
 
 
 class RpcReplyError(Exception):
@@ -82,17 +99,22 @@ class RelayService:
         self.up = upstream
         self.builder = builder
 
-    def handle(self, body: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
-        """(HTTP status, JSON-RPC response object) for one request body."""
+    def handle(self, body: bytes, signature: str | None) -> tuple[int, Any]:
+        """(HTTP status, JSON-RPC response object, or a list of them for a batch)."""
         request_id: Any = None
         try:
             try:
                 request = json.loads(body)
             except ValueError as err:
                 raise RpcReplyError(constants.CODE_PARSE_ERROR, f"parse error: {err}", 400) from err
+            if isinstance(request, list):
+                return 200, self.handle_batch(request)
             if not isinstance(request, dict) or not isinstance(request.get("method"), str):
                 raise RpcReplyError(constants.CODE_INVALID_REQUEST, "invalid request", 400)
             method, params = request["method"], request.get("params") or []
+            if is_forwarded(method) and isinstance(params, list):
+                # anvil's answer as it is: an error keeps its data (revert bytes)
+                return 200, self.handle_batch([request])[0]
             signer = None
             if method in constants.SIGNED_METHODS:
                 try:
@@ -105,6 +127,47 @@ class RelayService:
         except RpcReplyError as failure:
             error = {"code": failure.code, "message": failure.message}
             return failure.status, {"jsonrpc": "2.0", "id": request_id, "error": error}
+
+    def handle_batch(self, items: list[Any]) -> list[dict[str, Any]]:
+        """A JSON-RPC batch of forwarded reads: sent to anvil as one batch under the builder's
+        lock (one consistent head, never a trial block); anvil's answers are passed on as they
+        are (errors keep their ``data``, e.g. revert bytes). Anything else in a batch — relay
+        methods (signed, per request), writes, malformed items — gets its own error."""
+        if not items or len(items) > MAX_BATCH:
+            problem = "empty batch" if not items else f"batch of {len(items)} > {MAX_BATCH}"
+            error = {
+                "code": constants.CODE_INVALID_REQUEST,
+                "message": f"invalid request: {problem}",
+            }
+            return [{"jsonrpc": "2.0", "id": None, "error": error}]
+        replies: list[dict[str, Any] | None] = [None] * len(items)
+        forward: list[tuple[int, Any, str, list[Any]]] = []
+        for k, item in enumerate(items):
+            request_id = item.get("id") if isinstance(item, dict) else None
+            method = item.get("method") if isinstance(item, dict) else None
+            params = (item.get("params") or []) if isinstance(item, dict) else None
+            if not isinstance(method, str) or not isinstance(params, list):
+                code, message = constants.CODE_INVALID_REQUEST, "invalid request"
+            elif not is_forwarded(method):
+                code = constants.CODE_INVALID_REQUEST
+                message = f"{method} cannot be batched: a batch may hold only chain reads"
+            else:
+                forward.append((k, request_id, method, params))
+                continue
+            error = {"code": code, "message": message}
+            replies[k] = {"jsonrpc": "2.0", "id": request_id, "error": error}
+        if forward:
+            try:
+                with self.builder.lock:
+                    answers = self.up.request_batch([(m, p) for _, _, m, p in forward])
+            except RelayError as err:  # upstream down
+                failed = {"error": {"code": constants.CODE_SERVER_ERROR, "message": str(err)}}
+                answers = [failed] * len(forward)
+            for (k, request_id, _, _), answer in zip(forward, answers, strict=True):
+                reply: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id}
+                reply.update((key, answer[key]) for key in ("result", "error") if key in answer)
+                replies[k] = reply
+        return [r for r in replies if r is not None]
 
     def dispatch(self, method: str, params: list[Any], signer: str | None) -> Any:
         builder = self.builder
@@ -126,9 +189,6 @@ class RelayService:
             if method == "localrelay_mineBlock":
                 with_orders = bool((params[0] if params else {}).get("includeBundles", True))
                 return asdict(builder.build_block(with_orders))
-            if method in FORWARDED_METHODS or method.startswith(FORWARDED_PREFIXES):
-                with builder.lock:
-                    return self.up.call(method, *params)
         except InvalidBundleError as err:
             raise RpcReplyError(constants.CODE_INVALID_PARAMS, str(err)) from err
         except UpstreamRpcError as err:

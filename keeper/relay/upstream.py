@@ -50,6 +50,23 @@ class Upstream:
             raise UpstreamError(method, f"{type(err).__name__}: {err}") from err
         return data
 
+    def request_batch(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        """One JSON-RPC batch: the raw response object of each call, in order."""
+        payload = [  # ids only need to be unique within one batch
+            {"jsonrpc": "2.0", "id": k, "method": method, "params": params}
+            for k, (method, params) in enumerate(calls)
+        ]
+        try:
+            reply = self._session().post(self.url, json=payload, timeout=self.timeout)
+            data = reply.json()
+        except (requests.RequestException, ValueError) as err:
+            raise UpstreamError("batch", f"{type(err).__name__}: {err}") from err
+        if not isinstance(data, list):
+            raise UpstreamError("batch", f"answered {str(data)[:160]!r}, not a batch")
+        by_id = {item.get("id"): item for item in data if isinstance(item, dict)}
+        missing = {"error": {"code": -32603, "message": "no answer in the upstream batch"}}
+        return [by_id.get(k, missing) for k in range(len(calls))]
+
     def call(self, method: str, *params: Any) -> Any:
         """The ``result``; raises :class:`UpstreamRpcError` for a JSON-RPC error."""
         data = self.request(method, list(params))
