@@ -3,11 +3,14 @@ AMM interaction), and the same trades as one Uniswap V2 Router02 swap transactio
 
 Everything runs on one fresh anvil (cancun), measured from receipts (``gasUsed``, refunds
 included, 21,000 base included). ``measure()`` is importable (tests/contracts/test_settle_gas.py
-asserts the target with it); ``run()`` prints the table recorded in docs/BENCHMARKS.md.
+asserts the target with it); ``run()`` prints the table recorded in docs/BENCHMARKS.md, then
+where the gas of one extra intent goes (``profile()``: an 8-intent batch minus a 2-intent batch,
+from anvil's step traces, per contract frame and opcode class).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,15 +180,82 @@ def measure(
     return figures
 
 
+#: opcode classes the profile keeps apart (everything else is "code")
+_STORAGE_OPS = ("SLOAD", "SSTORE", "KECCAK256", "LOG1", "LOG2", "LOG3", "LOG4")
+
+
+def _frame_costs(chain: Any, tx_hash: str, names: dict[str, str]) -> Counter[tuple[str, str]]:
+    """Gas of one transaction by (contract frame, opcode class); a CALL's own cost (not what
+    the callee spends) is booked to the caller as ``call``."""
+    trace = chain.provider.web3.provider.make_request(
+        "debug_traceTransaction",
+        [tx_hash, {"disableMemory": True, "disableStorage": True}],
+    )["result"]["structLogs"]
+    costs: Counter[tuple[str, str]] = Counter()
+    frames: list[int] = []  # index of the CALL step that opened each inner frame
+    owners = ["executor"]
+    for i, step in enumerate(trace):
+        while len(frames) >= step["depth"]:  # returned: book the call's own cost to the caller
+            at = frames.pop()
+            owners.pop()
+            last = trace[i - 1]
+            spent_inside = trace[at + 1]["gas"] - (last["gas"] - last["gasCost"])
+            costs[(owners[-1], "call")] += trace[at]["gas"] - step["gas"] - spent_inside
+        op = step["op"]
+        if op in ("CALL", "STATICCALL"):
+            target = "0x" + step["stack"][-2][2:].rjust(40, "0")[-40:]
+            name = names.get(target.lower(), "other")
+            if trace[i + 1]["depth"] > step["depth"]:
+                frames.append(i)
+                owners.append(name)
+            else:  # a precompile: no steps inside, the whole cost is the call's
+                costs[(owners[-1], f"call {name}")] += step["gas"] - trace[i + 1]["gas"]
+            continue
+        kind = "LOG" if op.startswith("LOG") else op if op in _STORAGE_OPS else "code"
+        costs[(owners[-1], kind)] += step["gasCost"]
+    return costs
+
+
+def profile(market: Market, accounts: Any, chain: Any) -> tuple[float, list[tuple[str, float]]]:
+    """Gas of one extra returning-user intent (finite allowance) by part: (8-batch - 2-batch)/6.
+    Needs an anvil started with ``--steps-tracing``."""
+    users = [new_user(market, accounts, chain, 10**30) for _ in range(8)]
+    netted_batch_gas(market, users, 0, chain)  # nonce words in use from here on
+    names = {
+        market.executor.address.lower(): "executor",
+        market.vault.address.lower(): "vault",
+        market.weth.address.lower(): "token",
+        market.usdc.address.lower(): "token",
+        "0x0000000000000000000000000000000000000001": "ecrecover",
+    }
+    totals, parts = {}, {}
+    for size in (2, 8):
+        deadline = int(chain.pending_timestamp) + 3600
+        orders = [o.as_abi() for o in _orders(market, users[:size], size, deadline)]
+        receipt = market.executor.settle(orders, [], sender=market.keeper)
+        data = bytes(chain.provider.web3.eth.get_transaction(receipt.txn_hash)["input"])
+        parts[size] = _frame_costs(chain, str(receipt.txn_hash), names)
+        parts[size][("tx", "calldata")] = sum(16 if byte else 4 for byte in data)
+        totals[size] = int(receipt.gas_used)
+    rows = {
+        f"{key[0]} {key[1]}": (parts[8][key] - parts[2][key]) / 6
+        for key in set(parts[2]) | set(parts[8])
+    }
+    ranked = sorted(((k, v) for k, v in rows.items() if abs(v) >= 1), key=lambda kv: -kv[1])
+    return (totals[8] - totals[2]) / 6, ranked
+
+
 def run() -> None:
     import ape
 
     from keeper.chain.anvil import AnvilProcess
 
-    with AnvilProcess(args=["--hardfork", "cancun"]) as node:
+    with AnvilProcess(args=["--hardfork", "cancun", "--steps-tracing"]) as node:
         choice = "ethereum:local:foundry"
         with ape.networks.parse_network_choice(choice, provider_settings={"host": node.url}):
             f = measure(ape.project, ape.accounts.test_accounts, ape.chain)
+            market = deploy(ape.project, ape.accounts.test_accounts, ape.chain)
+            extra, parts = profile(market, ape.accounts.test_accounts, ape.chain)
     swap = f["router_swap_tx"]
     single = f["single_intent_with_swap"]
     print(f"1-intent batch, counter-flow from one Router02 swap: {single:,.0f} gas")
@@ -193,12 +263,16 @@ def run() -> None:
     print(f"  fresh nonce word: {f['batch2_first_finite']:,.0f} gas")
     print(f"  used nonce word:  {f['batch2_returning_finite']:,.0f} gas")
     print("marginal gas per extra 1-leg intent (slope over 2/4/8/16 intents):")
+    words = {"returning": "nonce word in use", "first": "fresh nonce word"}
     for who in ("returning", "first"):
         for allowance in ("finite", "unlimited"):
             value = f[f"marginal_{who}_{allowance}"]
             print(
-                f"  {who:9s} user, {allowance:9s} vault allowance: {value:8,.0f} gas"
+                f"  {words[who]:17s}, {allowance:9s} vault allowance: {value:8,.0f} gas"
                 f"  ({value / swap:.2f}x a Router02 swap tx)"
             )
     print(f"one Router02 swapExactTokensForTokens tx per leg: {swap:,.0f} gas")
     print(f"  (same user again: {f['router_swap_tx_second']:,.0f} gas)")
+    print(f"one extra intent (word in use, finite allowance; 8-batch - 2-batch): {extra:,.0f} gas")
+    for part, gas in parts:
+        print(f"  {part:26s} {gas:8,.0f}")
