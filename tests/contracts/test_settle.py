@@ -156,3 +156,23 @@ def test_multi_asset_rebalance_with_real_uniswap_v2_swaps_as_interactions(
         weth_like.address,
         router.address,
     ]
+
+
+def test_a_batch_touching_more_tokens_than_the_ledger_first_holds_settles(
+    project, intents, executor, owner, keeper, alice
+):
+    # Ten distinct tokens: the executor's token ledger starts with room for eight and grows.
+    sold = [owner.deploy(project.TestToken, f"T{i}", f"T{i}", 18) for i in range(9)]
+    bought = owner.deploy(project.TestToken, "B", "B", 18)
+    for token in sold:
+        intents.fund(alice, token, E18)
+        token.mint(executor, 5, sender=owner)  # earlier balances the ledger must carry over
+    executor.setTarget(bought, True, sender=owner)
+    intent = intents.intent(alice, sells=[(t, E18) for t in sold], buys=[(bought, E18)])
+
+    intents.settle(
+        [intents.order(intent, alice)], [call(bought, "mint", executor, E18)], sender=keeper
+    )
+
+    assert [t.balanceOf(executor) for t in sold] == [E18 + 5] * 9
+    assert bought.balanceOf(alice) == E18

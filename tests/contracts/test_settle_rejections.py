@@ -253,6 +253,22 @@ def test_rejects_a_batch_that_spends_tokens_the_executor_held_before(
         intents.settle([intents.order(intent, alice)], sender=keeper)
 
 
+def test_rejects_a_deficit_in_a_token_the_ledger_tracked_before_it_grew(
+    project, intents, executor, owner, keeper, alice
+):
+    # Nine tokens: the ledger (room for eight) grows while tracking the last one, and must carry
+    # the first token's starting balance over.
+    sold = [owner.deploy(project.TestToken, f"T{i}", f"T{i}", 18) for i in range(9)]
+    for token in sold:
+        intents.fund(alice, token, E18)
+    first = sold[0]
+    first.mint(executor, E18, sender=owner)  # held before: a batch may never spend it
+    intent = intents.intent(alice, sells=[(t, E18) for t in sold], buys=[(first, 2 * E18)])
+
+    with ape.reverts(executor.TokenDeficit, token=first.address, balanceBefore=E18, balanceAfter=0):
+        intents.settle([intents.order(intent, alice)], sender=keeper)
+
+
 def test_rejects_an_interaction_with_a_target_not_on_the_allow_list(
     intents, executor, keeper, alice, wbtc, deal
 ):
