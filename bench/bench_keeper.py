@@ -137,6 +137,8 @@ def latency(stack: Any, workdir: Path, pending: int) -> None:
     each batch). Block-to-bundle latency = from the start of the cycle for a new head (the
     head is known) to ``eth_sendBundle`` answered by the relay (``CycleReport.bundle_seconds``).
     The first batch (imports, first full pool read) is a warm-up and not counted."""
+    from keeper.daemon import freeze_heap
+
     parts = _parts(stack, workdir / f"load{pending}")
     intake = parts.intake
     intake.chain = None  # the pile is built fast; the pipeline re-checks everything on-chain
@@ -149,6 +151,7 @@ def latency(stack: Any, workdir: Path, pending: int) -> None:
     pipeline = parts.pipeline
     times: list[float] = []
     stages: dict[str, list[float]] = {}
+    cycles: list[dict[str, float]] = []
     batch, warm = 0, False
     for _ in range(4 * LATENCY_CYCLES):
         report = pipeline.run_block(pipeline.chain.head())
@@ -156,11 +159,14 @@ def latency(stack: Any, workdir: Path, pending: int) -> None:
             batch = report.submitted
             if warm:
                 times.append(report.bundle_seconds)
+                cycles.append(report.stages)
                 for name, seconds in report.stages.items():
                     stages.setdefault(name, []).append(seconds)
-            warm = True
             for _ in range(report.submitted):  # keep the pile at `pending`
                 intake.submit(next(bodies))
+            if not warm:
+                freeze_heap()  # as `keeper run` does once started
+            warm = True
         elif report.claimed:
             raise RuntimeError(f"a batch was claimed but not sent: {report.notes}")
         if len(times) >= LATENCY_CYCLES:
@@ -174,6 +180,10 @@ def latency(stack: Any, workdir: Path, pending: int) -> None:
     print("  stage medians (ms): " + ", ".join(
         f"{n} {statistics.median(stages[n]) * 1000:.1f}" for n in shown
     ))  # fmt: skip
+    slowest = cycles[int(np.argmax(ms))]
+    print(f"  slowest cycle ({ms.max():.0f} ms): " + ", ".join(
+        f"{n} {slowest[n] * 1000:.0f}" for n in shown if n in slowest
+    ))  # fmt: skip
     pools = parts.pools
     print(f"  pool reads: {pools.incremental_reads} one-batch, {pools.full_reads} full")
     pipeline.close()
@@ -182,7 +192,7 @@ def latency(stack: Any, workdir: Path, pending: int) -> None:
 
 #: cycle stages in pipeline order (``precheck`` runs beside ``plan``; ``snapshot`` is the wait
 #: for the pool read, which starts with the cycle)
-STAGES = ("expire", "follow", "claim", "snapshot", "net", "build", "precheck", "precheck_wait",
+STAGES = ("follow", "claim", "snapshot", "net", "build", "precheck", "precheck_wait",
           "simulate", "sign", "call_bundle", "record", "send")  # fmt: skip
 
 

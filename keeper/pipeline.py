@@ -1,19 +1,24 @@
-"""One keeper cycle per block: expire, follow what is in flight, then batch, plan, simulate, send.
+"""One keeper cycle per block: follow what is in flight, then batch, plan, simulate, send.
 
 ``Pipeline.run_block(head)`` is the whole per-block job:
 
-1. intents past their deadline expire (unclaimed ones, and ones held in paper mode);
-2. a settlement in flight is followed: included -> ``settled`` (checked against the plan: a
+1. a settlement in flight is followed: included -> ``settled`` (checked against the plan: a
    shortfall trips the circuit breaker); its last target block passed -> each intent is retried
    (``accepted``), or ``cancelled`` if its nonce was used elsewhere, or ``expired``; else the
    bundle is re-sent for the next block;
-3. with nothing in flight, ready intents are claimed (``batched``), pre-checked on-chain
-   (``checkOrder``), planned (net + route, see :mod:`keeper.settlement.planner`), simulated on the
-   exact calldata (orders that make it revert are dropped and the rest re-planned), priced
-   (gas cap) and gated (cost vs. value); then ``simulated``; a live keeper signs the one
-   transaction, simulates the bundle at the relay, records ``submitted`` (write-ahead, with the
-   tx and bundle hashes) and sends the bundle privately for the next block. There is no
-   public-mempool fallback.
+2. with nothing in flight, ready intents are claimed (``batched``), planned (net + route, see
+   :mod:`keeper.settlement.planner`) while they are pre-checked on-chain (``checkOrder``, see
+   :mod:`keeper.batching`), simulated on the exact calldata (orders that make it revert are
+   dropped and the rest re-planned), priced (gas cap) and gated (cost vs. value); then
+   ``simulated``; a live keeper signs the one transaction, simulates the bundle at the relay,
+   records ``submitted`` (write-ahead, with the tx and bundle hashes) and sends the bundle
+   privately for the next block. There is no public-mempool fallback;
+3. bookkeeping that can wait until the bundle is out: intents past their deadline expire
+   (unclaimed ones, and ones held in paper mode; a claim never takes one), and the settled
+   bundle's intents are recorded ``settled``.
+
+Reads that do not depend on each other overlap (worker threads): the pool state for the head
+starts with the cycle, the pre-check runs during planning, the keeper's nonce is read meanwhile.
 """
 
 from __future__ import annotations
@@ -103,9 +108,6 @@ class Pipeline(Follower, Batching):
         if prefetch is not None and not self.breaker.halted and (self.in_flight or self.waiting):
             prefetch(head)  # a batch is likely this block: read the pools meanwhile
         try:
-            with report.stage("expire"):
-                self.store.expire(head.timestamp, head.number)
-                self._expire_held(head)
             try:
                 with report.stage("follow"):
                     for flight in list(self.in_flight):
@@ -113,7 +115,11 @@ class Pipeline(Follower, Batching):
                 if not self.in_flight and not self.breaker.halted:
                     self._new_batch(head, report)
             finally:
+                # After the bundle is out: claims never take an intent past its deadline, so
+                # recording expiries can wait, as can the previous bundle's settled records.
                 with report.stage("bookkeeping"):
+                    self.store.expire(head.timestamp, head.number)
+                    self._expire_held(head)
                     self.write_deferred()
         except RpcError as err:
             self.breaker.record_failure("rpc", str(err))
