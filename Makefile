@@ -43,21 +43,31 @@ node_modules/.stamp: package.json package-lock.json
 
 # The anvil binary from npm, on the venv's PATH so Ape (ape-foundry) finds it. We link the
 # platform binary itself, not npm's node launcher, so that stopping anvil stops the node.
-$(BIN)/anvil: node_modules/.stamp | $(VENV)/.stamp
-	ln -sf "$$(ls $(CURDIR)/node_modules/@foundry-rs/anvil-*/bin/anvil | head -n 1)" $@
+# (make reads a link's target's time, hence the stamp file.)
+$(VENV)/.anvil-stamp: node_modules/.stamp | $(VENV)/.stamp
+	ln -sf "$$(ls $(CURDIR)/node_modules/@foundry-rs/anvil-*/bin/anvil | head -n 1)" $(BIN)/anvil
+	@touch $@
 
 # Offline compiler frontend (tools/solc). A native solc already installed by py-solc-x is
 # left alone; only our own wrapper is (re)written.
 solc-frontend: node_modules/.stamp tools/solc/install.sh tools/solc/solc-frontend.js
 	@tools/solc/install.sh "$(SOLC_BIN)" "$(CURDIR)"
 
-bootstrap: $(TMPDIR) $(VENV)/.stamp node_modules/.stamp $(BIN)/anvil solc-frontend
+bootstrap: $(TMPDIR) $(VENV)/.stamp node_modules/.stamp $(VENV)/.anvil-stamp solc-frontend
 
 $(TMPDIR):
 	mkdir -p $@
 
-compile: bootstrap
-	$(BIN)/ape compile
+# Ape rebuilds only sources whose own text changed: not their importers when a library changes,
+# nor anything when compiler settings change. Recompile everything whenever any Solidity source
+# or ape-config.yaml changed since the last build; otherwise skip compiling altogether.
+SOL_SOURCES = $(shell find contracts -name '*.sol' -not -path '*/.cache/*') ape-config.yaml
+
+.build/.compile-stamp: $(SOL_SOURCES) | bootstrap
+	$(BIN)/ape compile --force
+	@touch $@
+
+compile: bootstrap .build/.compile-stamp
 
 test: bootstrap compile
 	$(BIN)/pytest $(PYTEST_ARGS)
