@@ -8,7 +8,6 @@ transaction), so the intent can never settle; ``list`` shows what a keeper holds
 from __future__ import annotations
 
 import json
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,6 +65,40 @@ def _executor(executor: str | None, record: Any) -> str:
     raise KeeperError("--executor: not given and no executor in the deployments file")
 
 
+def choose_nonce(web3: Any, executor: str, owner: str, taken: set[int], max_words: int = 64) -> int:
+    """The lowest nonce unused on-chain and not in ``taken``, filling one bitmap word before the
+    next: settling a nonce in a word the owner already used costs ~17k gas less than in a fresh
+    word (docs/INTENTS.md)."""
+    from eth_utils import keccak
+
+    from keeper.intents.types import next_free_nonce
+
+    selector = keccak(text="nonceBitmap(address,uint256)")[:4]
+    for word in range(max_words):
+        data = selector + bytes.fromhex(owner[2:].lower().rjust(64, "0")) + word.to_bytes(32, "big")
+        bitmap = int.from_bytes(web3.eth.call({"to": executor, "data": data}), "big")
+        if (found := next_free_nonce(bitmap, word, taken)) is not None:
+            return found
+    raise KeeperError(f"--nonce: the first {max_words} nonce words of {owner} are all used")
+
+
+def _pending_nonces(keeper_url: str, owner: str) -> set[int]:
+    """Nonces of ``owner``'s intents that the keeper at ``keeper_url`` has not finished."""
+    import requests
+
+    from keeper.intents.states import IntentState
+
+    try:
+        response = requests.get(
+            f"{keeper_url.rstrip('/')}/intents", params={"owner": owner}, timeout=10
+        )
+        response.raise_for_status()
+        records = response.json()["intents"]
+    except (requests.RequestException, ValueError, KeyError) as err:
+        raise KeeperError(f"--keeper-url: cannot list intents at {keeper_url}: {err}") from err
+    return {int(r["nonce"]) for r in records if not IntentState(r["state"]).terminal}
+
+
 def parse_leg(option: str, text: str, web3: Any, market: Any) -> tuple[str, int]:
     """``TOKEN:AMOUNT`` (symbol from the deployments, or address) in whole tokens -> base units."""
     from decimal import Decimal, InvalidOperation
@@ -108,7 +141,15 @@ def intent() -> None:
 @click.option("--executor", help="BatchExecutor address (else from --deployments)")
 @click.option("--sell", "sells", multiple=True, required=True, help="TOKEN:MAX (whole tokens)")
 @click.option("--buy", "buys", multiple=True, required=True, help="TOKEN:MIN (whole tokens)")
-@click.option("--nonce", type=int, help="unordered nonce (default: random)")
+@click.option(
+    "--nonce",
+    type=int,
+    help="unordered nonce (default: the lowest one unused on-chain and at --keeper-url)",
+)
+@click.option(
+    "--keeper-url",
+    help="keeper intake URL; nonces of your intents it still holds are not reused",
+)
 @click.option("--ttl", type=int, default=3600, show_default=True, help="seconds to the deadline")
 @click.option("--keeper", "designated", help="only this keeper may settle it")
 @click.option("--out", type=click.Path(path_type=Path), help="write here instead of stdout")
@@ -120,6 +161,7 @@ def sign(
     sells: tuple[str, ...],
     buys: tuple[str, ...],
     nonce: int | None,
+    keeper_url: str | None,
     ttl: int,
     designated: str | None,
     out: Path | None,
@@ -140,11 +182,15 @@ def sign(
             token, amount = parse_leg(f"--{side[:-1]}", text, web3, record)
             legs[side].append(TokenAmount(token=token, amount=amount))
     now = int(web3.eth.get_block("latest")["timestamp"])
+    executor_address = _executor(executor, record)
+    if nonce is None:
+        pending = _pending_nonces(keeper_url, str(account.address)) if keeper_url else set()
+        nonce = choose_nonce(web3, executor_address, str(account.address), pending)
     signed_intent = RebalanceIntent(
         owner=str(account.address),
-        executor=_executor(executor, record),
+        executor=executor_address,
         keeper=designated or ZERO_ADDRESS,
-        nonce=nonce if nonce is not None else secrets.randbits(64),
+        nonce=nonce,
         deadline=now + ttl,
         sells=legs["sells"],
         buys=legs["buys"],
