@@ -13,7 +13,7 @@ The part of the per-block cycle (:mod:`keeper.pipeline`) between claiming intent
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -140,13 +140,19 @@ class Batching:
         fees: FeeQuote,
         report: CycleReport,
         checks: Future[Checked],
-    ) -> tuple[Plan | None, Simulation | None]:
-        """Plan (while ``checks`` runs), apply the checks, simulate; re-plan without culprits."""
+        presign: Callable[[Settlement], Any] | None = None,
+    ) -> tuple[Plan | None, Simulation | None, Any]:
+        """Plan (while ``checks`` runs), apply the checks, simulate; re-plan without culprits.
+
+        ``presign(settlement)`` is called just before each simulation (to sign and have the
+        relay simulate the signed transaction meanwhile); its answer for the plan that passed
+        is returned third (None otherwise; answers for failed plans are waited for and dropped).
+        """
         by_id = {c.id: c for c in candidates}
         pending: Future[Checked] | None = checks
         for _ in range(MAX_REPLANS):
             if not candidates:
-                return None, None
+                return None, None, None
             with report.stage("plan"):
                 plan = self.planner.plan(candidates, head, fees)
             for name, seconds in plan.timings.items():
@@ -166,14 +172,20 @@ class Batching:
             if plan.deferred:
                 self._release(claim, plan.deferred, S.BATCHED, head, "deferred to the next block")
             if plan.settlement is None:
-                return None, None
-            with report.stage("simulate"):
-                simulation = self.simulator.estimate(plan.settlement)
+                return None, None, None
+            early = presign(plan.settlement) if presign is not None else None
+            try:
+                with report.stage("simulate"):
+                    simulation = self.simulator.estimate(plan.settlement)
+            except BaseException:
+                _finish(early)
+                raise
             if simulation.ok and simulation.gas_used is not None:
-                return plan, simulation
+                return plan, simulation, early
+            _finish(early)
             candidates = self._after_revert(claim, candidates, plan.settlement, simulation, head)
         self._release(claim, [c.id for c in candidates], S.BATCHED, head, "too many re-plans")
-        return None, None
+        return None, None, None
 
     def _after_revert(
         self,
@@ -212,6 +224,14 @@ class Batching:
             for o, i in zip(settlement.orders, settlement.intent_ids, strict=True)
             if settlement.quoted.get(i)
         }
+
+
+def _finish(early: Any) -> None:
+    """Wait for a pre-signed bundle's simulation that is no longer wanted (errors ignored: the
+    transaction is never sent)."""
+    future = getattr(early, "checked", None)
+    if future is not None:
+        future.exception()
 
 
 def blame(settlement: Settlement, args: Sequence[Any]) -> list[str]:

@@ -26,9 +26,10 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from keeper.batching import Batching
+from keeper.batching import Batching, _finish
 from keeper.breaker import CircuitBreaker
 from keeper.chainview import ChainView, Head
 from keeper.config import KeeperSettings
@@ -39,11 +40,14 @@ from keeper.intents.states import IntentState
 from keeper.intents.store import IntentStore
 from keeper.metrics import KeeperMetrics
 from keeper.settlement.exceptions import GasAboveCapError
-from keeper.settlement.gas import next_base_fee, quote_fees
+from keeper.settlement.gas import FeeQuote, GasForecast, next_base_fee, quote_fees
 from keeper.settlement.outcome import SettledEvents
 from keeper.settlement.plan import Candidate, Planner
-from keeper.settlement.transaction import SignedSettlement, sign
+from keeper.settlement.transaction import Settlement, SignedSettlement, sign
 from keeper.simulation import RpcError, Simulator
+
+if TYPE_CHECKING:
+    from keeper.relay.bundle import Bundle
 
 log = logging.getLogger("keeper.pipeline")
 
@@ -84,6 +88,7 @@ class Pipeline(Follower, Batching):
         self.held: list[Claim] = []  # paper mode: simulated, never sent
         self.deferred = []
         self.waiting = 0  # intents ready at the end of the last cycle
+        self.gas_forecast = GasForecast()
         self.last_report: CycleReport | None = None
         #: independent reads and writes of a cycle run here, overlapping each other
         self.io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keeper-io")
@@ -178,16 +183,25 @@ class Pipeline(Follower, Batching):
             else self.io.submit(self.chain.account_nonce, str(self.account.address))
         )
         fees = quote_fees(self.settings.gas, self._next_base_fee(head))
-        plan, simulation = self._plan_and_simulate(claim, candidates, head, fees, report, checks)
+
+        def presign(settlement: Settlement) -> Presigned | None:
+            assert nonce is not None
+            return self._presign(settlement, head, fees, nonce, report)
+
+        plan, simulation, early = self._plan_and_simulate(
+            claim, candidates, head, fees, report, checks, None if nonce is None else presign
+        )
         if plan is None or plan.settlement is None or simulation is None:
             return
         gas = simulation.gas_used or 0
         settlement = plan.settlement
+        self.gas_forecast.observe(len(settlement.orders), len(settlement.interactions), gas)
         ids = list(settlement.intent_ids)
-        gas_limit = gas * (10_000 + self.settings.gas.gas_limit_margin_bps) // 10_000
+        gas_limit = self._gas_limit(gas)
         cost_usd = fees.cost(gas) / 1e18 * plan.eth_usd
         budget_usd = plan.notional_usd * limits_bps(self.settings.limits.max_gas_cost_bps)
         if plan.eth_usd and cost_usd > budget_usd:
+            _finish(early)
             self._release(
                 claim,
                 ids,
@@ -208,34 +222,67 @@ class Pipeline(Follower, Batching):
             self.held.append(Claim(claim.token, list(records.values())))
             report.notes.append(f"paper mode: {len(ids)} intents simulated ({gas} gas), not sent")
             return
+        from keeper.relay.bundle import Bundle
+
         quoted = self._quoted(settlement, simulation)
-        with report.stage("sign"):
-            signed = sign(
-                settlement, self.account, nonce=nonce.result(), gas_limit=gas_limit, fees=fees
-            )
-        self._submit(claim, signed, records, head, simulated, quoted, report)
+        if early is None or early.signed.gas_limit < gas_limit:
+            _finish(early)  # signed with too low a limit: sign again with the simulated gas
+            with report.stage("sign"):
+                signed = sign(
+                    settlement, self.account, nonce=nonce.result(), gas_limit=gas_limit, fees=fees
+                )
+            early = Presigned(signed, Bundle.of([signed.raw]))
+        self._submit(claim, early, records, head, simulated, quoted, report)
 
     def _next_base_fee(self, head: Head) -> int:
         return next_base_fee(head.base_fee, head.gas_used, head.gas_limit)
 
+    def _gas_limit(self, gas: int) -> int:
+        return gas * (10_000 + self.settings.gas.gas_limit_margin_bps) // 10_000
+
+    def _presign(
+        self,
+        settlement: Settlement,
+        head: Head,
+        fees: FeeQuote,
+        nonce: Future[int],
+        report: CycleReport,
+    ) -> Presigned | None:
+        """Sign with the forecast gas limit and have the relay simulate the signed bundle while
+        the node simulates the call (the same transaction either way: calldata, sender)."""
+        from keeper.relay.bundle import Bundle
+
+        forecast = self.gas_forecast.forecast(len(settlement.orders), len(settlement.interactions))
+        if forecast is None or self.relay is None:
+            return None
+        limit = min(self._gas_limit(forecast), head.gas_limit)
+        with report.stage("sign"):
+            signed = sign(
+                settlement, self.account, nonce=nonce.result(), gas_limit=limit, fees=fees
+            )
+        bundle = Bundle.of([signed.raw])
+        checked = self.io.submit(self.relay.call_bundle, bundle, head.number + 1)
+        return Presigned(signed, bundle, checked)
+
     def _submit(
         self,
         claim: Claim,
-        signed: SignedSettlement,
+        presigned: Presigned,
         records: dict[str, IntentRecord],
         head: Head,
         simulated: Future[Any],
         quoted: dict[tuple[str, int], tuple[int, ...]],
         report: CycleReport,
     ) -> None:
-        from keeper.relay.bundle import Bundle
-
         assert self.relay is not None
+        signed, bundle = presigned.signed, presigned.bundle
         ids = list(signed.settlement.intent_ids)
-        bundle = Bundle.of([signed.raw])
         with report.stage("call_bundle"):
             try:
-                result = self.relay.call_bundle(bundle, head.number + 1)
+                if presigned.checked is not None:  # under way since before the simulation
+                    result = presigned.checked.result()
+                else:
+                    result = self.relay.call_bundle(bundle, head.number + 1)
             finally:
                 simulated.result()  # the intents are `simulated` before anything else moves them
         if result.first_revert is not None:
@@ -280,6 +327,15 @@ class Pipeline(Follower, Batching):
         with report.stage("send"):
             self._send(flight, head.number + 1)
         report.bundle_seconds = time.perf_counter() - report.started
+
+
+@dataclass(frozen=True)
+class Presigned:
+    """The signed settlement, its bundle, and the relay's simulation of it (when started)."""
+
+    signed: SignedSettlement
+    bundle: Bundle
+    checked: Future[Any] | None = None
 
 
 def limits_bps(bps: int) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from keeper.config import GasPolicy
@@ -52,3 +52,28 @@ def quote_fees(policy: GasPolicy, base_fee: int) -> FeeQuote:
         raise GasAboveCapError(base_fee, tip, cap)
     max_fee = min(cap, int(base_fee * policy.base_fee_headroom) + tip)
     return FeeQuote(base_fee=base_fee, max_priority_fee=tip, max_fee=max_fee)
+
+
+@dataclass
+class GasForecast:
+    """The gas of the next settlement, from the last ones: lets the keeper sign before it
+    simulates, so that the node's simulation and the relay's ``eth_callBundle`` of the signed
+    transaction run at the same time. An under-forecast only costs time: the simulation says how
+    much gas is needed, and a transaction with too low a limit is signed again.
+
+    The forecast is the largest gas per unit (an order, or an interaction) of the last
+    ``window`` simulations, times the units, times ``headroom``.
+    """
+
+    window: int = 16
+    headroom: float = 1.25
+    per_unit: list[float] = field(default_factory=list)
+
+    def observe(self, orders: int, interactions: int, gas_used: int) -> None:
+        self.per_unit = [*self.per_unit, gas_used / max(orders + interactions, 1)][-self.window :]
+
+    def forecast(self, orders: int, interactions: int) -> int | None:
+        """Gas expected (with headroom), or None before the first simulation."""
+        if not self.per_unit:
+            return None
+        return int(max(self.per_unit) * max(orders + interactions, 1) * self.headroom)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from keeper.localstack import KEEPER_SIGNER, local_stack, quote, signed_intent
+from keeper.settlement.transaction import sign
 
 pytestmark = [pytest.mark.fork, pytest.mark.slow]
 
@@ -29,54 +30,59 @@ def _parts(stack, data_dir):
     return build(settings, stack.deployments_file)
 
 
-def test_a_multi_leg_intent_and_a_single_pair_one_sharing_pools_settle_in_one_bundle(tmp_path):
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with local_stack(tmp_path_factory.mktemp("multileg"), PORTFOLIOS, block_time=None) as s:
+        yield s
+
+
+def test_a_multi_leg_intent_and_a_single_pair_one_sharing_pools_settle_in_one_bundle(
+    stack, tmp_path
+):
     from keeper.market.funding import balance_of
 
-    with local_stack(tmp_path, PORTFOLIOS, block_time=None) as stack:
-        alice, bob = stack.users
-        parts = _parts(stack, tmp_path / "keeper")
+    alice, bob = stack.users
+    parts = _parts(stack, tmp_path / "keeper")
 
-        def minimum(sell: str, amount: float, buy: str, share: float = 1.0) -> int:
-            units = int(stack.market.token(sell).units(amount) * share)
-            return quote(stack, sell, units, buy) * 95 // 100
+    def minimum(sell: str, amount: float, buy: str, share: float = 1.0) -> int:
+        units = int(stack.market.token(sell).units(amount) * share)
+        return quote(stack, sell, units, buy) * 95 // 100
 
-        # Alice's four pieces (WETH->USDC, WETH->DAI, WBTC->USDC, WBTC->DAI) and Bob's
-        # WETH->USDC all need the pools; DAI legs may cross the USDC pools the others use.
-        multi = signed_intent(
-            stack,
-            alice,
-            {"WETH": 8, "WBTC": 1},
-            {
-                "USDC": minimum("WETH", 4, "USDC") + minimum("WBTC", 0.5, "USDC"),
-                "DAI": minimum("WETH", 4, "DAI") + minimum("WBTC", 0.5, "DAI"),
-            },
-            nonce=1,
-        )
-        single = signed_intent(
-            stack, bob, {"WETH": 10}, {"USDC": minimum("WETH", 10, "USDC")}, nonce=1
-        )
-        ids = [parts.intake.submit(body)[0].id for body in (multi, single)]
-        tokens = ("WETH", "WBTC", "USDC", "DAI")
+    # Alice's four pieces (WETH->USDC, WETH->DAI, WBTC->USDC, WBTC->DAI) and Bob's
+    # WETH->USDC all need the pools; DAI legs may cross the USDC pools the others use.
+    multi = signed_intent(
+        stack,
+        alice,
+        {"WETH": 8, "WBTC": 1},
+        {
+            "USDC": minimum("WETH", 4, "USDC") + minimum("WBTC", 0.5, "USDC"),
+            "DAI": minimum("WETH", 4, "DAI") + minimum("WBTC", 0.5, "DAI"),
+        },
+        nonce=1,
+    )
+    single = signed_intent(stack, bob, {"WETH": 10}, {"USDC": minimum("WETH", 10, "USDC")}, nonce=1)
+    ids = [parts.intake.submit(body)[0].id for body in (multi, single)]
+    tokens = ("WETH", "WBTC", "USDC", "DAI")
 
-        def balances(user) -> dict[str, int]:
-            return {
-                s: balance_of(stack.w3, stack.market.token(s).address, user.address) for s in tokens
-            }
+    def balances(user) -> dict[str, int]:
+        return {
+            s: balance_of(stack.w3, stack.market.token(s).address, user.address) for s in tokens
+        }
 
-        before = {"alice": balances(alice), "bob": balances(bob)}
-        pipeline = parts.pipeline
-        # The case under test: the planned residual routes go through a pool more than once.
-        pools = _planned_pools(pipeline, parts.store, ids)
-        assert len(pools) > len(set(pools)), pools
-        for _ in range(6):
-            pipeline.run_block(pipeline.chain.head())
-            if all(parts.store.get(i).state.value == "settled" for i in ids):
-                break
-            stack.relay.mine_block()
-        records = [parts.store.get(i) for i in ids]
-        histories = [parts.store.history(i) for i in ids]
-        after = {"alice": balances(alice), "bob": balances(bob)}
-        parts.store.close()
+    before = {"alice": balances(alice), "bob": balances(bob)}
+    pipeline = parts.pipeline
+    # The case under test: the planned residual routes go through a pool more than once.
+    pools = _planned_pools(pipeline, parts.store, ids)
+    assert len(pools) > len(set(pools)), pools
+    for _ in range(6):
+        pipeline.run_block(pipeline.chain.head())
+        if all(parts.store.get(i).state.value == "settled" for i in ids):
+            break
+        stack.relay.mine_block()
+    records = [parts.store.get(i) for i in ids]
+    histories = [parts.store.history(i) for i in ids]
+    after = {"alice": balances(alice), "bob": balances(bob)}
+    parts.store.close()
 
     assert [r.state.value for r in records] == ["settled", "settled"], [
         [(t.target.value, t.reason) for t in h] for h in histories
@@ -100,6 +106,55 @@ def test_a_multi_leg_intent_and_a_single_pair_one_sharing_pools_settle_in_one_bu
     assert after["bob"]["USDC"] - before["bob"]["USDC"] >= int(
         single["intent"]["buys"][0]["amount"]
     )
+
+
+def test_once_the_gas_is_known_it_signs_before_simulating_and_a_low_forecast_is_signed_again(
+    stack, tmp_path, monkeypatch
+):
+    import keeper.pipeline
+
+    signed: list[int] = []  # gas limit of every transaction signed
+
+    def counting_sign(settlement, account, **kw):
+        signed.append(kw["gas_limit"])
+        return sign(settlement, account, **kw)
+
+    monkeypatch.setattr(keeper.pipeline, "sign", counting_sign)
+    bob = stack.users[1]
+    parts = _parts(stack, tmp_path / "keeper")
+    pipeline = parts.pipeline
+    pipeline.gas_forecast.observe(1, 0, 1_000)  # far too low: the signed tx must be redone
+
+    def settle(nonce: int):
+        units = stack.market.token("WETH").units(1)
+        body = signed_intent(
+            stack,
+            bob,
+            {"WETH": 1},
+            {"USDC": quote(stack, "WETH", units, "USDC") * 95 // 100},
+            nonce=nonce,
+        )
+        (record, _) = parts.intake.submit(body)
+        signed.clear()
+        for _ in range(6):
+            pipeline.run_block(pipeline.chain.head())
+            if parts.store.get(record.id).state.value == "settled":
+                break
+            stack.relay.mine_block()
+        settled = parts.store.get(record.id)
+        assert settled.state.value == "settled"
+        tx = stack.w3.eth.get_transaction(settled.tx_hash)
+        receipt = stack.w3.eth.get_transaction_receipt(settled.tx_hash)
+        assert signed[-1] == int(tx["gas"])  # the last one signed is the one sent
+        return list(signed), int(receipt["gasUsed"])
+
+    limits, used = settle(nonce=2)
+    # signed early with the (tiny) forecast, then again with the simulated gas + margin
+    assert len(limits) == 2 and limits[0] < 10_000 and limits[1] == pipeline._gas_limit(used)
+    limits, used = settle(nonce=3)
+    # signed once, before simulating: the relay checked that transaction meanwhile
+    assert len(limits) == 1 and limits[0] >= pipeline._gas_limit(used)
+    parts.store.close()
 
 
 def _planned_pools(pipeline, store, ids) -> list[str]:
