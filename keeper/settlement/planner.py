@@ -186,18 +186,23 @@ class NettingPlanner:
         return NettingResult(tuple(fills), excluded, tuple(clearings))
 
     def _pieces(self, intent_id: str, intent: RebalanceIntent) -> list[PairOrder]:
+        """Split a multi-leg intent into pairwise orders (sell i -> buy j).
+
+        Each sell's maximum is shared among the buys by their USD value and each buy's minimum
+        among the sells by theirs, in integer arithmetic with the last piece taking the
+        remainder: the pieces of a sell add up to exactly its signed maximum (never more), and
+        the pieces of a buy to exactly its signed minimum (before the safety margin).
+        """
         margin = 10_000 + self.margin_bps
-        sell_values = [self.value_usd(s.token, s.amount) for s in intent.sells]
-        buy_values = [self.value_usd(b.token, b.amount) for b in intent.buys]
-        total_sell = sum(sell_values) or 1.0
-        total_buy = sum(buy_values) or 1.0
+        sell_weights = _weights([self.value_usd(s.token, s.amount) for s in intent.sells])
+        buy_weights = _weights([self.value_usd(b.token, b.amount) for b in intent.buys])
+        amounts = [_split(s.amount, buy_weights) for s in intent.sells]  # [i][j]
+        minimums = [_split(b.amount, sell_weights) for b in intent.buys]  # [j][i]
         pieces = []
         for i, sell in enumerate(intent.sells):
             for j, buy in enumerate(intent.buys):
-                share_of_sell = buy_values[j] / total_buy if len(intent.buys) > 1 else 1.0
-                share_of_min = sell_values[i] / total_sell if len(intent.sells) > 1 else 1.0
-                amount = int(sell.amount * share_of_sell)
-                minimum = _ceil_div(int(buy.amount * share_of_min) * margin, 10_000)
+                amount = amounts[i][j]
+                minimum = _ceil_div(minimums[j][i] * margin, 10_000)
                 if amount > 0:
                     pieces.append(
                         PairOrder(f"{intent_id}#{i}.{j}", sell.token, buy.token, amount, minimum)
@@ -263,3 +268,25 @@ def describe_prices(market: Any) -> tuple[dict[str, float], dict[str, int]]:
         {t.address: float(t.usd_price) for t in market.tokens},
         {t.address: int(t.decimals) for t in market.tokens},
     )
+
+
+#: resolution of the USD-value weights used to split a multi-leg intent (1e-9 relative)
+_WEIGHT_SCALE = 10**9
+
+
+def _weights(values: Sequence[float]) -> list[int]:
+    """Non-negative integer weights proportional to ``values`` (equal when all are zero)."""
+    total = sum(max(v, 0.0) for v in values)
+    if total <= 0:
+        return [1] * len(values)
+    return [int(max(v, 0.0) / total * _WEIGHT_SCALE) for v in values]
+
+
+def _split(amount: int, weights: Sequence[int]) -> list[int]:
+    """``amount`` split by integer ``weights``; the last part takes the remainder, so the
+    parts sum to exactly ``amount``."""
+    total = sum(weights)
+    if total == 0:
+        weights, total = [1] * len(weights), len(weights)
+    parts = [amount * w // total for w in weights[:-1]]
+    return [*parts, amount - sum(parts)]
