@@ -137,14 +137,6 @@ def build_legs(
     return legs
 
 
-def float_exact(amount: int) -> int:
-    """``amount`` rounded down to the nearest integer a double holds exactly (53 significant
-    bits; at most 2**-52 of it, i.e. dust). A settlement planner that scales a signed maximum by
-    a float share of 1.0 then cannot round it above what the user signed."""
-    drop = max(0, amount.bit_length() - 53)
-    return (amount >> drop) << drop
-
-
 def legs_to_intents(legs: list[Leg], terms: IntentTerms, total_usd: float) -> list[RebalanceIntent]:
     if not legs:
         raise ProposalError(terms.owner, "nothing to trade")
@@ -175,11 +167,7 @@ def legs_to_intents(legs: list[Leg], terms: IntentTerms, total_usd: float) -> li
                 nonce=terms.nonce + i,
                 valid_after=valid_after,
                 deadline=start + terms.deadline_seconds,
-                sells=tuple(
-                    # one intent: float-exact maxima; split intents add up exactly instead
-                    TokenAmount(token=k, amount=float_exact(v) if parts == 1 else v)
-                    for k, v in sorted(sells.items())
-                ),
+                sells=tuple(TokenAmount(token=k, amount=v) for k, v in sorted(sells.items())),
                 buys=tuple(TokenAmount(token=k, amount=v) for k, v in sorted(buys.items())),
                 fee_token=terms.fee_token,
                 max_fee=terms.max_fee,

@@ -162,22 +162,9 @@ def test_a_drifted_user_selling_several_assets_for_several_settles_through_the_k
     assert after["USDC"] > before["USDC"] and after["DAI"] > before["DAI"]
 
 
-PLANNER_ROUNDING = (
-    "keeper/settlement/planner.py splits a multi-leg intent's sells with float shares "
-    "(int(amount * share)): for 18-decimal amounts the pieces can add up to a few hundred wei "
-    "above the signed maximum, the simulation reverts with SellAboveMaximum and the intent "
-    "fails. Owned by the settlement engineer; whether it happens depends on the amounts."
-)
-
-
 def test_a_drifted_users_one_multi_leg_intent_settles_through_the_keeper(stack, tmp_path):
     dave = stack.users[3]
-    try:
-        result, records, _, after = settle_through_keeper(stack, tmp_path, dave, GENERAL, 9)
-    except AssertionError as err:
-        if "SellAboveMaximum" in str(err):
-            pytest.xfail(PLANNER_ROUNDING)
-        raise
+    result, records, _, after = settle_through_keeper(stack, tmp_path, dave, GENERAL, 9)
     (intent,) = result.proposal.intents
     assert len(intent.sells) == 2 and len(intent.buys) == 2
     assert records[0]["state"] == "settled"

@@ -125,8 +125,6 @@ def test_emergency_exit_sells_every_holding_in_one_intent():
 
 
 def test_one_intent_per_leg_gives_single_pair_intents_with_consecutive_nonces():
-    from keeper.strategy.proposals import float_exact
-
     terms = IntentTerms(owner=OWNER, executor=EXECUTOR, nonce=40, now=0, intent_per_leg=True)
     # sell $30k of WETH and $20k of WBTC (the shared BALANCES hold no WBTC) for USDC
     balances = {**BALANCES, "WBTC": 10**8}
@@ -138,6 +136,3 @@ def test_one_intent_per_leg_gives_single_pair_intents_with_consecutive_nonces():
     assert [(len(i.sells), len(i.buys)) for i in p.intents] == [(1, 1), (1, 1)]
     assert [i.sells[0].token for i in p.intents] == [WETH.address, WBTC.address]
     assert p.intents[0].sells[0].amount == 15 * 10**18  # $30k / $2,000
-    # float-exact maxima: 2**60 + 1 needs 61 bits; the lowest 8 are dropped
-    assert float_exact(2**60 + 1) == 2**60 and float_exact(12345) == 12345
-    assert float(float_exact(7_083_718_382_163_645_103)) == float_exact(7_083_718_382_163_645_103)
