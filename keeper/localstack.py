@@ -4,8 +4,9 @@
 the benchmarks. It starts an anvil serving the saved seeded market (chain id 1, ``--order
 fifo`` as the relay's builder needs), deploys the executor with plain web3 (allow-listing the
 keeper and the interaction targets: routers, tokens and V2 pairs), writes the deployments file
-the keeper reads, and then hands block production to a :class:`LocalRelay`. Everything is
-stopped on exit, also on Ctrl-C or failure.
+the keeper reads, and then hands block production to a :class:`LocalRelay` (in this process,
+or as a child process: :class:`keeper.localprocess.RelayProcess`). Everything is stopped on
+exit, also on Ctrl-C or failure.
 
 Accounts are anvil's (and Ape's) well-known dev keys: index 0 deploys, 1 is the keeper
 (``TEST::1`` for the keeper's ``signer``), 2 and up are users. Never use them on a real chain.
@@ -20,11 +21,25 @@ from pathlib import Path
 from typing import Any
 
 from keeper.chain.anvil import AnvilProcess
+from keeper.localprocess import KEEPER_SIGNER, KeeperProcess, RelayProcess
+
+__all__ = [  # the processes live in keeper.localprocess; imported from here by tests and demo
+    "KEEPER_SIGNER",
+    "KeeperProcess",
+    "LocalStack",
+    "RelayProcess",
+    "approve_vault",
+    "deploy_executor",
+    "local_stack",
+    "measure_router02_swap_gas",
+    "quote",
+    "router02_output",
+    "signed_intent",
+]
 
 MAX_UINT160 = 2**160 - 1
 MAX_UINT256 = 2**256 - 1
 FAR_FUTURE = 2**40
-KEEPER_SIGNER = "TEST::1"
 
 _ERC20_APPROVE = [
     {
@@ -40,7 +55,7 @@ _ERC20_APPROVE = [
 @dataclass
 class LocalStack:
     anvil: AnvilProcess
-    relay: Any  # keeper.relay.server.LocalRelay
+    relay: Any  # keeper.relay.server.LocalRelay, or a RelayProcess
     w3: Any
     market: Any  # keeper.market.deployments.Market
     executor: str
@@ -175,9 +190,11 @@ def local_stack(
     workdir: Path,
     portfolios: Mapping[str, Mapping[str, float]] | None = None,
     block_time: float | None = 1.0,
+    relay_process: bool = False,
 ) -> Iterator[LocalStack]:
     """Start market + executor + relay; ``portfolios`` (name -> symbol -> whole tokens) funds
-    one user per entry (dev accounts 2, 3, ...) and sets up their vault allowances."""
+    one user per entry (dev accounts 2, 3, ...) and sets up their vault allowances.
+    ``relay_process`` runs the relay as a child process (else in this process's threads)."""
     from web3 import HTTPProvider, Web3
 
     from keeper.market.deployments import (
@@ -220,7 +237,11 @@ def local_stack(
             fund_portfolio(w3, market, user.address, portfolio, eth=10)
             approve_vault(w3, user, vault, [market.token(s).address for s in portfolio])
         router_gas = measure_router02_swap_gas(w3, deployer, market)
-        relay = stack.enter_context(LocalRelay(anvil.url, block_time=block_time))
+        relay = stack.enter_context(
+            RelayProcess(anvil.url, block_time)
+            if relay_process
+            else LocalRelay(anvil.url, block_time=block_time)
+        )
         yield LocalStack(
             anvil=anvil,
             relay=relay,
@@ -234,112 +255,6 @@ def local_stack(
             users=list(users),
             router02_swap_gas=router_gas,
         )
-
-
-class KeeperProcess:
-    """``keeper run`` as a child process against a :class:`LocalStack` (context manager).
-
-    Settings go through ``KEEPER_*`` variables, as an operator would set them; the keeper reads
-    the chain through the local relay unless ``rpc_url`` says otherwise. ``stop()`` sends
-    SIGTERM (graceful); ``kill()`` sends SIGKILL (a crash). Logs go to ``<data_dir>/keeper.log``.
-    """
-
-    def __init__(
-        self,
-        stack: LocalStack,
-        data_dir: Path,
-        signer: str | None = KEEPER_SIGNER,
-        rpc_url: str | None = None,
-        **env: str,
-    ) -> None:
-        from keeper.chain.anvil import free_port
-
-        self.stack = stack
-        # Reads go through the relay (it forwards them to anvil under its builder's lock, so
-        # the keeper never sees a trial block), as they would go to a node beside the builder.
-        self.rpc_url = rpc_url or stack.relay.url
-        self.data_dir = data_dir
-        self.intake_port = free_port()
-        self.metrics_port = free_port()
-        self.env = {
-            "KEEPER_DATA_DIR": str(data_dir),
-            "KEEPER_KEEPER_ID": "local-keeper",
-            "KEEPER_RELAY__URLS": f'["{stack.relay.url}"]',
-            "KEEPER_INTAKE__PORT": str(self.intake_port),
-            "KEEPER_METRICS__PORT": str(self.metrics_port),
-            "KEEPER_POLL_INTERVAL_S": "0.1",
-            # local blocks come every second or so, not every 12 s: keep a bundle alive longer
-            "KEEPER_RELAY__TARGET_BLOCKS": "6",
-            **({"KEEPER_SIGNER": signer} if signer else {}),
-            **env,
-        }
-        self.proc: Any = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.intake_port}"
-
-    def start(self, timeout: float = 60.0) -> KeeperProcess:
-        import os
-        import subprocess
-        import sys
-
-        import requests
-
-        from keeper.daemon import wait_for
-        from keeper.exceptions import ProcessError
-
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPER_")}
-        env.update(self.env)
-        command = [sys.executable, "-m", "keeper.cli", "run", "--rpc-url", self.rpc_url,
-                   "--deployments", str(self.stack.deployments_file)]  # fmt: skip
-        log = (self.data_dir / "keeper.log").open("ab")
-        self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        log.close()
-
-        def healthy() -> bool:
-            if self.proc.poll() is not None:
-                return True
-            try:
-                return requests.get(f"{self.url}/health", timeout=1).ok
-            except requests.RequestException:
-                return False
-
-        if not wait_for(healthy, timeout) or self.proc.poll() is not None:
-            tail = (self.data_dir / "keeper.log").read_text()[-2000:]
-            self.kill()
-            raise ProcessError("keeper", f"did not become healthy:\n{tail}")
-        return self
-
-    def stop(self, timeout: float = 20.0) -> int:
-        import signal
-        import subprocess
-
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        code = int(self.proc.returncode)
-        self.proc = None
-        return code
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-    def __enter__(self) -> KeeperProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def quote(stack: LocalStack, sell: str, amount: int, buy: str) -> int:
