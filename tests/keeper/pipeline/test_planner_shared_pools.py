@@ -11,6 +11,8 @@ import math
 from collections import defaultdict
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from keeper.chainview import Head
 from keeper.intents.types import RebalanceIntent, TokenAmount
@@ -21,7 +23,7 @@ from keeper.settlement.gas import FeeQuote
 from keeper.settlement.plan import Candidate
 from keeper.settlement.planner import NettingPlanner
 from keeper.settlement.replay import after_routes
-from tests.keeper.routing.builders import TOKENS, snapshot, v2, v3
+from tests.keeper.routing.builders import TOKENS, random_snapshot, snapshot, v2, v3
 
 E18 = 10**18
 WETH, WBTC, USDC, DAI = TOKENS[:4]
@@ -157,3 +159,54 @@ def _assert_no_deficit(plan, routes) -> None:
             balance[leg.token_in.lower()] -= leg.amount_in
             balance[leg.token_out.lower()] += leg.amount_out
     assert all(v >= 0 for v in balance.values()), balance
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(min_value=0, max_value=10_000),
+    shapes=st.lists(
+        st.tuples(
+            st.sets(st.integers(0, 3), min_size=1, max_size=2),  # sold tokens
+            st.sets(st.integers(0, 3), min_size=1, max_size=2),  # bought tokens
+            st.floats(min_value=0.001, max_value=0.05),  # share of a pool's depth
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+)
+@pytest.mark.fuzzing
+def test_whatever_routes_share_every_leg_pays_its_quote_and_nobody_is_deferred(seed, shapes):
+    snap = random_snapshot(seed, n_tokens=4, n_v2=5, n_v3=3)
+    market = Market(snap.model_copy(update={"weth": snap.tokens[0].address}))  # gas is valued
+    tokens = market.tokens
+    value = {t: 2.0**i for i, t in enumerate(tokens)}  # as random_snapshot prices them
+    planner = NettingPlanner(
+        executor=EXECUTOR,
+        chain_id=1,
+        snapshot=lambda: market,
+        usd_prices=value,
+        decimals=dict.fromkeys(tokens, 18),
+        swap_router="0x" + "5e" * 20,
+        max_hops=3,
+    )
+    batch = []
+    for n, (sold, bought) in enumerate((s, b - s) for s, b, _ in shapes):
+        if not bought:
+            continue
+        size = int(10**20 * shapes[n][2])
+        sells = {tokens[i]: size for i in sorted(sold)}
+        buys = {tokens[j]: 1 for j in sorted(bought)}  # loose limits: the routing is under test
+        batch.append(_candidate(f"i{n}", 0x100 + n, sells, buys))
+    if not batch:
+        return
+
+    plan = planner.plan(batch, HEAD, FEES)
+
+    assert plan.deferred == []
+    if plan.settlement is None:
+        assert set(plan.dropped) == {c.id for c in batch}
+        return
+    routes = _routes(plan)
+    for quoted, exact in _replayed_outputs(market, routes):
+        assert exact == quoted
+    _assert_no_deficit(plan, routes)
