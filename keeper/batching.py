@@ -57,8 +57,9 @@ class Batching:
     events: SettledEvents | None
 
     # -- the on-chain pre-check -----------------------------------------------------------------
-    def check_orders(self, candidates: Sequence[Candidate]) -> Checked:
-        """``checkOrder`` for every candidate at its full signed amounts (thread-safe)."""
+    def check_orders(self, candidates: Sequence[Candidate], block: str = "latest") -> Checked:
+        """``checkOrder`` for every candidate at its full signed amounts, on ``block``
+        (thread-safe)."""
         from keeper.intents.types import Execution, Order
 
         started = time.perf_counter()
@@ -73,7 +74,7 @@ class Batching:
             )
             for c in candidates
         ]
-        return self.simulator.check_orders(orders), time.perf_counter() - started
+        return self.simulator.check_orders(orders, block), time.perf_counter() - started
 
     def _apply_checks(
         self,
@@ -176,7 +177,9 @@ class Batching:
             early = presign(plan.settlement) if presign is not None else None
             try:
                 with report.stage("simulate"):
-                    simulation = self.simulator.estimate(plan.settlement)
+                    # On the head's state: a builder's trial block (the relay may be checking
+                    # this very transaction meanwhile) is never what it simulates on.
+                    simulation = self.simulator.estimate(plan.settlement, hex(head.number))
             except BaseException:
                 _finish(early)
                 raise

@@ -55,8 +55,8 @@ class ChainView:
         result = self._rpc("eth_getTransactionReceipt", [tx_hash])
         return dict(result) if result else None
 
-    def account_nonce(self, address: str) -> int:
-        return int(self._rpc("eth_getTransactionCount", [address, "latest"]), 16)
+    def account_nonce(self, address: str, block: str = "latest") -> int:
+        return int(self._rpc("eth_getTransactionCount", [address, block]), 16)
 
     def nonce_used(self, owner: str, nonce: int) -> bool:
         try:

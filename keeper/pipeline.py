@@ -176,11 +176,12 @@ class Pipeline(Follower, Batching):
         if prefetch is not None:
             prefetch(head)
         candidates = [Candidate.from_stored(r.id, r.payload, r.attempts) for r in claim.records]
-        checks = self.io.submit(self.check_orders, candidates)
+        block = hex(head.number)  # every read of the batch is pinned to the head
+        checks = self.io.submit(self.check_orders, candidates, block)
         nonce = (
             None
             if self.paper
-            else self.io.submit(self.chain.account_nonce, str(self.account.address))
+            else self.io.submit(self.chain.account_nonce, str(self.account.address), block)
         )
         fees = quote_fees(self.settings.gas, self._next_base_fee(head))
 
