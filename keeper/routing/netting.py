@@ -28,7 +28,8 @@ from keeper.routing.market import Market
 from keeper.routing.problem import problem
 from keeper.routing.route import Route, route
 
-_BISECTION_STEPS = 60
+_ROOT_STEPS = 60  # a safety cap: the root is found in 3-6 routes
+_PRICE_TOLERANCE = 1e-10  # relative, between the two sides' prices of a pair
 
 
 @dataclass(frozen=True)
@@ -199,28 +200,81 @@ def _fixed_point(
     max_hops: int,
     eth_price: float | None,
 ) -> Route:
-    """Route the excess side's residual ``R`` with ``R = sold_excess - sold_other / P`` and
-    ``P`` = the residual's average price (``other`` per ``excess``)."""
+    """Route the excess side's residual ``R``: the largest ``R`` whose average AMM price
+    ``out(R) / R`` (``other`` per ``excess``) still pays the price the other side's volume
+    asks, ``sold_other / (sold_excess - R)``.
 
-    def routed(price: float) -> Route:
-        amount = sold_excess - int(sold_other / price) if price > 0 else sold_excess
-        return route(
-            market, excess, other, max(amount, 1), gas_price, max_hops=max_hops, eth_price=eth_price
-        )
+    The two prices meet where ``k(R) = out(R) (S_e - R) / R - S_o`` is zero (``S_e``, ``S_o``:
+    the amounts the excess and other side sell); ``k`` falls as ``R`` grows, from
+    ``spot S_e - S_o > 0`` at ``R -> 0`` to below zero where the asked price reaches the spot
+    rate, and ``k / S_o`` is the relative gap between the two prices. Its numerator is exact
+    integer arithmetic, so the sign is exact and the value precise near the root. Secant
+    steps on ``k`` (Illinois regula falsi when the secant leaves the bracket or stops
+    halving it) aiming at the middle of the acceptance window ``0 <= k <= 1e-10 S_o``
+    (a route there pays at least the asked price, and the two sides' prices differ by at most
+    1e-10): 3-6 routes where bisecting the price took ~35 (docs/BENCHMARKS.md). Returns the
+    accepted route, else (bracket 1 wei wide, or the step cap) the largest routed ``R`` with
+    ``k >= 0``.
+    """
+    routes: dict[int, Route] = {}
+
+    def routed(size: int) -> Route:
+        size = max(size, 1)
+        if size not in routes:
+            routes[size] = route(
+                market, excess, other, size, gas_price, max_hops=max_hops, eth_price=eth_price
+            )
+        return routes[size]
 
     if sold_other == 0:
-        return routed(0.0)
-    low = sold_other / sold_excess  # R = 0
-    high = _spot(market, market.token_index[excess], market.token_index[other], max_hops)
-    best = routed(high)
-    for _ in range(_BISECTION_STEPS):
-        mid = 0.5 * (low + high)
-        trial = routed(mid)
-        if trial.amount_out / trial.amount_in >= mid:
-            low = mid  # the AMM still pays at least mid: more can go through it
-        else:
-            high = mid
-        if high - low <= 1e-10 * high:
+        return routed(sold_excess)
+
+    def gap(found: Route) -> float:
+        size = found.amount_in
+        return (found.amount_out * (sold_excess - size) - sold_other * size) / size
+
+    window = _PRICE_TOLERANCE * sold_other
+    target = 0.5 * window
+    spot = _spot(market, market.token_index[excess], market.token_index[other], max_hops)
+    low, k_low = 0, spot * sold_excess - sold_other  # the limit R -> 0 (not routed: 0 wei)
+    high = sold_excess - int(sold_other / spot)
+    first = routed(high)
+    k_high = gap(first)
+    if k_high >= 0:  # round-off: the whole residual at the spot rate clears
+        return first
+    best: Route | None = None  # the largest feasible route so far
+    phi_low, phi_high = k_low - target, k_high - target
+    side = 0
+    points = [(0.0, phi_low), (float(high), phi_high)]  # the last two, for the secant
+    widths: list[int] = []
+    for _ in range(_ROOT_STEPS):
+        if high - low <= 1:
             break
-    best = routed(low)
-    return best
+        (r0, phi0), (r1, phi1) = points
+        secant = r1 - phi1 * (r1 - r0) / (phi1 - phi0) if phi1 != phi0 else -1.0
+        widths.append(high - low)
+        if low < secant < high and (len(widths) < 4 or widths[-1] < 0.5 * widths[-4]):
+            size = int(secant)
+        else:  # Illinois regula falsi between the bracket's ends (also when the secant
+            # has not halved the bracket in three steps)
+            size = low + int(phi_low / (phi_low - phi_high) * (high - low))
+        size = min(max(size, low + 1), high - 1)
+        trial = routed(size)
+        k = gap(trial)
+        if 0 <= k <= window:
+            return trial
+        if k >= 0:
+            best = trial
+        phi = k - target
+        points = [points[1], (float(size), phi)]
+        if phi > 0:
+            low, phi_low = size, phi
+            if side == -1:
+                phi_high *= 0.5  # the high end is stale: Illinois
+            side = -1
+        else:
+            high, phi_high = size, phi
+            if side == 1:
+                phi_low *= 0.5
+            side = 1
+    return best if best is not None else routed(low)

@@ -4,7 +4,7 @@ For a (sell, buy, max_hops) on a compiled market: the candidate edges and tokens
 prices, the dual's index arrays, the sell token's supply curve at the start prices and the
 hop layers of the single-path search. Built on the first route of a pair and kept on the
 market (a snapshot is immutable): the keeper routes the same pairs many times per block —
-netting alone bisects on the amount — and building this is a third of a cold small route.
+netting alone routes each pair 4-6 times — and building this is a third of a cold small route.
 """
 
 from __future__ import annotations

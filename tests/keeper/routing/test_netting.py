@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keeper.routing import Market, NettingError
+from keeper.routing import Market, NettingError, netting
 from keeper.routing.netting import Order, net
 from tests.keeper.routing.builders import random_snapshot, snapshot, v2
 
@@ -119,3 +119,48 @@ def test_bad_orders_are_rejected_naming_the_field(orders, field):
     with pytest.raises(NettingError) as err:
         net(_market, orders)
     assert err.value.field == field
+
+
+pair_strategy = st.lists(
+    st.tuples(st.booleans(), st.integers(min_value=10**15, max_value=10**21)),
+    min_size=2,
+    max_size=8,
+).filter(lambda legs: any(side for side, _ in legs) and not all(side for side, _ in legs))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(legs=pair_strategy, pair=st.sampled_from([(0, 1), (0, 2), (1, 2)]))
+@pytest.mark.fuzzing
+def test_both_sides_of_a_pair_clear_at_the_residuals_amm_price_in_a_few_routes(legs, pair):
+    calls = []
+    real_route = netting.route
+
+    def counted(*args, **kwargs):
+        calls.append(args[3])
+        return real_route(*args, **kwargs)
+
+    a, b = T[pair[0]], T[pair[1]]
+    orders = [
+        Order(f"o{i}", a if a_side else b, b if a_side else a, amount)
+        for i, (a_side, amount) in enumerate(legs)
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(netting, "route", counted)
+        result = net(_market, orders)
+
+    (clearing,) = result.clearings
+    residual = clearing.residual
+    if residual is None:  # crossed inside the AMM band: nothing routed
+        assert calls == []
+        return
+    # The excess side sells R through the pools at their average price f = out / R; the
+    # other side's volume asks P = sold_other / (sold_excess - R). The root: f >= P, within
+    # the 1e-10 tolerance, found in a handful of routes.
+    excess_is_a = residual.sell_token == clearing.token_a
+    sold_excess, sold_other = (
+        (clearing.sold_a, clearing.sold_b) if excess_is_a else (clearing.sold_b, clearing.sold_a)
+    )
+    r, out = residual.amount_in, residual.amount_out
+    assert out * (sold_excess - r) >= sold_other * r  # f >= P, exactly
+    assert out * (sold_excess - r) <= sold_other * r * (1 + 1e-9)
+    assert len(calls) <= 12, calls
