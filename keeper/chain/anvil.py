@@ -18,9 +18,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 from keeper.exceptions import ProcessError
+from keeper.lifecycle import Service
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def rpc_ready(url: str, timeout: float = 0.5) -> bool:
         return False
 
 
-class AnvilProcess:
+class AnvilProcess(Service):
     """An anvil node on loopback, owned by this process.
 
     Args:
@@ -135,14 +135,3 @@ class AnvilProcess:
         finally:
             if proc.stderr:
                 proc.stderr.close()
-
-    def __enter__(self) -> AnvilProcess:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import TracebackType
 
 from keeper.chain.anvil import AnvilProcess
 from keeper.exceptions import ConfigError
+from keeper.lifecycle import Service
 from keeper.market.state import market_node, state_file
 
 FORK_NETWORK = "ethereum:mainnet-fork:foundry"
@@ -25,7 +25,7 @@ FORK_BLOCK_ENV = "KEEPER_FORK_BLOCK"
 PINNED_MAINNET_BLOCK = 21_000_000
 
 
-class ForkUpstream:
+class ForkUpstream(Service):
     """Starts (or names) the upstream and points Ape at it; a context manager.
 
     Attributes after :meth:`start`: ``url`` of the upstream, ``block_number`` the fork is pinned
@@ -69,17 +69,6 @@ class ForkUpstream:
         node, self._node = self._node, None
         if node is not None:
             node.stop()
-
-    def __enter__(self) -> ForkUpstream:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def isolate_contract_caches(ecosystem: str = "ethereum", network: str = "mainnet") -> None:

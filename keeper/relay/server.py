@@ -27,11 +27,11 @@ import logging
 import threading
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from keeper.lifecycle import Service
 from keeper.relay import constants
 from keeper.relay.builder import BlockBuilder, BlockRecord
 from keeper.relay.exceptions import InvalidBundleError, RelayError, SignatureError, UpstreamError
@@ -230,7 +230,7 @@ class _RelayHTTPServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
 
-class LocalRelay:
+class LocalRelay(Service):
     """The local relay server and block builder for one anvil.
 
     Args:
@@ -317,14 +317,3 @@ class LocalRelay:
                 self.upstream.call("evm_setAutomine", True)
             except UpstreamError:
                 log.warning("local relay: could not restore automine on %s", self.upstream.url)
-
-    def __enter__(self) -> LocalRelay:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -18,7 +18,8 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
+
+from keeper.lifecycle import Service
 
 SERVER_TOOLS = ("initdb", "pg_ctl", "postgres", "createdb")
 DATABASE = "keeper_test"
@@ -58,7 +59,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class PostgresCluster:
+class PostgresCluster(Service):
     """Usage: ``with PostgresCluster() as cluster: engine = create_engine(cluster.url)``."""
 
     def __init__(self, bindir: Path | None = None, start_timeout_s: int = 60) -> None:
@@ -181,14 +182,3 @@ class PostgresCluster:
         with contextlib.suppress(OSError, ValueError, IndexError):
             pid = int((self.data / "postmaster.pid").read_text().split()[0])
             os.kill(pid, signal.SIGKILL)  # the server this cluster started
-
-    def __enter__(self) -> PostgresCluster:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
