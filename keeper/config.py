@@ -146,6 +146,9 @@ class KeeperSettings(BaseSettings):
     store_url: str | None = None
     #: tokens accepted in intents; empty = every token the executor's market knows.
     supported_tokens: list[Address] = Field(default_factory=list)
+    #: the token trades and gas are valued in for the cost gate (symbol or address of a token
+    #: in the deployments market): every block, each token at its pool mid price in it
+    usd_token: str = Field(default="USDC", min_length=1)
     poll_interval_s: float = Field(default=1.0, gt=0)
     #: seconds a claim on intents stays valid without renewal (crash recovery)
     lease_s: float = Field(default=120.0, gt=0)

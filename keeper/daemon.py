@@ -126,6 +126,20 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
     chain = ChainView(web3, executor)
     simulator = Simulator(web3, executor, keeper_address, executor_errors())
     prices, decimals = describe_prices(market)
+    usd_token = next(
+        (
+            t.address
+            for t in market.tokens
+            if settings.usd_token.lower() in (t.symbol.lower(), t.address.lower())
+        ),
+        None,
+    )
+    if usd_token is None:
+        raise ConfigError(
+            "usd_token",
+            f"{settings.usd_token!r} is not a token of the market in {path} "
+            f"(one of {', '.join(t.symbol for t in market.tokens)})",
+        )
 
     def full_read() -> Snapshot:
         return retrying(lambda: read_market_snapshot(url, market, word_radius=4), (SnapshotError,))
@@ -141,6 +155,7 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
         swap_router=market.contracts.get("SwapRouter"),
         safety_margin_bps=settings.limits.safety_margin_bps,
         weth=market.contracts.get("WETH9"),
+        usd_token=usd_token,
     )
     metrics = KeeperMetrics()
     metrics.paper_mode.set(1 if account is None else 0)

@@ -51,7 +51,11 @@ class NettingPlanner:
         executor / chain_id: where the settlement goes.
         snapshot: returns the routing :class:`Market` for the current block.
         snapshot_at: returns it for a given block number (used instead when given).
-        usd_prices: token address -> reference USD price per whole token (weights and value).
+        usd_prices: token address -> reference USD price per whole token, used where the
+            block's pools cannot price a token (weights and value).
+        usd_token: the USD numeraire (e.g. USDC): each block, tokens are valued at their pool
+            mid price in it (:meth:`prices`) instead of the reference prices. None: reference
+            prices only.
         decimals: token address -> decimals.
         swap_router: Uniswap V3 SwapRouter (needed only for V3 legs).
         safety_margin_bps: extra margin on every signed minimum.
@@ -71,6 +75,7 @@ class NettingPlanner:
         weth: str | None = None,
         max_hops: int = 3,
         snapshot_at: Callable[[int], Market] | None = None,
+        usd_token: str | None = None,
     ) -> None:
         self.executor = executor
         self.chain_id = chain_id
@@ -78,6 +83,7 @@ class NettingPlanner:
         #: the market at a given block (preferred when given: pinned to the cycle's head)
         self.snapshot_at = snapshot_at
         self.usd = {k.lower(): v for k, v in usd_prices.items()}
+        self.usd_token = usd_token.lower() if usd_token else None
         self.decimals = {k.lower(): v for k, v in decimals.items()}
         self.swap_router = swap_router
         self.margin_bps = safety_margin_bps
@@ -86,9 +92,33 @@ class NettingPlanner:
         self._pool: ThreadPoolExecutor | None = None
         self._prefetched: tuple[int, Future[Market]] | None = None
 
-    def value_usd(self, token: str, amount: int) -> float:
+    def value_usd(
+        self, token: str, amount: int, prices: Mapping[str, float] | None = None
+    ) -> float:
+        """USD value of ``amount`` base units of ``token`` at ``prices`` (USD per whole token,
+        lower-case addresses; default: the reference prices)."""
         key = token.lower()
-        return amount / 10 ** self.decimals.get(key, 18) * self.usd.get(key, 0.0)
+        usd = (self.usd if prices is None else prices).get(key, 0.0)
+        return amount / 10 ** self.decimals.get(key, 18) * usd
+
+    def prices(self, market: Market) -> dict[str, float]:
+        """USD per whole token on ``market``: each token's mid price in :attr:`usd_token`
+        (through its deepest pools, as the router prices tokens), the reference price where
+        the pools do not connect it to the numeraire (or without a numeraire)."""
+        prices = dict(self.usd)
+        if self.usd_token is None:
+            return prices
+        try:
+            usd = market.token_position(self.usd_token, "usd_token")
+        except RoutingError:  # the numeraire is not in this snapshot
+            return prices
+        usd_decimals = self.decimals.get(self.usd_token or "", 18)
+        mids = market.mid_prices(usd).tolist()
+        for token, mid in zip(market.tokens, mids, strict=True):
+            key = token.lower()
+            if key in self.decimals and mid == mid and mid > 0:  # not NaN
+                prices[key] = mid * 10 ** (self.decimals[key] - usd_decimals)
+        return prices
 
     def prefetch(self, head: Head) -> None:
         """Start reading the pools for ``head`` in the background (overlapping the caller's own
@@ -129,11 +159,12 @@ class NettingPlanner:
                 dropped[candidate.id] = f"no pool snapshot for token {unknown[0]}"
             else:
                 live[candidate.id] = intent
+        prices = self.prices(market)
         result: NettingResult | None = None
         for _ in range(MAX_ROUNDS):
             if not live:
                 break
-            pieces = [p for i, intent in live.items() for p in self._pieces(i, intent)]
+            pieces = [p for i, intent in live.items() for p in self._pieces(i, intent, prices)]
             try:
                 result = self._net_in_sequence(market, pieces, fees)
             except RoutingError as err:
@@ -151,7 +182,7 @@ class NettingPlanner:
         timings = {"snapshot": snapshot_s, "net": netted - started - snapshot_s}
         if not live or result is None:
             return Plan(None, dropped, timings=timings)
-        plan = self._settlement(live, batch, result, dropped)
+        plan = self._settlement(live, batch, result, dropped, prices)
         plan.timings.update(timings, build=time.perf_counter() - netted)
         return plan
 
@@ -185,7 +216,9 @@ class NettingPlanner:
             pending.extend(result.residual_routes)
         return NettingResult(tuple(fills), excluded, tuple(clearings))
 
-    def _pieces(self, intent_id: str, intent: RebalanceIntent) -> list[PairOrder]:
+    def _pieces(
+        self, intent_id: str, intent: RebalanceIntent, prices: Mapping[str, float]
+    ) -> list[PairOrder]:
         """Split a multi-leg intent into pairwise orders (sell i -> buy j).
 
         Each sell's maximum is shared among the buys by their USD value and each buy's minimum
@@ -194,8 +227,8 @@ class NettingPlanner:
         the pieces of a buy to exactly its signed minimum (before the safety margin).
         """
         margin = 10_000 + self.margin_bps
-        sell_weights = _weights([self.value_usd(s.token, s.amount) for s in intent.sells])
-        buy_weights = _weights([self.value_usd(b.token, b.amount) for b in intent.buys])
+        sell_weights = _weights([self.value_usd(s.token, s.amount, prices) for s in intent.sells])
+        buy_weights = _weights([self.value_usd(b.token, b.amount, prices) for b in intent.buys])
         amounts = [_split(s.amount, buy_weights) for s in intent.sells]  # [i][j]
         minimums = [_split(b.amount, sell_weights) for b in intent.buys]  # [j][i]
         pieces = []
@@ -215,6 +248,7 @@ class NettingPlanner:
         batch: Sequence[Candidate],
         result: NettingResult,
         dropped: dict[str, str],
+        prices: Mapping[str, float],
     ) -> Plan:
         sold: dict[str, list[int]] = {i: [0] * len(v.sells) for i, v in live.items()}
         bought: dict[str, list[int]] = {i: [0] * len(v.buys) for i, v in live.items()}
@@ -240,7 +274,7 @@ class NettingPlanner:
                     Interaction(target=call.target, value=call.value, call_data=call.call_data)
                 )
         notional = sum(
-            self.value_usd(leg.token, amount)
+            self.value_usd(leg.token, amount, prices)
             for i in ids
             for leg, amount in zip(live[i].sells, sold[i], strict=True)
         )
@@ -252,7 +286,7 @@ class NettingPlanner:
             intent_ids=tuple(ids),
             quoted={i: tuple(bought[i]) for i in ids},
         )
-        eth_usd = self.usd.get((self.weth or "").lower(), 0.0)
+        eth_usd = prices.get((self.weth or "").lower(), 0.0)
         return Plan(
             settlement,
             dropped,

@@ -168,3 +168,34 @@ def _planned_pools(pipeline, store, ids) -> list[str]:
     plan = pipeline.planner.plan(candidates, head, fees)
     assert plan.settlement is not None and not plan.deferred, (plan.dropped, plan.deferred)
     return [leg.pool for route in plan.routes for leg in route.legs]
+
+
+def test_the_keeper_values_trades_at_the_seeded_pools_prices_in_its_usd_token(stack, tmp_path):
+    parts = _parts(stack, tmp_path / "keeper")
+    planner = parts.pipeline.planner
+    head = parts.pipeline.chain.head()
+    prices = planner.prices(planner._read(head))
+
+    # The market was seeded at ETH $3,000 and BTC $90,000; live mid prices sit within the pools'
+    # drift from the seeding (a few bps), not exactly at the reference.
+    assert prices[stack.market.token("WETH").address.lower()] == pytest.approx(3_000, rel=0.01)
+    assert prices[stack.market.token("WBTC").address.lower()] == pytest.approx(90_000, rel=0.01)
+    assert prices[stack.market.token("USDC").address.lower()] == 1.0
+
+
+def test_an_unknown_usd_token_is_refused_naming_the_setting(stack, tmp_path):
+    from keeper.config import load_settings
+    from keeper.daemon import build
+    from keeper.exceptions import ConfigError
+
+    settings = load_settings(
+        data_dir=tmp_path,
+        rpc_url=stack.anvil.url,
+        simulate_as="0x" + "11" * 20,  # paper mode: no signer needed to get this far
+        usd_token="NOPE",
+        intake={"enabled": False},
+        metrics={"enabled": False},
+    )
+    with pytest.raises(ConfigError) as err:
+        build(settings, stack.deployments_file)
+    assert err.value.key == "usd_token" and "NOPE" in str(err.value)

@@ -1,0 +1,64 @@
+"""The planner values trades and gas at the block's pool prices, not at fixed references."""
+
+from __future__ import annotations
+
+import pytest
+
+from keeper.routing import Market
+from keeper.settlement.planner import NettingPlanner
+from tests.keeper.routing.builders import TOKENS, snapshot, v2
+
+E18 = 10**18
+WETH, WBTC, USDC, LONELY = TOKENS[:4]
+REFERENCE = {WETH: 3_000.0, WBTC: 90_000.0, USDC: 1.0, LONELY: 7.0}
+DECIMALS = {WETH: 18, WBTC: 8, USDC: 6, LONELY: 18}
+
+
+def _market() -> Market:
+    """WETH trades at 2,500 USDC and WBTC at 25 WETH (62,500 USDC); LONELY has no pool."""
+    return Market(
+        snapshot(
+            [
+                v2(0, 0, 2, 1_000 * E18, 2_500_000 * 10**6),
+                v2(1, 0, 1, 2_500 * E18, 100 * 10**8),
+            ],
+            n_tokens=4,
+            weth=0,
+        )
+    )
+
+
+def _planner(usd_token: str | None) -> NettingPlanner:
+    return NettingPlanner(
+        executor="0x" + "ee" * 20,
+        chain_id=1,
+        snapshot=_market,
+        usd_prices=REFERENCE,
+        decimals=DECIMALS,
+        weth=WETH,
+        usd_token=usd_token,
+    )
+
+
+def test_tokens_are_valued_at_their_pool_mid_price_in_the_usd_token():
+    prices = _planner(USDC).prices(_market())
+
+    assert prices[WETH.lower()] == pytest.approx(2_500.0, rel=1e-12)
+    assert prices[WBTC.lower()] == pytest.approx(62_500.0, rel=1e-12)  # through WETH
+    assert prices[USDC.lower()] == 1.0
+    assert prices[LONELY.lower()] == 7.0  # no pool to the numeraire: the reference price
+
+
+def test_a_trades_usd_value_follows_the_pools():
+    planner = _planner(USDC)
+    prices = planner.prices(_market())
+
+    assert planner.value_usd(WBTC, 2 * 10**8, prices) == pytest.approx(125_000.0, rel=1e-12)
+    assert planner.value_usd(WBTC, 2 * 10**8) == 180_000.0  # reference prices
+
+
+@pytest.mark.parametrize("usd_token", [None, "0x" + "ab" * 20])
+def test_without_a_numeraire_in_the_pools_the_reference_prices_stand(usd_token):
+    prices = _planner(usd_token).prices(_market())
+
+    assert prices == {k.lower(): v for k, v in REFERENCE.items()}
