@@ -39,17 +39,17 @@ class Segments:
         self.hi = market.seg_hi[index]
         self.L = market.seg_L[index]
         self.L_g_hi = market.seg_L_g_hi[index]
-        self._market, self._index = market, index
+        self._market, self.index = market, index
         self.bounded = not market.v2_only  # V2 segments run to q = 0: no lower clip
 
     @property
     def inv_hi(self) -> FloatArray:
-        return cast(FloatArray, self._market.seg_inv_hi[self._index])
+        return cast(FloatArray, self._market.seg_inv_hi[self.index])
 
     @property
     def inv_lo(self) -> FloatArray:
         """``1 / lo`` (inf for a V2 pair, never used up)."""
-        return cast(FloatArray, self._market.seg_inv_lo[self._index])
+        return cast(FloatArray, self._market.seg_inv_lo[self.index])
 
     def spread(self, per_edge: FloatArray) -> FloatArray:
         """An edge quantity repeated for each of its segments."""
@@ -78,7 +78,8 @@ class Dual:
     def __init__(
         self, market: Market, edges: IntArray, tokens: IntArray, sell: int, buy: int, amount: float
     ) -> None:
-        order = np.concatenate((tokens[tokens != buy], [buy]))
+        # A handful of tokens: Python lists are cheaper than numpy here.
+        order = np.array([t for t in tokens.tolist() if t != buy] + [buy])
         local = np.empty(market.n_tokens, dtype=np.int64)
         local[order] = np.arange(len(order))
         self.edges, self.order, self.m = edges, order, len(order)
@@ -86,15 +87,27 @@ class Dual:
         ein = local[market.edge_in[edges]]
         eout = local[market.edge_out[edges]]
         self.ein, self.eout = ein, eout
-        self.inv_g = 1.0 / market.g[edges]
+        self.inv_g = market.inv_g[edges]
         self.segments = seg = Segments(market, edges)
         self.seg_in, self.seg_out = seg.spread(ein), seg.spread(eout)
+        self.half_L = market.seg_half_L[seg.index]
         # Hessian cells of the free prices (row-major k x k); cells touching the buy token's
-        # fixed price go to one spare bin past the end.
+        # fixed price (local index k) go to one spare bin past the end: with the buy token's
+        # row and column offsets at k * k, every such cell sums to k * k or more.
         k = self.m - 1
-        rows, cols = np.concatenate((ein, eout, ein, eout)), np.concatenate((ein, eout, eout, ein))
-        self.cells = np.where((rows < k) & (cols < k), rows * k + cols, k * k)
-        self.diagonal = np.arange(k) * (k + 1)
+        row = np.array([*range(0, k * k, k), k * k])
+        col = np.array([*range(k), k * k])
+        in_row, in_col, out_row, out_col = row[ein], col[ein], row[eout], col[eout]
+        cells = np.concatenate(
+            (in_row + in_col, out_row + out_col, in_row + out_col, out_row + in_col)
+        )
+        self.cells = np.minimum(cells, k * k)
+        self.diagonal = np.arange(0, k * k, k + 1)
+        self.ridge = np.empty(k)  # Newton's relative ridge on the diagonal
+        self.ridge.fill(1 + 1e-10)
+        # The Hessian's weights per cell, written in place: (in, in), (out, out), 2 x (in, out).
+        self._weights = np.empty((4, len(edges)))
+        self._weight_rows = tuple(self._weights)
         self.evaluations = 0
 
     def state(self, p: FloatArray) -> FloatArray:
@@ -105,9 +118,10 @@ class Dual:
         evaluation (``p`` may be changed afterwards)."""
         self.evaluations += 1
         p_in, p_out = p[self.ein], p[self.eout]
-        t = np.sqrt(p_in / p_out * self.inv_g)
+        ratio = p_in / p_out
+        t = np.sqrt(ratio * self.inv_g)
         x, y, c = self.segments.flows(t)
-        self._last = (p_in, p_out, t, c)
+        self._last = (p_in, p_out, ratio, t, c)
         self._flows = (x, y)
         grad = np.bincount(self.seg_out, y, self.m) - np.bincount(self.seg_in, x, self.m)
         grad[self.sell] += self.amount
@@ -117,12 +131,16 @@ class Dual:
         """Hessian of the free prices at the last :meth:`gradient`, flattened row-major with
         one spare cell at the end."""
         seg = self.segments
-        p_in, p_out, t, c = self._last
-        w = seg.per_edge(seg.L * (c == seg.spread(t))) * (0.5 * t)  # segments holding t
+        p_in, p_out, ratio, t, c = self._last
+        w = seg.per_edge(self.half_L * (c == seg.spread(t))) * t  # segments holding t
         wp = w / p_in
-        weights = np.concatenate([wp * p_out / p_in, w / p_out, -wp, -wp])
+        in_in, out_out, in_out, out_in = self._weight_rows
+        np.divide(wp, ratio, out=in_in)
+        np.divide(w, p_out, out=out_out)
+        np.negative(wp, out=in_out)
+        out_in[:] = in_out
         k = self.m - 1
-        return cast(FloatArray, np.bincount(self.cells, weights, k * k + 1))
+        return cast(FloatArray, np.bincount(self.cells, self._weights.ravel(), k * k + 1))
 
     def edge_flows(self, p: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
         """Gross input and output per edge at ``p`` (default: at the last :meth:`gradient`)."""

@@ -21,13 +21,14 @@ def candidate_edges(
     uses them unless the snapshot holds an arbitrage cycle. Hop distances are compiled with
     the market, so this is a few array operations.
     """
-    live = market.live_edges
-    ein, eout = market.edge_in[live], market.edge_out[live]
     from_sell = market.hops[sell]
     near = from_sell + market.hops[:, buy] <= max_hops
-    keep = near[ein] & near[eout] & (eout != sell) & (ein != buy)
-    keep &= from_sell[ein] < max_hops  # the edge must start within reach
-    return live[keep], np.flatnonzero(near)
+    starts = near & (from_sell < max_hops)  # an edge must start within reach ...
+    starts[buy] = False  # ... and not from the buy token
+    ends = near.copy()
+    ends[sell] = False
+    keep = starts[market.live_in] & ends[market.live_out]
+    return market.live_edges[keep], near.nonzero()[0]
 
 
 def mid_prices(market: Market, numeraire: int) -> FloatArray:
@@ -87,7 +88,7 @@ def path_layers(market: Market, edges: IntArray, sell: int, buy: int, max_hops: 
     hops = []
     spot = 0.0
     for _ in range(max_hops):
-        reached = np.flatnonzero(rates[ein] > 0)
+        reached = rates[ein].nonzero()[0]  # rates are never negative
         if not reached.size:
             break
         sources, targets = ein[reached], eout[reached]

@@ -146,6 +146,7 @@ class Market:
         self.edge_out = np.asarray(outs, dtype=np.int64)
         self.edge_pool = np.arange(n_edges, dtype=np.int64) // 2
         self.g = 1.0 - np.asarray(fees, dtype=np.float64) / FEE_DENOMINATOR
+        self.inv_g = 1.0 / self.g
         self.q, self.L = q, liq
         # Cumulative input/output at each boundary; V2's boundary at q = 0 is never reached.
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -162,6 +163,7 @@ class Market:
         self.seg_hi = q[seg_edge, seg_k]
         self.seg_lo = q[seg_edge, seg_k + 1]
         self.seg_L = liq[seg_edge, seg_k]
+        self.seg_half_L = 0.5 * self.seg_L
         self.seg_L_g_hi = self.seg_L / (self.g[seg_edge] * self.seg_hi)  # L / (g hi)
         with np.errstate(divide="ignore"):
             self.seg_inv_hi, self.seg_inv_lo = 1.0 / self.seg_hi, 1.0 / self.seg_lo  # V2: inf
@@ -201,7 +203,7 @@ class Market:
         n = self.n_tokens
         live = np.flatnonzero(self.q[:, 0] > 0)
         ein, eout = self.edge_in[live], self.edge_out[live]
-        self.live_edges = live
+        self.live_edges, self.live_in, self.live_out = live, ein, eout
         self.hops = hop_distances(ein, eout, n)
         degree = np.bincount(ein, minlength=n)
         roots = [int(t) for t in np.argsort(-degree, kind="stable")]
@@ -215,7 +217,8 @@ class Market:
     def mid_prices(self, numeraire: int) -> FloatArray:
         """Every token's mid price in ``numeraire`` units (NaN when unconnected)."""
         connected = np.isfinite(self.hops[numeraire]) & np.isfinite(self.hops[:, numeraire])
-        prices = np.where(connected, self.root_prices / self.root_prices[numeraire], np.nan)
+        prices = self.root_prices / self.root_prices[numeraire]
+        prices[~connected] = np.nan
         prices[numeraire] = 1.0
         return prices
 

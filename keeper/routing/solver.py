@@ -71,18 +71,23 @@ def supply_curve(market: Market, edges: IntArray, p_out: FloatArray) -> SupplyCu
     seg = Segments(market, edges)
     k = seg.spread(np.sqrt(market.g[edges] * p_out))  # t = 1 / (u k)
     slope = seg.L_g_hi * seg.hi * k  # D: input per unit of u while active
-    u_on, u_off = seg.inv_hi / k, seg.inv_lo / k  # u_off = inf: never used up
-    ends = np.flatnonzero(np.isfinite(u_off))
-    if ends.size:
+    u_on = seg.inv_hi / k
+    ends = None
+    if seg.bounded:  # V3 ranges: segments end where used up (V2 pairs never do)
+        u_off = seg.inv_lo / k
+        ends = np.isfinite(u_off).nonzero()[0]
+    if ends is not None and ends.size:
         u = np.concatenate([u_on, u_off[ends]])
         d_slope = np.concatenate([slope, -slope[ends]])
         d_base = np.concatenate([-seg.L_g_hi, slope[ends] * u_off[ends]])
-    else:  # V2 pairs only: every segment starts, none ends
+    else:  # every segment starts, none ends
         u, d_slope, d_base = u_on, slope, -seg.L_g_hi
-    order = np.argsort(u, kind="stable")
-    u, cum_slope, cum_base = u[order], np.cumsum(d_slope[order]), np.cumsum(d_base[order])
+    order = u.argsort(kind="stable")
+    u = u[order]
+    cum_slope, cum_base = np.add.accumulate(d_slope[order]), np.add.accumulate(d_base[order])
     # Input with the segments active after breakpoint i, at the next breakpoint (or u -> inf).
-    reach = np.concatenate((cum_slope[:-1] * u[1:] + cum_base[:-1], cum_base[-1:]))
+    reach = cum_base.copy()
+    reach[:-1] += cum_slope[:-1] * u[1:]
     if cum_slope[-1] > 0:
         reach[-1] = np.inf
     return reach, u, (cum_slope, cum_base)
@@ -93,7 +98,7 @@ def clearing_price(curve: SupplyCurve | None, amount: float) -> float | None:
     if curve is None:
         return None
     reach, u, (cum_slope, cum_base) = curve
-    i = int(np.searchsorted(reach, amount))  # reach is non-decreasing
+    i = int(reach.searchsorted(amount))  # reach is non-decreasing
     if i == len(reach):
         return None
     root = (amount - cum_base[i]) / cum_slope[i] if cum_slope[i] > 0 else u[i]
@@ -126,14 +131,18 @@ def _newton_step(dual: Dual, hess: FloatArray, grad: FloatArray, p: FloatArray) 
     systems, which costs ~0.6 ms per call on a loaded machine instead of ~2 us."""
     k = dual.m - 1
     diag = hess[dual.diagonal]
-    hess[dual.diagonal] = diag * (1 + 1e-10)
-    _, step, info = _posv()(hess[:-1].reshape(k, k), -grad, lower=1)
+    hess[dual.diagonal] = diag * dual.ridge
+    _, step, info = _posv()(hess[:-1].reshape(k, k), -grad, 1)  # lower triangle
     if info == 0:
         return step
-    flat = np.where(grad != 0, np.abs(grad) / p, 1.0)
-    diag = np.where(diag > 0, diag, flat)
-    hess[dual.diagonal] = diag * (1 + 1e-10)
-    _, step, info = _posv()(hess[:-1].reshape(k, k), -grad, lower=1)
+    # Few tokens: plain Python is cheaper than numpy here.
+    fixed = [
+        d if d > 0 else abs(g) / q if g else 1.0
+        for d, g, q in zip(diag.tolist(), grad.tolist(), p.tolist(), strict=True)
+    ]
+    diag = np.array(fixed)
+    hess[dual.diagonal] = diag * dual.ridge
+    _, step, info = _posv()(hess[:-1].reshape(k, k), -grad, 1)
     if info != 0:  # not positive definite (round-off): scaled steepest descent
         return np.asarray(-grad / diag)
     return step
@@ -156,7 +165,7 @@ def _line_search(
         nonlocal grad
         trial[:-1] = base + t * step
         grad = dual.gradient(trial)
-        return float(grad[:-1] @ step)
+        return float(grad[:-1].dot(step))
 
     side = 0
     for i in range(40):
@@ -216,7 +225,7 @@ def newton(dual: Dual, p: FloatArray) -> tuple[FloatArray, int, float]:
         if stalled >= 3 and residual < STALL_FLOOR:
             break  # float round-off floor: the integer plan conserves exactly anyway
         step = _newton_step(dual, dual.hessian(), free_g, free_p)  # at the last evaluation
-        slope0 = float(free_g @ step)
+        slope0 = float(free_g.dot(step))
         if slope0 >= 0 or stalled >= 3:  # Newton is stuck: balance tokens one by one
             p = _sweep(dual, p, grad)
             grad = dual.gradient(p)
@@ -229,9 +238,9 @@ def newton(dual: Dual, p: FloatArray) -> tuple[FloatArray, int, float]:
         shrink, grow = -min(ratio), max(ratio)
         t_max = min(1.0, radius / max(shrink, grow), 0.9 / shrink if shrink > 0 else 1.0)
         trial = p.copy()
-        trial[:-1] = free_p + t_max * step
+        trial[:-1] = free_p + t_max * step if t_max < 1.0 else free_p + step
         grad_t = dual.gradient(trial)
-        slope_t = float(grad_t[:-1] @ step)
+        slope_t = float(grad_t[:-1].dot(step))
         if slope_t > ACCEPT * -slope0:  # overshoot: an edge (de)activated on the way
             t, grad_t = _line_search(dual, p, step, (slope0, slope_t), t_max)
             trial[:-1] = free_p + t * step
