@@ -156,6 +156,8 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
         safety_margin_bps=settings.limits.safety_margin_bps,
         weth=market.contracts.get("WETH9"),
         usd_token=usd_token,
+        fee_gas_per_order=settings.fee.gas_per_order,
+        fee_markup_bps=settings.fee.markup_bps,
     )
     metrics = KeeperMetrics()
     metrics.paper_mode.set(1 if account is None else 0)

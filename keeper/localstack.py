@@ -276,8 +276,10 @@ def signed_intent(
     nonce: int,
     valid_after: int = 0,
     ttl: int = 600,
+    max_fee: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
-    """A submission body: ``sells`` in whole tokens (maxima), ``buys`` in base units (minima)."""
+    """A submission body: ``sells`` in whole tokens (maxima), ``buys`` in base units (minima),
+    ``max_fee`` = (token symbol, base units) the keeper may charge at most."""
     from keeper.intents.signing import sign_intent
     from keeper.intents.types import RebalanceIntent, TokenAmount
     from keeper.intents.validation import SignedIntent
@@ -294,6 +296,11 @@ def signed_intent(
             for s, a in sells.items()
         ],
         buys=[TokenAmount(token=stack.market.token(s).address, amount=a) for s, a in buys.items()],
+        **(
+            {"fee_token": stack.market.token(max_fee[0]).address, "max_fee": max_fee[1]}
+            if max_fee
+            else {}
+        ),
     )
     signature = sign_intent(intent, user, stack.chain_id)
     return SignedIntent(intent=intent, signature=signature, chain_id=stack.chain_id).to_wire()

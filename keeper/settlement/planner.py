@@ -56,6 +56,11 @@ class NettingPlanner:
         usd_token: the USD numeraire (e.g. USDC): each block, tokens are valued at their pool
             mid price in it (:meth:`prices`) instead of the reference prices. None: reference
             prices only.
+        fee_gas_per_order / fee_markup_bps: the keeper's fee policy (:meth:`keeper_fee`). An
+            intent that signs a ``maxFee`` in one of its sell tokens pays ``gas_per_order`` gas
+            at the block's gas price (plus the markup), valued in that token, capped at
+            ``maxFee``; it comes out of that sell leg before netting (the pull stays within the
+            signed maximum). 0: no fee.
         decimals: token address -> decimals.
         swap_router: Uniswap V3 SwapRouter (needed only for V3 legs).
         safety_margin_bps: extra margin on every signed minimum.
@@ -76,6 +81,8 @@ class NettingPlanner:
         max_hops: int = 3,
         snapshot_at: Callable[[int], Market] | None = None,
         usd_token: str | None = None,
+        fee_gas_per_order: int = 0,
+        fee_markup_bps: int = 0,
     ) -> None:
         self.executor = executor
         self.chain_id = chain_id
@@ -84,6 +91,8 @@ class NettingPlanner:
         self.snapshot_at = snapshot_at
         self.usd = {k.lower(): v for k, v in usd_prices.items()}
         self.usd_token = usd_token.lower() if usd_token else None
+        self.fee_gas_per_order = fee_gas_per_order
+        self.fee_markup_bps = fee_markup_bps
         self.decimals = {k.lower(): v for k, v in decimals.items()}
         self.swap_router = swap_router
         self.margin_bps = safety_margin_bps
@@ -160,11 +169,16 @@ class NettingPlanner:
             else:
                 live[candidate.id] = intent
         prices = self.prices(market)
+        keeper_fees = {i: self.keeper_fee(v, fees, prices) for i, v in live.items()}
         result: NettingResult | None = None
         for _ in range(MAX_ROUNDS):
             if not live:
                 break
-            pieces = [p for i, intent in live.items() for p in self._pieces(i, intent, prices)]
+            pieces = [
+                p
+                for i, intent in live.items()
+                for p in self._pieces(i, intent, prices, keeper_fees[i])
+            ]
             try:
                 result = self._net_in_sequence(market, pieces, fees)
             except RoutingError as err:
@@ -182,7 +196,7 @@ class NettingPlanner:
         timings = {"snapshot": snapshot_s, "net": netted - started - snapshot_s}
         if not live or result is None:
             return Plan(None, dropped, timings=timings)
-        plan = self._settlement(live, batch, result, dropped, prices)
+        plan = self._settlement(live, batch, result, dropped, prices, keeper_fees)
         plan.timings.update(timings, build=time.perf_counter() - netted)
         return plan
 
@@ -216,8 +230,36 @@ class NettingPlanner:
             pending.extend(result.residual_routes)
         return NettingResult(tuple(fills), excluded, tuple(clearings))
 
+    def keeper_fee(
+        self, intent: RebalanceIntent, fees: FeeQuote, prices: Mapping[str, float]
+    ) -> tuple[int, int]:
+        """The fee this intent pays the keeper: ``(index of the sell leg it comes out of, fee
+        in that token)``; ``(-1, 0)`` when the policy is off, the intent signs no fee, its fee
+        token is not one of its sells, or the pools cannot price it."""
+        if not self.fee_gas_per_order or not intent.max_fee:
+            return -1, 0
+        leg = next(
+            (k for k, s in enumerate(intent.sells) if s.token.lower() == intent.fee_token.lower()),
+            None,
+        )
+        token_usd = prices.get(intent.fee_token.lower(), 0.0)
+        eth_usd = prices.get((self.weth or "").lower(), 0.0)
+        if leg is None or token_usd <= 0 or eth_usd <= 0:
+            return -1, 0
+        wei = fees.cost(self.fee_gas_per_order) * (10_000 + self.fee_markup_bps) // 10_000
+        decimals = self.decimals.get(intent.fee_token.lower(), 18)
+        fee = int(wei / 1e18 * eth_usd / token_usd * 10**decimals)
+        # never the whole leg: what is left must still trade (a fee that eats the trade makes
+        # the buy minimum fail and the intent is dropped with that reason)
+        fee = min(fee, intent.max_fee, intent.sells[leg].amount // 2)
+        return (leg, fee) if fee > 0 else (-1, 0)
+
     def _pieces(
-        self, intent_id: str, intent: RebalanceIntent, prices: Mapping[str, float]
+        self,
+        intent_id: str,
+        intent: RebalanceIntent,
+        prices: Mapping[str, float],
+        keeper_fee: tuple[int, int] = (-1, 0),
     ) -> list[PairOrder]:
         """Split a multi-leg intent into pairwise orders (sell i -> buy j).
 
@@ -227,9 +269,13 @@ class NettingPlanner:
         the pieces of a buy to exactly its signed minimum (before the safety margin).
         """
         margin = 10_000 + self.margin_bps
-        sell_weights = _weights([self.value_usd(s.token, s.amount, prices) for s in intent.sells])
+        fee_leg, fee = keeper_fee
+        sells = [s.amount - (fee if k == fee_leg else 0) for k, s in enumerate(intent.sells)]
+        sell_weights = _weights(
+            [self.value_usd(s.token, a, prices) for s, a in zip(intent.sells, sells, strict=True)]
+        )
         buy_weights = _weights([self.value_usd(b.token, b.amount, prices) for b in intent.buys])
-        amounts = [_split(s.amount, buy_weights) for s in intent.sells]  # [i][j]
+        amounts = [_split(a, buy_weights) for a in sells]  # [i][j]
         minimums = [_split(b.amount, sell_weights) for b in intent.buys]  # [j][i]
         pieces = []
         for i, sell in enumerate(intent.sells):
@@ -249,6 +295,7 @@ class NettingPlanner:
         result: NettingResult,
         dropped: dict[str, str],
         prices: Mapping[str, float],
+        keeper_fees: Mapping[str, tuple[int, int]],
     ) -> Plan:
         sold: dict[str, list[int]] = {i: [0] * len(v.sells) for i, v in live.items()}
         bought: dict[str, list[int]] = {i: [0] * len(v.buys) for i, v in live.items()}
@@ -257,13 +304,21 @@ class NettingPlanner:
             i, j = (int(x) for x in legs.split("."))
             sold[intent_id][i] += fill.sell_amount
             bought[intent_id][j] += fill.buy_amount
+        charged: dict[str, int] = {}
+        for intent_id in live:
+            fee_leg, fee = keeper_fees.get(intent_id, (-1, 0))
+            if fee:  # pulled with the leg, paid to the keeper by the executor
+                sold[intent_id][fee_leg] += fee
+                charged[intent_id] = fee
         signatures = {c.id: c.signed.signature for c in batch}
         ids = [c.id for c in batch if c.id in live]
         orders = tuple(
             Order(
                 intent=live[i],
                 signature=signatures[i],
-                execution=Execution(sell_amounts=sold[i], buy_amounts=bought[i]),
+                execution=Execution(
+                    sell_amounts=sold[i], buy_amounts=bought[i], fee=charged.get(i, 0)
+                ),
             )
             for i in ids
         )

@@ -199,3 +199,50 @@ def test_an_unknown_usd_token_is_refused_naming_the_setting(stack, tmp_path):
     with pytest.raises(ConfigError) as err:
         build(settings, stack.deployments_file)
     assert err.value.key == "usd_token" and "NOPE" in str(err.value)
+
+
+def test_an_intent_that_signs_a_fee_pays_the_keeper_its_gas_share_within_the_signed_maxima(
+    stack, tmp_path
+):
+    from keeper.market.funding import balance_of
+
+    bob = stack.users[1]
+    parts = _parts(stack, tmp_path / "keeper")
+    pipeline = parts.pipeline
+    weth, usdc = stack.market.token("WETH").address, stack.market.token("USDC").address
+    keeper = pipeline.account.address
+    units = stack.market.token("WETH").units(2)
+    cap = 10**16  # 0.01 WETH
+    body = signed_intent(
+        stack,
+        bob,
+        {"WETH": 2},
+        {"USDC": quote(stack, "WETH", units, "USDC") * 95 // 100},
+        nonce=77,
+        max_fee=("WETH", cap),
+    )
+    (record, _) = parts.intake.submit(body)
+    before = {
+        who: (balance_of(stack.w3, weth, who), balance_of(stack.w3, usdc, who))
+        for who in (bob.address, keeper)
+    }
+    for _ in range(6):
+        pipeline.run_block(pipeline.chain.head())
+        if parts.store.get(record.id).state.value == "settled":
+            break
+        stack.relay.mine_block()
+    state = parts.store.get(record.id)
+    parts.store.close()
+    after = {
+        who: (balance_of(stack.w3, weth, who), balance_of(stack.w3, usdc, who))
+        for who in (bob.address, keeper)
+    }
+
+    assert state.state.value == "settled", state.reason
+    fee = after[keeper][0] - before[keeper][0]
+    # 60,000 gas (the default policy) at the block's gas price (1-100 gwei here), in WETH
+    assert 60_000 * 10**9 <= fee <= min(cap, 60_000 * 100 * 10**9)
+    # the fee came out of the signed sell: the pull is exactly the signed maximum, no more
+    assert before[bob.address][0] - after[bob.address][0] == units
+    minimum = int(body["intent"]["buys"][0]["amount"])
+    assert after[bob.address][1] - before[bob.address][1] >= minimum

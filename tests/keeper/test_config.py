@@ -57,6 +57,10 @@ def test_a_toml_file_named_by_keeper_config_is_read(tmp_path, monkeypatch):
         ({"intake": {"host": "0.0.0.0"}}, "intake"),
         ({"relay": {"target_blocks": 0}}, "relay.target_blocks"),
         ({"unknown_key": 1}, "unknown_key"),
+        ({"limits": {"max_orderz": 3}}, "limits.max_orderz"),  # a typo in a nested table
+        ({"fee": {"gas_per_ordr": 1}}, "fee.gas_per_ordr"),
+        ({"fee": {"markup_bps": -1}}, "fee.markup_bps"),
+        ({"usd_token": ""}, "usd_token"),
     ],
 )
 def test_a_bad_value_is_a_config_error_naming_the_key(overrides, key):

@@ -62,3 +62,63 @@ def test_without_a_numeraire_in_the_pools_the_reference_prices_stand(usd_token):
     prices = _planner(usd_token).prices(_market())
 
     assert prices == {k.lower(): v for k, v in REFERENCE.items()}
+
+
+def _intent(fee_token: str, max_fee: int, sell_weth: int = 2 * E18):
+    from keeper.intents.types import RebalanceIntent, TokenAmount
+
+    return RebalanceIntent(
+        owner="0x" + "01" * 20,
+        executor="0x" + "ee" * 20,
+        nonce=1,
+        deadline=10**10,
+        sells=[TokenAmount(token=WETH, amount=sell_weth)],
+        buys=[TokenAmount(token=USDC, amount=1)],
+        fee_token=fee_token,
+        max_fee=max_fee,
+    )
+
+
+def _fees(gwei: int):
+    from keeper.settlement.gas import FeeQuote
+
+    return FeeQuote(base_fee=gwei * 10**9, max_priority_fee=0, max_fee=2 * gwei * 10**9)
+
+
+def _fee_planner(gas: int, markup_bps: int = 0) -> NettingPlanner:
+    planner = _planner(USDC)
+    planner.fee_gas_per_order, planner.fee_markup_bps = gas, markup_bps
+    return planner
+
+
+def test_the_keeper_fee_is_its_gas_share_in_the_fee_token_capped_by_the_signed_maximum():
+    prices = _planner(USDC).prices(_market())
+    # 60,000 gas at 10 gwei = 6e14 wei = 0.0006 WETH, out of the WETH sell leg
+    assert _fee_planner(60_000).keeper_fee(_intent(WETH, E18), _fees(10), prices) == (0, 6 * 10**14)
+    # +50 % markup, then capped at what the user signed
+    assert _fee_planner(60_000, 5_000).keeper_fee(_intent(WETH, E18), _fees(10), prices) == (
+        0,
+        9 * 10**14,
+    )
+    assert _fee_planner(60_000).keeper_fee(_intent(WETH, 10**14), _fees(10), prices) == (0, 10**14)
+    # never more than half the leg
+    assert _fee_planner(60_000).keeper_fee(_intent(WETH, E18, 10**12), _fees(10), prices) == (
+        0,
+        5 * 10**11,
+    )
+
+
+@pytest.mark.parametrize(
+    ("gas", "fee_token", "max_fee"),
+    [
+        (0, WETH, E18),  # the policy is off
+        (60_000, WETH, 0),  # the user signed no fee
+        (60_000, USDC, 10**6),  # the fee token is not one of the sells
+    ],
+)
+def test_no_fee_is_charged_without_a_policy_a_signed_cap_or_a_sell_in_the_fee_token(
+    gas, fee_token, max_fee
+):
+    prices = _planner(USDC).prices(_market())
+    planner = _fee_planner(gas)
+    assert planner.keeper_fee(_intent(fee_token, max_fee), _fees(10), prices) == (-1, 0)
