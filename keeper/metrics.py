@@ -59,7 +59,14 @@ class KeeperMetrics:
         )
         self.cycle_seconds = Histogram(
             "keeper_cycle_seconds",
-            "Block-to-bundle latency of one cycle",
+            "Duration of one block's cycle, every stage (bookkeeping after the send included)",
+            buckets=CYCLE_BUCKETS,
+            registry=r,
+        )
+        self.bundle_seconds = Histogram(
+            "keeper_block_to_bundle_seconds",
+            "From the start of a new head's cycle to the relay's answer to eth_sendBundle "
+            "(cycles that send a bundle)",
             buckets=CYCLE_BUCKETS,
             registry=r,
         )

@@ -133,6 +133,8 @@ class Pipeline(Follower, Batching):
         report.seconds = time.perf_counter() - started
         self.metrics.blocks.inc()
         self.metrics.cycle_seconds.observe(report.seconds)
+        if report.bundle_seconds is not None:
+            self.metrics.bundle_seconds.observe(report.bundle_seconds)
         counts = self.store.counts()
         self.waiting = counts.get(S.ACCEPTED, 0)
         self.metrics.set_states(counts)

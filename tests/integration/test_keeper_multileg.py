@@ -246,3 +246,12 @@ def test_an_intent_that_signs_a_fee_pays_the_keeper_its_gas_share_within_the_sig
     assert before[bob.address][0] - after[bob.address][0] == units
     minimum = int(body["intent"]["buys"][0]["amount"])
     assert after[bob.address][1] - before[bob.address][1] >= minimum
+    # every bundle sent is one block-to-bundle latency sample
+    text = pipeline.metrics.render().decode()
+    sent = _sample(text, 'keeper_bundles_total{outcome="submitted"}')
+    assert sent >= 1 and _sample(text, "keeper_block_to_bundle_seconds_count") == sent
+
+
+def _sample(text: str, name: str) -> float:
+    line = next(line for line in text.splitlines() if line.startswith(name + " "))
+    return float(line.split()[-1])
