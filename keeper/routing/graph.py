@@ -146,7 +146,8 @@ def best_paths(
         token = buy
         for hop in range(last, -1, -1):  # the edge that fed each token best
             _, sources, targets, hop_edges = layers.hops[hop]
-            i = int(np.argmax(np.where(targets == token, outs[hop], -1.0)))
+            # Outputs are positive along the paths found: zero elsewhere.
+            i = int((outs[hop] * (targets == token)).argmax())
             path.append(int(hop_edges[i]))
             token = int(sources[i])
         paths.append((path[::-1], value))

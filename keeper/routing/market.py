@@ -174,6 +174,9 @@ class Market:
         # V2 pairs with reserves only: every curve is unbounded, trades need no segment search.
         self.v2_only = self.single_segment and not self.books
         self.q0, self.L0 = q[:, 0].copy(), liq[:, 0].copy()
+        with np.errstate(divide="ignore", invalid="ignore"):  # dead edges: L0 = 0
+            #: Relative move of 1/q per unit of gross input in the first segment, g q0 / L0.
+            self.move0 = self.g * self.q0 / self.L0
         #: Token of each edge's input and output, as Python lists for per-leg code.
         self.ins: list[int] = self.edge_in.tolist()
         self.outs: list[int] = self.edge_out.tolist()
@@ -251,9 +254,8 @@ class Market:
     def output_for_input(self, edges: IntArray, amount: FloatArray) -> FloatArray:
         """Float output of each edge for a gross input (the curve, without integer rounding)."""
         if self.v2_only:  # one unbounded segment from the current price: no search
-            q0, l0 = self.q0[edges], self.L0[edges]
-            z = self.g[edges] * amount * q0 / l0  # V2 pairs in a market have liquidity
-            return l0 * q0 * z / (1.0 + z)
+            z = self.move0[edges] * amount  # V2 pairs in a market have liquidity
+            return np.asarray(self.depth_out[edges] * z / (1.0 + z))
         return self.trade(edges, amount)[0]
 
     def trade(self, edges: IntArray, amount: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -36,7 +36,7 @@ def integer_plan(
     ``x`` is the float gross input of each edge, ``prices`` the dual prices (to ignore flows
     worth nothing). None when the flows hold a cycle (the snapshot has an arbitrage)."""
     value = x * prices[market.edge_in[edges]]  # every problem token has a price
-    used = np.flatnonzero((x >= 1.0) & (value > 1e-9 * value.max(initial=0.0)))
+    used = ((x >= 1.0) & (value > 1e-9 * value.max(initial=0.0))).nonzero()[0]
     edge_list, flow_list = edges[used].tolist(), x[used].tolist()
     ins = [market.ins[e] for e in edge_list]
     outs = [market.outs[e] for e in edge_list]
@@ -65,7 +65,8 @@ def integer_plan(
         total = available.pop(token, 0)
         shares = _shares(total, [flow_list[i] for i in legs])
         leg_edges = [edge_list[i] for i in legs]
-        _respect_capacity(market, leg_edges, shares)
+        if market.books:  # V2 pairs have no capacity
+            _respect_capacity(market, leg_edges, shares)
         quotes = _fit_capacity(market, leg_edges, shares)
         if quotes is None:
             return None

@@ -46,7 +46,8 @@ def problem(market: Market, sell: int, buy: int, max_hops: int) -> Problem | Non
     found = None
     if edges.size:
         mids = market.mid_prices(buy)
-        start = np.where(np.isnan(mids), 1.0, mids)
+        start = mids.copy()
+        start[np.isnan(mids)] = 1.0
         from_sell = edges[market.edge_in[edges] == sell]
         curve = supply_curve(market, from_sell, start[market.edge_out[from_sell]])
         dual = Dual(market, edges, tokens, sell, buy, 0.0)

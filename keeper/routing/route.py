@@ -228,7 +228,7 @@ def _finish(
     certificate: Certificate,
     method: str,
 ) -> Route:
-    pools, tokens = market.snapshot.pools, market.tokens
+    pools, tokens, ins, outs = market.snapshot.pools, market.tokens, market.ins, market.outs
     legs = []
     for edge, amount_in, q in plan:
         pool = pools[edge // 2]
@@ -237,8 +237,8 @@ def _finish(
                 pool=pool.address,
                 kind=pool.kind,
                 fee=pool.fee,
-                token_in=tokens[market.ins[edge]],
-                token_out=tokens[market.outs[edge]],
+                token_in=tokens[ins[edge]],
+                token_out=tokens[outs[edge]],
                 amount_in=amount_in,
                 amount_out=q.amount_out,
                 ticks_crossed=q.ticks_crossed,

@@ -288,24 +288,24 @@ def solve_dual(
     """:func:`solve` on a prepared dual (its amount and evaluation state are reset here: a
     dual serves one solve at a time) and the sell token's supply curve at the start prices
     (None: a warm start, the sell price is ``start``'s)."""
-    edges = dual.edges
-    p = np.full(market.n_tokens, np.nan)
-    p[dual.order] = start[dual.order]
-    p[dual.order[-1]] = 1.0
-    sell = int(dual.order[dual.sell])
+    local = start[dual.order]  # local order: the buy token (price 1) last
+    local[-1] = 1.0
     if curve is not None:
         p_sell = clearing_price(curve, amount)
         if p_sell is None:
             return None
         if dual.m > 2 and START_SHIFT:
             # Intermediate tokens start part of the way the sell price moved (in log).
-            p[dual.order[:-1]] *= (p_sell / p[sell]) ** START_SHIFT
-        p[sell] = p_sell
+            local[:-1] *= (p_sell / local[dual.sell]) ** START_SHIFT
+        local[dual.sell] = p_sell
     dual.amount, dual.evaluations = amount, 0
     if dual.m == 2:  # every edge sells the sell token for the buy token (price 1)
-        x, y = dual.edge_flows(p[dual.order])
-        return Solution(p, edges, x, y, 0, 0.0)
-    local, iterations, residual = newton(dual, p[dual.order])
+        x, y = dual.edge_flows(local)
+        iterations, residual = 0, 0.0
+    else:
+        local, iterations, residual = newton(dual, local)
+        x, y = dual.edge_flows()  # newton's last evaluation is at its result
+    p = np.empty(market.n_tokens)
+    p.fill(np.nan)
     p[dual.order] = local
-    x, y = dual.edge_flows()  # newton's last evaluation is at its result
-    return Solution(p, edges, x, y, iterations, residual)
+    return Solution(p, dual.edges, x, y, iterations, residual)
