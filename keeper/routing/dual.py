@@ -15,6 +15,7 @@ gradient and Hessian is a fixed handful of numpy calls, however many pools and V
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import cast
 
 import numpy as np
@@ -27,20 +28,26 @@ class Segments:
 
     def __init__(self, market: Market, edges: IntArray) -> None:
         self.n_edges = len(edges)
-        if market.single_segment:
-            index = market.seg_start[edges]
+        if market.single_segment:  # every edge (dead ones too) has one segment: edge e's is e
+            index = edges
             self.edge: IntArray | None = None  # one segment per edge: no reductions
         else:
             counts = market.seg_count[edges]
             shift = np.repeat(market.seg_start[edges] - (np.cumsum(counts) - counts), counts)
             index = shift + np.arange(len(shift))
             self.edge = np.repeat(np.arange(len(edges)), counts)
-        self.lo = market.seg_lo[index]
         self.hi = market.seg_hi[index]
-        self.L = market.seg_L[index]
         self.L_g_hi = market.seg_L_g_hi[index]
         self._market, self.index = market, index
         self.bounded = not market.v2_only  # V2 segments run to q = 0: no lower clip
+
+    @cached_property
+    def lo(self) -> FloatArray:
+        return cast(FloatArray, self._market.seg_lo[self.index])
+
+    @cached_property
+    def L(self) -> FloatArray:  # noqa: N802 (the liquidity, as in the formulas)
+        return cast(FloatArray, self._market.seg_L[self.index])
 
     @property
     def inv_hi(self) -> FloatArray:
@@ -97,11 +104,8 @@ class Dual:
         k = self.m - 1
         row = np.array([*range(0, k * k, k), k * k])
         col = np.array([*range(k), k * k])
-        in_row, in_col, out_row, out_col = row[ein], col[ein], row[eout], col[eout]
-        cells = np.concatenate(
-            (in_row + in_col, out_row + out_col, in_row + out_col, out_row + in_col)
-        )
-        self.cells = np.minimum(cells, k * k)
+        rows, cols = np.concatenate((ein, eout, ein, eout)), np.concatenate((ein, eout, eout, ein))
+        self.cells = np.minimum(row[rows] + col[cols], k * k)
         self.diagonal = np.arange(0, k * k, k + 1)
         self.ridge = np.empty(k)  # Newton's relative ridge on the diagonal
         self.ridge.fill(1 + 1e-10)

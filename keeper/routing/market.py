@@ -208,6 +208,8 @@ class Market:
         ein, eout = self.edge_in[live], self.edge_out[live]
         self.live_edges, self.live_in, self.live_out = live, ein, eout
         self.hops = hop_distances(ein, eout, n)
+        reach = np.isfinite(self.hops)
+        self._unconnected = ~(reach & reach.T)  # [a, b]: no path from a to b or back
         degree = np.bincount(ein, minlength=n)
         roots = [int(t) for t in np.argsort(-degree, kind="stable")]
         weth = self.snapshot.weth
@@ -219,9 +221,8 @@ class Market:
 
     def mid_prices(self, numeraire: int) -> FloatArray:
         """Every token's mid price in ``numeraire`` units (NaN when unconnected)."""
-        connected = np.isfinite(self.hops[numeraire]) & np.isfinite(self.hops[:, numeraire])
         prices = self.root_prices / self.root_prices[numeraire]
-        prices[~connected] = np.nan
+        prices[self._unconnected[numeraire]] = np.nan
         prices[numeraire] = 1.0
         return prices
 
