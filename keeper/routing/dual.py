@@ -68,12 +68,10 @@ class Segments:
             return per_segment
         return cast(FloatArray, np.bincount(self.edge, per_segment, self.n_edges))
 
-    def flows(self, t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Per segment: gross input ``x``, output ``y`` and ``c``, for edge states ``t``."""
+    def clip(self, t: FloatArray) -> FloatArray:
+        """``c`` per segment: the edge states ``t`` clipped into each segment."""
         ts = self.spread(t)
-        c = np.minimum(np.maximum(ts, self.lo) if self.bounded else ts, self.hi)
-        diff = self.hi - c
-        return self.L_g_hi * diff / c, self.L * diff, c
+        return np.minimum(np.maximum(ts, self.lo) if self.bounded else ts, self.hi)
 
 
 class Dual:
@@ -112,22 +110,31 @@ class Dual:
         # The Hessian's weights per cell, written in place: (in, in), (out, out), 2 x (in, out).
         self._weights = np.empty((4, len(edges)))
         self._weight_rows = tuple(self._weights)
+        # Each evaluation's flows, written in place side by side: the output ``y`` of every
+        # segment (to its out token) and minus its input ``x`` (from its in token), so that
+        # the net flow per token is one bincount.
+        self._flows = np.empty((2, len(seg.hi)))
+        self._flow_rows = tuple(self._flows)
+        self._flow_tokens = np.concatenate((self.seg_out, self.seg_in))
+        self._minus_L_g_hi = -seg.L_g_hi
         self.evaluations = 0
-
-    def state(self, p: FloatArray) -> FloatArray:
-        return cast(FloatArray, np.sqrt(p[self.ein] / p[self.eout] * self.inv_g))
 
     def gradient(self, p: FloatArray) -> FloatArray:
         """Net flow per token plus the sell supply at ``p``; :meth:`hessian` then reuses this
         evaluation (``p`` may be changed afterwards)."""
         self.evaluations += 1
+        seg = self.segments
         p_in, p_out = p[self.ein], p[self.eout]
         ratio = p_in / p_out
         t = np.sqrt(ratio * self.inv_g)
-        x, y, c = self.segments.flows(t)
+        c = seg.clip(t)
+        diff = seg.hi - c
+        y, minus_x = self._flow_rows  # y = L (hi - c), x = L / g (hi - c) / (c hi)
+        np.multiply(seg.L, diff, out=y)
+        np.multiply(self._minus_L_g_hi, diff, out=minus_x)
+        np.divide(minus_x, c, out=minus_x)
         self._last = (p_in, p_out, ratio, t, c)
-        self._flows = (x, y)
-        grad = np.bincount(self.seg_out, y, self.m) - np.bincount(self.seg_in, x, self.m)
+        grad = np.bincount(self._flow_tokens, self._flows.ravel(), self.m)
         grad[self.sell] += self.amount
         return cast(FloatArray, grad)
 
@@ -148,8 +155,10 @@ class Dual:
 
     def edge_flows(self, p: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
         """Gross input and output per edge at ``p`` (default: at the last :meth:`gradient`)."""
-        x, y = self.segments.flows(self.state(p))[:2] if p is not None else self._flows
-        return self.segments.per_edge(x), self.segments.per_edge(y)
+        if p is not None:
+            self.gradient(p)
+        y, minus_x = self._flow_rows
+        return self.segments.per_edge(-minus_x), self.segments.per_edge(y.copy())
 
 
 def balance_token(dual: Dual, p: FloatArray, t: int) -> float | None:
