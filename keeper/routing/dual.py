@@ -28,7 +28,7 @@ class Segments:
 
     def __init__(self, market: Market, edges: IntArray) -> None:
         self.n_edges = len(edges)
-        if market.single_segment:  # every edge (dead ones too) has one segment: edge e's is e
+        if market.single_segment:  # one segment per edge, dead ones too: edge e has segment e
             index = edges
             self.edge: IntArray | None = None  # one segment per edge: no reductions
         else:
