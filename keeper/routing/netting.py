@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from keeper.routing.bracket import IllinoisBracket
 from keeper.routing.exceptions import NettingError, RoutingError
 from keeper.routing.market import Market
 from keeper.routing.problem import problem
@@ -243,11 +244,11 @@ def _fixed_point(
     if k_high >= 0:  # round-off: the whole residual at the spot rate clears
         return first
     best: Route | None = None  # the largest feasible route so far
-    phi_low, phi_high = k_low - target, k_high - target
-    side = 0
-    points = [(0.0, phi_low), (float(high), phi_high)]  # the last two, for the secant
+    ends = IllinoisBracket(low, k_low - target, high, k_high - target)  # sizes stay integers
+    points = [(0.0, ends.f_low), (float(high), ends.f_high)]  # the last two, for the secant
     widths: list[int] = []
     for _ in range(_ROOT_STEPS):
+        low, high = int(ends.low), int(ends.high)
         if high - low <= 1:
             break
         (r0, phi0), (r1, phi1) = points
@@ -257,7 +258,7 @@ def _fixed_point(
             size = int(secant)
         else:  # Illinois regula falsi between the bracket's ends (also when the secant
             # has not halved the bracket in three steps)
-            size = low + int(phi_low / (phi_low - phi_high) * (high - low))
+            size = low + int(ends.fraction() * (high - low))
         size = min(max(size, low + 1), high - 1)
         trial = routed(size)
         k = gap(trial)
@@ -267,14 +268,5 @@ def _fixed_point(
             best = trial
         phi = k - target
         points = [points[1], (float(size), phi)]
-        if phi > 0:
-            low, phi_low = size, phi
-            if side == -1:
-                phi_high *= 0.5  # the high end is stale: Illinois
-            side = -1
-        else:
-            high, phi_high = size, phi
-            if side == 1:
-                phi_low *= 0.5
-            side = 1
-    return best if best is not None else routed(low)
+        ends.move(size, phi, low=phi > 0)
+    return best if best is not None else routed(int(ends.low))

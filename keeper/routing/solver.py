@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from keeper.routing.bracket import IllinoisBracket
 from keeper.routing.dual import Dual, Segments, balance_token
 from keeper.routing.market import FloatArray, IntArray, Market
 
@@ -162,7 +163,6 @@ def _line_search(
     bisection; returns it with the gradient there (the dual's last evaluation). Called only
     when the full Newton step overshoots (an edge (de)activates on the way)."""
     slope0, f_high = slopes
-    low, f_low = 0.0, slope0
     trial = p.copy()
     base = p[:-1]
     grad = p
@@ -173,27 +173,19 @@ def _line_search(
         grad = dual.gradient(trial)
         return float(grad[:-1].dot(step))
 
-    side = 0
+    ends = IllinoisBracket(0.0, slope0, high, f_high)
     for i in range(40):
+        low, high = ends.low, ends.high
         if i % 3 == 2:  # guard against slow one-sided convergence
             mid = np.sqrt(low * high) if low > 0 else high * 1e-3
         else:
-            mid = low - f_low * (high - low) / (f_high - f_low)
+            mid = low + ends.fraction() * (high - low)
         f_mid = slope(mid)
         if abs(f_mid) <= ACCEPT * abs(slope0) or high - low <= 1e-12 * high:
             return float(mid), grad
-        if f_mid < 0:
-            low, f_low = mid, f_mid
-            if side == -1:
-                f_high *= 0.5
-            side = -1
-        else:
-            high, f_high = mid, f_mid
-            if side == 1:
-                f_low *= 0.5
-            side = 1
-    slope(low)
-    return float(low), grad
+        ends.move(mid, f_mid, low=f_mid < 0)
+    slope(ends.low)
+    return float(ends.low), grad
 
 
 def _sweep(dual: Dual, p: FloatArray, grad: FloatArray) -> FloatArray:

@@ -30,6 +30,16 @@ def _parts(stack, data_dir):
     return build(settings, stack.deployments_file)
 
 
+def _run_until_settled(stack, parts, ids: list[str], blocks: int = 6) -> None:
+    """Run the keeper's cycle block by block (the relay mines each) until ``ids`` settle."""
+    pipeline = parts.pipeline
+    for _ in range(blocks):
+        pipeline.run_block(pipeline.chain.head())
+        if all(parts.store.get(i).state.value == "settled" for i in ids):
+            return
+        stack.relay.mine_block()
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     with local_stack(tmp_path_factory.mktemp("multileg"), PORTFOLIOS, block_time=None) as s:
@@ -74,11 +84,7 @@ def test_a_multi_leg_intent_and_a_single_pair_one_sharing_pools_settle_in_one_bu
     # The case under test: the planned residual routes go through a pool more than once.
     pools = _planned_pools(pipeline, parts.store, ids)
     assert len(pools) > len(set(pools)), pools
-    for _ in range(6):
-        pipeline.run_block(pipeline.chain.head())
-        if all(parts.store.get(i).state.value == "settled" for i in ids):
-            break
-        stack.relay.mine_block()
+    _run_until_settled(stack, parts, ids)
     records = [parts.store.get(i) for i in ids]
     histories = [parts.store.history(i) for i in ids]
     after = {"alice": balances(alice), "bob": balances(bob)}
@@ -136,11 +142,7 @@ def test_once_the_gas_is_known_it_signs_before_simulating_and_a_low_forecast_is_
         )
         (record, _) = parts.intake.submit(body)
         signed.clear()
-        for _ in range(6):
-            pipeline.run_block(pipeline.chain.head())
-            if parts.store.get(record.id).state.value == "settled":
-                break
-            stack.relay.mine_block()
+        _run_until_settled(stack, parts, [record.id])
         settled = parts.store.get(record.id)
         assert settled.state.value == "settled"
         tx = stack.w3.eth.get_transaction(settled.tx_hash)
@@ -226,11 +228,7 @@ def test_an_intent_that_signs_a_fee_pays_the_keeper_its_gas_share_within_the_sig
         who: (balance_of(stack.w3, weth, who), balance_of(stack.w3, usdc, who))
         for who in (bob.address, keeper)
     }
-    for _ in range(6):
-        pipeline.run_block(pipeline.chain.head())
-        if parts.store.get(record.id).state.value == "settled":
-            break
-        stack.relay.mine_block()
+    _run_until_settled(stack, parts, [record.id])
     state = parts.store.get(record.id)
     parts.store.close()
     after = {
