@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
+import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -235,6 +237,7 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Ke
             raise ConfigError(CONFIG_ENV, f"{path}: expected a .yaml, .yml or .toml file")
         if not path.is_file():
             raise ConfigError(CONFIG_ENV, f"{path}: no such file")
+        _check_file(path)
     try:
         with _reading(path):
             return KeeperSettings(**overrides)
@@ -242,5 +245,37 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Ke
         first = err.errors()[0]
         key = ".".join(str(part) for part in first["loc"]) or "<root>"
         raise ConfigError(key, first["msg"]) from None
-    except (ValueError, OSError) as err:  # unreadable YAML/TOML
+    except yaml.YAMLError as err:
+        raise ConfigError(CONFIG_ENV, f"{path}: not valid YAML: {_yaml_problem(err)}") from None
+    except (ValueError, OSError) as err:  # unreadable TOML (TOMLDecodeError), or the file
         raise ConfigError(CONFIG_ENV, f"{path}: {err}") from None
+
+
+def _check_file(path: Path) -> None:
+    """Parse the config file once up front: a syntax error, or a top level that is not a table
+    of settings, is named here (with the line) instead of failing deep inside the loader."""
+    try:
+        if path.suffix == ".toml":
+            with path.open("rb") as handle:
+                data: Any = tomllib.load(handle)
+        else:
+            data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(CONFIG_ENV, f"{path}: not valid YAML: {_yaml_problem(err)}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(CONFIG_ENV, f"{path}: not valid TOML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(CONFIG_ENV, f"{path}: cannot be read: {err}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(
+            CONFIG_ENV,
+            f"{path}: expected a table of settings at the top, got {type(data).__name__}",
+        )
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """One line: what the parser expected and where (1-based line and column)."""
+    if isinstance(err, yaml.MarkedYAMLError) and err.problem_mark is not None:
+        mark = err.problem_mark
+        return f"{err.problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return str(err).splitlines()[0]

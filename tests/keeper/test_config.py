@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from eth_utils import to_checksum_address
 
@@ -79,3 +81,24 @@ def test_a_missing_or_unknown_config_file_is_named(tmp_path):
         load_settings(tmp_path / "absent.yaml")
     with pytest.raises(ConfigError, match=r"expected a \.yaml"):
         load_settings(tmp_path / "keeper.ini")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        ("keeper.yaml", "fee: [1, 2\n", r"not valid YAML: .* \(line 2, column 1\)"),
+        ("keeper.yaml", "- 1\n- 2\n", "expected a table of settings at the top, got list"),
+        ("keeper.toml", "limits = [\n", "not valid TOML"),
+        ("keeper.yaml", "gas:\n  max_fee_gwei: 50\n\tpriority: 1\n", "not valid YAML"),
+    ],
+)
+def test_a_broken_config_file_is_a_config_error_naming_the_file_and_the_problem(
+    tmp_path, name, text, problem
+):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert err.value.key == "KEEPER_CONFIG"
+    assert str(path) in err.value.problem
+    assert re.search(problem, err.value.problem), err.value.problem
