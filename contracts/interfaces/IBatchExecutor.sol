@@ -62,8 +62,13 @@ interface IBatchExecutorErrors {
     error TargetNotAllowed(address target);
     /// @notice Interactions may never call the executor or the vault.
     error ForbiddenTarget(address target);
-    /// @notice Interactions may never call `transferFrom` (on any contract).
+    /// @notice Interactions may never call `transferFrom` or another function that spends an
+    /// allowance granted to the executor (DAI `pull`/`move`, `burnFrom`, Permit2 `transferFrom`,
+    /// ERC-4626 `withdraw`/`redeem` of shares the executor does not own), on any contract.
     error ForbiddenSelector(address target, bytes4 selector);
+    /// @notice Interactions may grant an allowance (`approve`, `increaseAllowance`) of the
+    /// executor's tokens only to an allow-listed target.
+    error SpenderNotAllowed(address target, address spender);
     /// @notice An interaction call reverted; `reason` is its revert data.
     error InteractionFailed(uint256 index, address target, bytes reason);
     /// @notice checkOrder status only: the owner holds less of a sell token than the keeper
