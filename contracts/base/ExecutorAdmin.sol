@@ -42,6 +42,12 @@ abstract contract ExecutorAdmin is IBatchExecutor, Ownable2Step, Pausable {
         return _guardian;
     }
 
+    /// @notice Disabled (reverts `RenounceDisabled`): hand ownership over with
+    /// `transferOwnership` + `acceptOwnership` instead.
+    function renounceOwnership() public view override onlyOwner {
+        revert RenounceDisabled();
+    }
+
     /// @inheritdoc IBatchExecutor
     function setKeeper(address account, bool allowed) external onlyOwner {
         if (account == address(0)) revert ZeroAddress();

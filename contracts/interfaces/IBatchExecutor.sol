@@ -36,6 +36,9 @@ interface IBatchExecutorErrors {
     error NotGuardian(address caller);
     /// @notice An address argument must not be zero.
     error ZeroAddress();
+    /// @notice Ownership cannot be renounced: an ownerless executor could never remove a
+    /// compromised keeper or target, nor resume after a pause.
+    error RenounceDisabled();
     /// @notice The intent names another executor.
     error WrongExecutor(address expected, address actual);
     /// @notice The intent designates another keeper.

@@ -22,3 +22,12 @@ def test_nobody_but_the_pending_owner_can_accept(executor, owner, bob, attacker)
 
     with ape.reverts(executor.OwnableUnauthorizedAccount, account=attacker.address):
         executor.acceptOwnership(sender=attacker)
+
+
+def test_ownership_cannot_be_renounced_so_keepers_can_always_be_removed(executor, owner, attacker):
+    with ape.reverts(executor.RenounceDisabled):
+        executor.renounceOwnership(sender=owner)
+    with ape.reverts(executor.OwnableUnauthorizedAccount, account=attacker.address):
+        executor.renounceOwnership(sender=attacker)
+
+    assert executor.owner() == owner.address
