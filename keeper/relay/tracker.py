@@ -114,6 +114,9 @@ class TrackedBundle:
         if self.report is not None:
             return self.report
         w3 = self.tracker.w3
+        # The head first: receipts read after it cover at least that block, so a bundle that
+        # lands while this runs is never taken for a miss (its nonce is checked at ``head``).
+        head = int(w3.eth.block_number)
         receipts = {h: self.tracker.receipt(h) for h in self.bundle.tx_hashes}
         landed = {h: r for h, r in receipts.items() if r is not None}
         if landed:
@@ -130,9 +133,10 @@ class TrackedBundle:
                     effective_gas_prices=tuple(int(r["effectiveGasPrice"]) for r in ordered if r),
                 )
                 return self.report
+            if len(landed) < len(receipts) and max(blocks) > head:
+                return None  # a block arrived between the receipt reads: read them again
             detail = f"{len(landed)}/{len(receipts)} transactions in blocks {sorted(blocks)}"
             return self._finish(MissReason.PARTIAL, detail)
-        head = int(w3.eth.block_number)
         if self.targets and head < self.targets[-1]:
             return None
         for raw in self.bundle.txs:
