@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("keeper.pipeline")
 
 S = IntentState
+#: the wall clock bounds the next block's time only on a chain whose head is this recent
+#: (a dev chain at a made-up time is left alone)
+WALL_CLOCK_HORIZON_S = 3600
 
 
 class Pipeline(Follower, Batching):
@@ -90,6 +93,9 @@ class Pipeline(Follower, Batching):
         self.waiting = 0  # intents ready at the end of the last cycle
         self.gas_forecast = GasForecast()
         self.last_report: CycleReport | None = None
+        #: (number, timestamp) of the last head seen, and the block interval it shows
+        self.last_head: tuple[int, int] | None = None
+        self.block_interval = 1
         #: independent reads and writes of a cycle run here, overlapping each other
         self.io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keeper-io")
 
@@ -109,6 +115,9 @@ class Pipeline(Follower, Batching):
         started = time.perf_counter()
         report = CycleReport(block=head.number)
         report.started = started
+        if self.last_head is not None and self.last_head[0] == head.number - 1:
+            self.block_interval = max(1, head.timestamp - self.last_head[1])
+        self.last_head = (head.number, head.timestamp)
         prefetch = getattr(self.planner, "prefetch", None)
         if prefetch is not None and not self.breaker.halted and (self.in_flight or self.waiting):
             prefetch(head)  # a batch is likely this block: read the pools meanwhile
@@ -146,7 +155,12 @@ class Pipeline(Follower, Batching):
     def _new_batch(self, head: Head, report: CycleReport) -> None:
         limits = self.settings.limits
         with report.stage("claim"):
-            claim = self.store.claim(limits.max_orders_per_batch, head.timestamp, head.number)
+            claim = self.store.claim(
+                limits.max_orders_per_batch,
+                head.timestamp,
+                head.number,
+                lands_at=self._next_timestamp(head),
+            )
         report.claimed = len(claim.records)
         if not claim.records:
             return
@@ -236,6 +250,19 @@ class Pipeline(Follower, Batching):
                 )
             early = Presigned(signed, Bundle.of([signed.raw]))
         self._submit(claim, early, records, head, simulated, quoted, report)
+
+    def _next_timestamp(self, head: Head) -> int:
+        """The earliest timestamp of the block a bundle sent now can land in: the head's plus
+        the last block interval seen (12 s on mainnet), and not before the wall clock (a dev chain
+        that mines on demand stamps its next block with the wall clock, however long ago its
+        last block was). An intent whose deadline comes before it would make the whole bundle
+        revert in the relay's simulation.
+        """
+        earliest = head.timestamp + self.block_interval
+        now = int(time.time())
+        if earliest < now <= head.timestamp + WALL_CLOCK_HORIZON_S:  # a chain on the wall clock
+            earliest = now
+        return earliest
 
     def _next_base_fee(self, head: Head) -> int:
         return next_base_fee(head.base_fee, head.gas_used, head.gas_limit)

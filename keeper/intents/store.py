@@ -91,14 +91,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def ready_query(limit: int, chain_time: int, *, row_locks: bool) -> Select[Any]:
-    """Ids of intents ready to batch, oldest first (``FOR UPDATE SKIP LOCKED`` with locks)."""
+def ready_query(
+    limit: int, chain_time: int, *, row_locks: bool, lands_at: int | None = None
+) -> Select[Any]:
+    """Ids of intents ready to batch, oldest first (``FOR UPDATE SKIP LOCKED`` with locks).
+
+    ``lands_at``: the earliest timestamp a settlement sent now can be mined at; an intent whose
+    deadline is before it can no longer be included (it waits to expire instead).
+    """
+    earliest = max(chain_time + 1, lands_at or 0)
     query = (
         select(IntentRow.id)
         .where(
             IntentRow.state == IntentState.ACCEPTED.value,
             IntentRow.valid_after <= chain_time,
-            IntentRow.deadline > chain_time,
+            IntentRow.deadline >= min(earliest, _BIGINT_MAX),
         )
         .order_by(IntentRow.created_at, IntentRow.id)
         .limit(limit)
@@ -279,14 +286,27 @@ class IntentStore:
         return totals
 
     # -- claims ---------------------------------------------------------------------------
-    def claim(self, limit: int, chain_time: int, block: int | None = None) -> Claim:
-        """Move up to ``limit`` ready intents (valid now, deadline ahead) to ``batched``."""
+    def claim(
+        self,
+        limit: int,
+        chain_time: int,
+        block: int | None = None,
+        *,
+        lands_at: int | None = None,
+    ) -> Claim:
+        """Move up to ``limit`` ready intents (valid now, deadline ahead) to ``batched``.
+
+        ``lands_at``: the earliest timestamp of a block the batch can land in (default
+        ``chain_time + 1``); intents whose deadline is before it are left to expire.
+        """
         token = uuid.uuid4().hex
         now = self.clock()
         with Session(self.engine) as session, session.begin():
             moved = self._move(
                 session,
-                self._pick(session, ready_query(limit, chain_time, row_locks=False)),
+                self._pick(
+                    session, ready_query(limit, chain_time, row_locks=False, lands_at=lands_at)
+                ),
                 IntentState.ACCEPTED,
                 IntentState.BATCHED,
                 now=now,

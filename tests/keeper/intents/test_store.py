@@ -89,6 +89,16 @@ def test_claim_takes_only_ready_intents_oldest_first_and_records_the_block(store
     assert store.claim(limit=10, chain_time=NOW).ids == []
 
 
+def test_claim_leaves_intents_whose_deadline_comes_before_the_next_block_to_expire(store):
+    add(store, 1, deadline=NOW + 5)  # valid at the head, not in a block 12 s later
+    add(store, 2, deadline=NOW + 12)  # valid in exactly that block (timestamp <= deadline)
+    add(store, 3, valid_after=NOW + 6)  # validity starts from the head's time, not the next's
+    claim = store.claim(limit=10, chain_time=NOW, lands_at=NOW + 12)
+    assert claim.ids == [intent_id(2)]
+    assert store.get(intent_id(1)).state is IntentState.ACCEPTED
+    assert store.expire(NOW + 12) == [intent_id(1)]
+
+
 def test_moves_need_the_expected_state_and_the_claim_token(store):
     add(store, 1)
     claim = store.claim(limit=1, chain_time=NOW)
