@@ -163,7 +163,8 @@ class Follower:
 
                 self.deferred.append(settle)
                 return
-            self._retry(flight, head, f"settlement {flight.tx_hash} reverted on-chain", report)
+            reason = f"settlement {flight.tx_hash} reverted on-chain"
+            self._retry(flight, head, reason, report, count_attempt=True)
             self.breaker.record_failure("revert", flight.tx_hash)
             return
         if head.number >= flight.last_block:
@@ -186,8 +187,21 @@ class Follower:
             self.breaker.trip("settlement delivered less than simulated: " + "; ".join(problems))
             log.error("invariant broken in %s: %s", flight.tx_hash, problems)
 
-    def _retry(self, flight: InFlight, head: Head, reason: str, report: CycleReport) -> None:
-        """Not included: cancelled if the nonce was used elsewhere, expired, else retried."""
+    def _retry(
+        self,
+        flight: InFlight,
+        head: Head,
+        reason: str,
+        report: CycleReport,
+        *,
+        count_attempt: bool = False,
+    ) -> None:
+        """Not included: cancelled if the nonce was used elsewhere, expired, else retried.
+
+        A bundle that missed its blocks (outbid, a proposer without mev-boost) says nothing
+        about its intents: only a settlement that reverted on-chain counts as an attempt, so
+        misses never use up an intent's ``max_attempts``.
+        """
         for intent_id in flight.ids:
             record = flight.records.get(intent_id) or self.store.get(intent_id)
             if self.chain.nonce_used(record.owner, record.nonce):
@@ -204,7 +218,7 @@ class Follower:
                 token=flight.token,
                 block=head.number,
                 reason=why,
-                count_attempt=target is S.ACCEPTED,
+                count_attempt=count_attempt and target is S.ACCEPTED,
             )
 
     def _send(self, flight: InFlight, block: int) -> None:

@@ -20,7 +20,7 @@ def stack(tmp_path_factory):
         yield s
 
 
-def _parts(stack, data_dir, **overrides):
+def _parts(stack, data_dir, target_blocks: int = 3, **overrides):
     from keeper.config import load_settings
     from keeper.daemon import build
 
@@ -29,7 +29,7 @@ def _parts(stack, data_dir, **overrides):
         rpc_url=stack.anvil.url,
         signer=KEEPER_SIGNER,
         keeper_id="edges",
-        relay={"urls": [stack.relay.url], "target_blocks": 3},
+        relay={"urls": [stack.relay.url], "target_blocks": target_blocks},
         intake={"enabled": False},
         metrics={"enabled": False},
         **overrides,
@@ -102,5 +102,122 @@ def test_two_intents_of_one_owner_that_together_sell_more_than_she_holds_settle_
     histories = {i: [(t.target.value, t.reason) for t in parts.store.history(i)] for i in ids}
     assert "settled" in states, histories
     assert "failed" not in states, histories
+    pipeline.close()
+    parts.store.close()
+
+
+def test_bundles_that_miss_their_blocks_do_not_use_up_the_intents_attempts(stack, tmp_path):
+    """Builders ignoring the keeper's bundle four times is not the intent's fault: a later
+    drop for a reason that passes (the owner's balance briefly too low) must not fail it."""
+    from keeper.market.funding import balance_of, set_token_balance
+
+    bob = stack.users[1]
+    weth = stack.market.token("WETH").address
+    parts = _parts(stack, tmp_path / "k", target_blocks=1)
+    pipeline = parts.pipeline
+    intent_id = parts.intake.submit(_weth_for_usdc(stack, bob, nonce=5, ttl=600))[0].id
+    misses = 0
+    while misses < 4:
+        pipeline.run_block(pipeline.chain.head())
+        assert parts.store.get(intent_id).state.value == "submitted"
+        stack.relay.mine_block(include_bundles=False)  # a proposer without mev-boost
+        misses += 1
+    held = balance_of(stack.w3, weth, bob.address)
+    set_token_balance(stack.w3, weth, bob.address, 0)  # moved away for a moment
+    pipeline.run_block(pipeline.chain.head())  # the 4th miss is retried, then checkOrder fails
+    record = parts.store.get(intent_id)
+    history = [(t.target.value, t.reason) for t in parts.store.history(intent_id)]
+    assert record.state.value == "accepted", history
+    set_token_balance(stack.w3, weth, bob.address, held)
+    stack.relay.mine_block()
+    for _ in range(3):
+        pipeline.run_block(pipeline.chain.head())
+        stack.relay.mine_block()
+    assert parts.store.get(intent_id).state.value == "settled", parts.store.history(intent_id)
+    pipeline.close()
+    parts.store.close()
+
+
+def test_a_relay_simulation_that_fails_for_the_keepers_own_reasons_does_not_blame_the_intents(
+    stack, tmp_path
+):
+    """The keeper's account cannot pay for gas: the node's simulation (no gas price) passes, the
+    relay's of the signed transaction does not. That is the keeper's problem (the failure budget
+    counts it), not the intents': none of their attempts is used up."""
+    alice = stack.users[0]
+    keeper = stack.keeper.address
+    parts = _parts(stack, tmp_path / "k")
+    pipeline = parts.pipeline
+    intent_id = parts.intake.submit(_weth_for_usdc(stack, alice, nonce=31, ttl=600))[0].id
+    funds = stack.w3.eth.get_balance(keeper)
+    stack.w3.provider.make_request("anvil_setBalance", [keeper, hex(10**9)])
+    try:
+        report = pipeline.run_block(pipeline.chain.head())
+    finally:
+        stack.w3.provider.make_request("anvil_setBalance", [keeper, hex(funds)])
+    record = parts.store.get(intent_id)
+    history = [(t.target.value, t.reason) for t in parts.store.history(intent_id)]
+    assert record.state.value == "accepted", history
+    assert pipeline.breaker.recent_failures == 1, report.notes
+    assert record.attempts == 0, history
+    for _ in range(3):
+        stack.relay.mine_block()
+        pipeline.run_block(pipeline.chain.head())
+    assert parts.store.get(intent_id).state.value == "settled", parts.store.history(intent_id)
+    pipeline.close()
+    parts.store.close()
+
+
+def test_an_intent_cancelled_on_chain_while_its_bundle_is_out_ends_cancelled_the_rest_settle(
+    stack, tmp_path
+):
+    """Alice spends her nonce (``invalidateNonces``) while the bundle holding her intent and
+    Bob's is in flight: the bundle can no longer land. Alice's intent ends ``cancelled``, Bob's
+    is retried (no attempt used) and settles in a later bundle; nothing settles twice."""
+    alice, bob = stack.users
+    parts = _parts(stack, tmp_path / "k", target_blocks=2)
+    pipeline = parts.pipeline
+    ids = [
+        parts.intake.submit(_weth_for_usdc(stack, user, nonce=41, ttl=600))[0].id
+        for user in (alice, bob)
+    ]
+    report = pipeline.run_block(pipeline.chain.head())
+    assert report.submitted == 2, report.notes
+    executor = stack.w3.eth.contract(
+        address=stack.executor,
+        abi=[
+            {
+                "name": "invalidateNonces",
+                "type": "function",
+                "stateMutability": "nonpayable",
+                "inputs": [{"name": "w", "type": "uint256"}, {"name": "m", "type": "uint256"}],
+                "outputs": [],
+            }
+        ],
+    )
+    tx = executor.functions.invalidateNonces(41 >> 8, 1 << (41 & 255)).build_transaction(
+        {
+            "from": alice.address,
+            "nonce": stack.w3.eth.get_transaction_count(alice.address),
+            "gas": 100_000,
+            "maxFeePerGas": 100 * 10**9,
+            "maxPriorityFeePerGas": 10**9,
+            "chainId": stack.w3.eth.chain_id,
+        }
+    )
+    stack.w3.eth.send_raw_transaction(alice.sign_transaction(tx).raw_transaction)
+    stack.relay.mine_block(include_bundles=False)  # only Alice's public cancel lands
+    for _ in range(5):
+        pipeline.run_block(pipeline.chain.head())
+        stack.relay.mine_block()
+        if parts.store.get(ids[1]).state.value == "settled":
+            break
+    pipeline.run_block(pipeline.chain.head())
+    histories = [[(t.target.value, t.reason) for t in parts.store.history(i)] for i in ids]
+    states = [parts.store.get(i).state.value for i in ids]
+    assert states == ["cancelled", "settled"], histories
+    assert parts.store.get(ids[1]).attempts == 0, histories
+    assert [t for t, _ in histories[1]].count("settled") == 1
+    assert not pipeline.breaker.halted
     pipeline.close()
     parts.store.close()
