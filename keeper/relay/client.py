@@ -155,6 +155,12 @@ class RelayClient:
 
         def send(endpoint: RelayEndpoint) -> SendBundleResult:
             result = endpoint.call(method, [params], prepared)
+            # Builders differ in how they say "accepted": ``{"bundleHash": ...}`` (Flashbots),
+            # the bare hash, or ``null``. Each is an acceptance, not a broken answer.
+            if isinstance(result, str):
+                result = {"bundleHash": result}
+            elif result is None:
+                result = {"bundleHash": bundle.hash}
             return _parse(SendBundleResult, endpoint.url, method, result)
 
         accepted, errors = self._fan_out(send)

@@ -179,3 +179,31 @@ def test_private_transaction_checks_the_hash_the_relay_returns(stubs, sender, re
     wrong = stubs(Reply(200, recorded("private_tx_ok.json")["body"]))
     with pytest.raises(RelayResponseError, match="expected"):
         client_for(wrong.url, reputation_key).send_private_transaction(raw)
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        pytest.param("HASH", id="bare-hash"),  # op-rbuilder before #66, several builders
+        pytest.param(None, id="null"),
+    ],
+)
+def test_builders_that_accept_a_bundle_with_a_bare_hash_or_null_count_as_accepting(
+    stubs, bundle, reputation_key, result
+):
+    answer = {"jsonrpc": "2.0", "id": 1, "result": bundle.hash if result == "HASH" else None}
+    flashbots, builder = stubs(Reply(200, OK)), stubs(Reply(200, answer))
+
+    submission = client_for([flashbots.url, builder.url], reputation_key).send_bundle(bundle, 9)
+
+    assert set(submission.accepted) == {flashbots.url, builder.url}, submission.errors
+    assert submission.accepted[builder.url].bundle_hash == bundle.hash
+    # with that builder alone, the bundle is out: not "no relay accepted"
+    alone = client_for(builder.url, reputation_key).send_bundle(bundle, 9)
+    assert list(alone.accepted) == [builder.url]
+
+
+def test_a_bare_result_that_is_not_a_hash_is_still_a_broken_answer(stubs, bundle, reputation_key):
+    stub = stubs(Reply(200, {"jsonrpc": "2.0", "id": 1, "result": "accepted!"}))
+    with pytest.raises(NoRelayAcceptedError, match="bundleHash"):
+        client_for(stub.url, reputation_key).send_bundle(bundle, 9)
