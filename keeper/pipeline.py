@@ -315,6 +315,13 @@ class Pipeline(Follower, Batching):
                     result = self.relay.call_bundle(bundle, head.number + 1)
             finally:
                 simulated.result()  # the intents are `simulated` before anything else moves them
+        simulated_txs = [r.tx_hash.lower() for r in result.results]
+        if simulated_txs != [signed.tx_hash.lower()]:
+            # Not a simulation of this transaction: nothing is sent on its word.
+            raise KeeperError(
+                f"eth_callBundle answered for {simulated_txs or 'no transaction'}, "
+                f"not the signed settlement {signed.tx_hash}"
+            )
         if result.first_revert is not None:
             why = result.first_revert.revert or result.first_revert.error
             for intent_id in ids:
