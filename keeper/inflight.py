@@ -202,9 +202,35 @@ class Follower:
         about its intents: only a settlement that reverted on-chain counts as an attempt, so
         misses never use up an intent's ``max_attempts``.
         """
+        used: dict[str, tuple[str, int] | None] = {}
         for intent_id in flight.ids:
             record = flight.records.get(intent_id) or self.store.get(intent_id)
             if self.chain.nonce_used(record.owner, record.nonce):
+                used[intent_id] = earlier = self._landed_earlier(intent_id, flight)
+                if earlier is not None and earlier[1] >= head.number:
+                    # settled by this keeper's earlier transaction, not confirmed yet: look
+                    # again next block (as for the flight's own receipt)
+                    self.in_flight.append(flight)
+                    self.store.renew(flight.token)
+                    return
+        for intent_id in flight.ids:
+            record = flight.records.get(intent_id) or self.store.get(intent_id)
+            if intent_id in used:
+                earlier = used[intent_id]
+                if earlier is not None:  # this keeper's own earlier transaction, landed late
+                    tx_hash, block = earlier
+                    moved = self.store.move(
+                        [intent_id],
+                        S.SUBMITTED,
+                        S.SETTLED,
+                        token=flight.token,
+                        block=block,
+                        tx_hash=tx_hash,
+                        reason=f"settled by this keeper's earlier transaction {tx_hash}",
+                    )
+                    report.settled += len(moved)
+                    self.metrics.bundles.labels(outcome="included").inc()
+                    continue
                 target, why = S.CANCELLED, "nonce used outside this keeper's settlement"
             elif record.deadline <= head.timestamp:
                 target, why = S.EXPIRED, f"{reason}; deadline passed"
@@ -220,6 +246,22 @@ class Follower:
                 reason=why,
                 count_attempt=count_attempt and target is S.ACCEPTED,
             )
+
+    def _landed_earlier(self, intent_id: str, flight: InFlight) -> tuple[str, int] | None:
+        """``(tx hash, block)`` of an earlier settlement of this intent that this keeper signed
+        and that landed (status 1) after its bundle was given up on: a missed bundle's
+        transaction can still land if it leaked (an uncled block's transactions go back to the
+        public mempool)."""
+        earlier = {
+            t.tx_hash.lower()
+            for t in self.store.history(intent_id)
+            if t.target is S.SUBMITTED and t.tx_hash
+        } - {flight.tx_hash.lower()}
+        for tx_hash in sorted(earlier):
+            receipt = self.chain.receipt(tx_hash)
+            if receipt is not None and int(str(receipt["status"]), 16) == 1:
+                return tx_hash, int(str(receipt["blockNumber"]), 16)
+        return None
 
     def _send(self, flight: InFlight, block: int) -> None:
         from keeper.relay.exceptions import RelayError

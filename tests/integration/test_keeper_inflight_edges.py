@@ -221,3 +221,99 @@ def test_an_intent_cancelled_on_chain_while_its_bundle_is_out_ends_cancelled_the
     assert not pipeline.breaker.halted
     pipeline.close()
     parts.store.close()
+
+
+class HollowSimulation:
+    """An HTTP proxy to the local relay whose ``eth_callBundle`` answers simulate nothing (an
+    empty ``results`` list, the totals kept): a relay that did not run the transaction."""
+
+    def __init__(self, upstream: str) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                answer = requests.post(upstream, data=body, headers=headers, timeout=30)
+                content = answer.content
+                if json.loads(body).get("method") == "eth_callBundle":
+                    data = answer.json()
+                    data["result"]["results"] = []
+                    content = json.dumps(data).encode()
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_nothing_is_sent_on_a_relay_simulation_that_did_not_run_the_signed_transaction(
+    stack, tmp_path
+):
+    bob = stack.users[1]
+    hollow = HollowSimulation(stack.relay.url)
+    try:
+        parts = _parts(stack, tmp_path / "k")
+        parts.pipeline.relay = type(parts.pipeline.relay)([hollow.url], parts.pipeline.relay.signer)
+        pipeline = parts.pipeline
+        intent_id = parts.intake.submit(_weth_for_usdc(stack, bob, nonce=51, ttl=600))[0].id
+        report = pipeline.run_block(pipeline.chain.head())
+        record = parts.store.get(intent_id)
+        history = [(t.target.value, t.reason) for t in parts.store.history(intent_id)]
+        assert report.submitted == 0 and not pipeline.in_flight, report.notes
+        assert stack.relay.builder.orders == []  # no bundle reached the relay
+        assert record.state.value == "accepted" and record.tx_hash is None, history
+        assert pipeline.breaker.recent_failures == 1
+        pipeline.close()
+        parts.store.close()
+    finally:
+        hollow.close()
+
+
+def test_an_earlier_signed_settlement_that_lands_late_settles_its_intent_not_cancels_it(
+    stack, tmp_path
+):
+    """A missed bundle's transaction leaks (an uncled block's transactions go back to public
+    mempools) and lands after the keeper re-batched its intent under a new transaction with the
+    same account nonce. The intent was settled by this keeper's own earlier transaction: it
+    must end ``settled`` with that transaction, not ``cancelled`` as if the user had."""
+    alice = stack.users[0]
+    parts = _parts(stack, tmp_path / "k", target_blocks=1)
+    pipeline = parts.pipeline
+    intent_id = parts.intake.submit(_weth_for_usdc(stack, alice, nonce=61, ttl=600))[0].id
+    pipeline.run_block(pipeline.chain.head())
+    first = pipeline.in_flight[0]
+    leaked = first.bundle.txs[0]
+    stack.relay.mine_block(include_bundles=False)  # missed
+    pipeline.run_block(pipeline.chain.head())  # retried, re-batched: a new transaction
+    second = pipeline.in_flight[0]
+    assert second.tx_hash != first.tx_hash and second.ids == [intent_id]
+    stack.w3.eth.send_raw_transaction(leaked)  # the first one, public now
+    stack.relay.mine_block(include_bundles=False)
+    receipt = stack.w3.eth.get_transaction_receipt(first.tx_hash)
+    assert receipt["status"] == 1
+    for _ in range(2):
+        pipeline.run_block(pipeline.chain.head())
+        stack.relay.mine_block(include_bundles=False)
+    record = parts.store.get(intent_id)
+    history = [(t.target.value, t.reason, t.tx_hash) for t in parts.store.history(intent_id)]
+    assert record.state.value == "settled", history
+    assert record.tx_hash == first.tx_hash, history
+    pipeline.close()
+    parts.store.close()
