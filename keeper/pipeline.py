@@ -55,6 +55,9 @@ S = IntentState
 #: the wall clock bounds the next block's time only on a chain whose head is this recent
 #: (a dev chain at a made-up time is left alone)
 WALL_CLOCK_HORIZON_S = 3600
+#: the next block is expected at most this long after the head (a mainnet slot): a long gap
+#: (an idle dev chain, missed slots) must not keep intents near their deadline from a batch
+MAX_BLOCK_INTERVAL_S = 12
 
 
 class Pipeline(Follower, Batching):
@@ -116,7 +119,8 @@ class Pipeline(Follower, Batching):
         report = CycleReport(block=head.number)
         report.started = started
         if self.last_head is not None and self.last_head[0] == head.number - 1:
-            self.block_interval = max(1, head.timestamp - self.last_head[1])
+            gap = head.timestamp - self.last_head[1]
+            self.block_interval = min(max(1, gap), MAX_BLOCK_INTERVAL_S)
         self.last_head = (head.number, head.timestamp)
         prefetch = getattr(self.planner, "prefetch", None)
         if prefetch is not None and not self.breaker.halted and (self.in_flight or self.waiting):
