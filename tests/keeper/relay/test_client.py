@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
+import threading
 
 import pytest
 
@@ -64,10 +64,25 @@ def test_send_bundle_reaches_every_url_with_the_same_signed_body(stubs, bundle, 
 
 
 def test_send_bundle_fans_out_concurrently(stubs, bundle, reputation_key):
-    slow = [stubs(Reply(200, OK, delay=0.4)) for _ in range(3)]
-    started = time.perf_counter()
-    client_for([s.url for s in slow], reputation_key).send_bundle(bundle, 5)
-    assert time.perf_counter() - started < 1.0  # sequential would take 1.2 s
+    # Each relay answers only once all three hold the request: a client that sent one after
+    # another would leave the first waiting, and that relay would answer 503 instead.
+    everyone = threading.Barrier(3)
+
+    def once_all_arrived(_request: dict) -> Reply:
+        try:
+            everyone.wait(timeout=1.5)
+        except threading.BrokenBarrierError:
+            return Reply(503, "the other relays never got the bundle meanwhile")
+        return Reply(200, OK)
+
+    relays = [stubs(Reply(200, OK)) for _ in range(3)]
+    for relay in relays:
+        relay.responder = once_all_arrived
+    submission = client_for(
+        [r.url for r in relays], reputation_key, timeout=3.0, retries=0
+    ).send_bundle(bundle, 5)
+
+    assert set(submission.accepted) == {r.url for r in relays}, submission.errors
 
 
 def test_options_reach_the_wire_in_the_relay_names(stubs, sender, reputation_key):
