@@ -11,28 +11,12 @@ from keeper.intents.types import Execution, Order, RebalanceIntent, TokenAmount
 from keeper.intents.validation import SignedIntent
 from keeper.settlement.abi import encode_order
 from keeper.settlement.plan import stored_intent
-
-UINT = st.integers(min_value=0, max_value=2**256 - 1)
-ADDRESS = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())
-NONZERO_ADDRESS = ADDRESS.filter(lambda a: int(a, 16) != 0)
-LEGS = st.lists(st.tuples(ADDRESS, UINT), max_size=3)
+from tests.keeper.pipeline.intent_strategies import intents
 
 
 @st.composite
 def submissions(draw) -> SignedIntent:
-    valid_after = draw(UINT)
-    intent = RebalanceIntent(
-        owner=draw(NONZERO_ADDRESS),
-        executor=draw(ADDRESS),
-        keeper=draw(ADDRESS),
-        nonce=draw(UINT),
-        valid_after=valid_after,
-        deadline=draw(st.integers(min_value=valid_after, max_value=2**256 - 1)),
-        sells=[TokenAmount(token=t, amount=a) for t, a in draw(LEGS)],
-        buys=[TokenAmount(token=t, amount=a) for t, a in draw(LEGS)],
-        fee_token=draw(NONZERO_ADDRESS),
-        max_fee=draw(UINT),
-    )
+    intent = draw(intents(max_legs=3))
     chain_id = draw(st.none() | st.integers(min_value=1, max_value=2**64))
     return SignedIntent(intent=intent, signature=draw(st.binary(max_size=100)), chain_id=chain_id)
 
