@@ -176,7 +176,7 @@ def test_the_keeper_values_trades_at_the_seeded_pools_prices_in_its_usd_token(st
     parts = _parts(stack, tmp_path / "keeper")
     planner = parts.pipeline.planner
     head = parts.pipeline.chain.head()
-    prices = planner.prices(planner._read(head))
+    prices = planner.prices(planner.snapshot_at(head.number))
 
     # The market was seeded at ETH $3,000 and BTC $90,000; live mid prices sit within the pools'
     # drift from the seeding (a few bps), not exactly at the reference.

@@ -28,7 +28,7 @@ def _market() -> Market:
     )
 
 
-def _planner(usd_token: str | None) -> NettingPlanner:
+def _planner(usd_token: str | None, **fee_policy: int) -> NettingPlanner:
     return NettingPlanner(
         executor="0x" + "ee" * 20,
         chain_id=1,
@@ -37,6 +37,7 @@ def _planner(usd_token: str | None) -> NettingPlanner:
         decimals=DECIMALS,
         weth=WETH,
         usd_token=usd_token,
+        **fee_policy,
     )
 
 
@@ -86,9 +87,7 @@ def _fees(gwei: int):
 
 
 def _fee_planner(gas: int, markup_bps: int = 0) -> NettingPlanner:
-    planner = _planner(USDC)
-    planner.fee_gas_per_order, planner.fee_markup_bps = gas, markup_bps
-    return planner
+    return _planner(USDC, fee_gas_per_order=gas, fee_markup_bps=markup_bps)
 
 
 def test_the_keeper_fee_is_its_gas_share_in_the_fee_token_capped_by_the_signed_maximum():
