@@ -70,10 +70,14 @@ def new_user(market: Market, accounts: Any, chain: Any, allowance: int) -> Any:
     return user
 
 
-def _orders(market: Market, users: list[Any], nonce: int, deadline: int) -> list[Any]:
-    """Pairs of users with opposite 1-leg intents (WETH -> USDC and USDC -> WETH)."""
+def _orders(
+    market: Market, users: list[Any], nonce: int, deadline: int, direct: bool = True
+) -> list[Any]:
+    """Pairs of users with opposite 1-leg intents (WETH -> USDC and USDC -> WETH). ``direct``:
+    each sell goes straight to its counterpart (one transfer per intent, as the keeper plans a
+    coincidence of wants); otherwise through the executor (in and out: two per intent)."""
     from keeper.intents.signing import sign_intent
-    from keeper.intents.types import Execution, Order, RebalanceIntent, TokenAmount
+    from keeper.intents.types import DirectLeg, Execution, Order, RebalanceIntent, TokenAmount
 
     orders = []
     for index, user in enumerate(users):
@@ -87,16 +91,26 @@ def _orders(market: Market, users: list[Any], nonce: int, deadline: int) -> list
             sells=[TokenAmount(token=sell.address, amount=sell_amount)],
             buys=[TokenAmount(token=buy.address, amount=buy_amount)],
         )
-        execution = Execution(sell_amounts=[sell_amount], buy_amounts=[buy_amount])
+        if direct:
+            counterpart = DirectLeg(order=index + 1 if index % 2 == 0 else index - 1, leg=0)
+            execution = Execution(
+                sell_amounts=[sell_amount], buy_amounts=[0], sell_to=[counterpart]
+            )
+        else:
+            execution = Execution(sell_amounts=[sell_amount], buy_amounts=[buy_amount])
         signature = sign_intent(intent, user, market.chain_id)
         orders.append(Order(intent=intent, signature=signature, execution=execution))
     return orders
 
 
-def netted_batch_gas(market: Market, users: list[Any], nonce: int, chain: Any) -> int:
+def netted_batch_gas(
+    market: Market, users: list[Any], nonce: int, chain: Any, direct: bool = True
+) -> int:
     """Gas of one settle() netting ``len(users)`` 1-leg intents against each other."""
+    from keeper.settlement.abi import encode_orders
+
     deadline = int(chain.pending_timestamp) + 3600
-    orders = [o.as_abi() for o in _orders(market, users, nonce, deadline)]
+    orders = encode_orders(_orders(market, users, nonce, deadline, direct))
     receipt = market.executor.settle(orders, [], sender=market.keeper)
     return int(receipt.gas_used)
 
@@ -113,6 +127,7 @@ def single_intent_with_swap_gas(market: Market, user: Any, chain: Any) -> int:
     """Gas of a 1-intent batch whose counter-flow is one Router02 swap (approve + swap)."""
     from keeper.intents.signing import sign_intent
     from keeper.intents.types import Execution, Interaction, Order, RebalanceIntent, TokenAmount
+    from keeper.settlement.abi import encode_orders
 
     for target in (market.weth, market.router):
         if not market.executor.isAllowedTarget(target):
@@ -144,7 +159,7 @@ def single_intent_with_swap_gas(market: Market, user: Any, chain: Any) -> int:
     interactions = [
         Interaction(target=t.address, call_data=bytes(data)).as_abi() for t, data in calls
     ]
-    receipt = market.executor.settle([order.as_abi()], interactions, sender=market.keeper)
+    receipt = market.executor.settle(encode_orders([order]), interactions, sender=market.keeper)
     return int(receipt.gas_used)
 
 
@@ -174,6 +189,13 @@ def measure(
         figures[f"marginal_returning_{label}"] = _slope(list(sizes), returning)
         figures[f"batch2_first_{label}"] = first[0]
         figures[f"batch2_returning_{label}"] = returning[0]
+        routed = []
+        for size in sizes:
+            snapshot = chain.snapshot()
+            netted_batch_gas(market, users[:size], 0, chain, direct=False)
+            routed.append(netted_batch_gas(market, users[:size], 1, chain, direct=False))
+            chain.restore(snapshot)
+        figures[f"marginal_routed_{label}"] = _slope(list(sizes), routed)
     figures["single_intent_with_swap"] = single_intent_with_swap_gas(market, users[0], chain)
     figures["router_swap_tx"] = router_swap_gas(market, users[0])
     figures["router_swap_tx_second"] = router_swap_gas(market, users[0])
@@ -219,6 +241,8 @@ def _frame_costs(chain: Any, tx_hash: str, names: dict[str, str]) -> Counter[tup
 def profile(market: Market, accounts: Any, chain: Any) -> tuple[float, list[tuple[str, float]]]:
     """Gas of one extra returning-user intent (finite allowance) by part: (8-batch - 2-batch)/6.
     Needs an anvil started with ``--steps-tracing``."""
+    from keeper.settlement.abi import encode_orders
+
     users = [new_user(market, accounts, chain, 10**30) for _ in range(8)]
     netted_batch_gas(market, users, 0, chain)  # nonce words in use from here on
     names = {
@@ -231,7 +255,7 @@ def profile(market: Market, accounts: Any, chain: Any) -> tuple[float, list[tupl
     totals, parts = {}, {}
     for size in (2, 8):
         deadline = int(chain.pending_timestamp) + 3600
-        orders = [o.as_abi() for o in _orders(market, users[:size], size, deadline)]
+        orders = encode_orders(_orders(market, users[:size], size, deadline))
         receipt = market.executor.settle(orders, [], sender=market.keeper)
         data = bytes(chain.provider.web3.eth.get_transaction(receipt.txn_hash)["input"])
         parts[size] = _frame_costs(chain, str(receipt.txn_hash), names)
@@ -271,6 +295,9 @@ def run() -> None:
                 f"  {words[who]:17s}, {allowance:9s} vault allowance: {value:8,.0f} gas"
                 f"  ({value / swap:.2f}x a Router02 swap tx)"
             )
+    for allowance in ("finite", "unlimited"):
+        value = f[f"marginal_routed_{allowance}"]
+        print(f"  same, through the executor (2 transfers), {allowance:9s}: {value:8,.0f} gas")
     print(f"one Router02 swapExactTokensForTokens tx per leg: {swap:,.0f} gas")
     print(f"  (same user again: {f['router_swap_tx_second']:,.0f} gas)")
     print(f"one extra intent (word in use, finite allowance; 8-batch - 2-batch): {extra:,.0f} gas")

@@ -84,13 +84,14 @@ contract AllowanceVault is IAllowanceVault, EIP712 {
     }
 
     /// @inheritdoc IAllowanceVault
-    /// @dev The recipient is always the executor: even its own caller cannot redirect a pull.
-    /// The executor refuses the vault as an interaction target, so interactions (which run with
-    /// msg.sender == executor) can never reach this function; only settle's pull step does.
-    function pull(address owner, address token, uint256 amount) external {
+    /// @dev The executor refuses the vault as an interaction target, so interactions (which run
+    /// with msg.sender == executor) can never reach this function; only settle's pull step does,
+    /// with `to` the executor itself or the owner of a buy leg in the same batch, whose balance
+    /// growth settle measures against that owner's signed minimum.
+    function pull(address owner, address token, uint256 amount, address to) external {
         if (msg.sender != executor) revert NotExecutor(msg.sender);
         _spend(owner, token, amount);
-        IERC20(token).safeTransferFrom(owner, executor, amount);
+        IERC20(token).safeTransferFrom(owner, to, amount);
     }
 
     /// @dev Checks expiry and spends `amount` of a finite allowance (one SLOAD + one SSTORE;

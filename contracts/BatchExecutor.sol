@@ -13,9 +13,10 @@ import {ExecutorAdmin} from "./base/ExecutorAdmin.sol";
 import {NonceBitmap} from "./base/NonceBitmap.sol";
 import {IAllowanceVault, IAllowanceVaultErrors} from "./interfaces/IAllowanceVault.sol";
 import {IBatchExecutor} from "./interfaces/IBatchExecutor.sol";
-import {RebalanceIntent, Order, Execution, Interaction, TokenAmount} from "./interfaces/IIntentTypes.sol";
+import {RebalanceIntent, Interaction} from "./interfaces/IIntentTypes.sol";
 import {IntentHashing} from "./libraries/IntentHashing.sol";
 import {OrderCheck} from "./libraries/OrderCheck.sol";
+import {PackedOrders} from "./libraries/PackedOrders.sol";
 import {TokenLedger} from "./libraries/TokenLedger.sol";
 
 /// @title BatchExecutor
@@ -35,6 +36,11 @@ contract BatchExecutor is
 
     /// @dev Distinct tokens a ledger holds before it first grows (most batches touch few).
     uint256 private constant LEDGER_CAPACITY = 8;
+
+    /// @dev Mixed into the transient slots of (owner, buy token) claims:
+    /// uint256(keccak256("IntentRebalancer.buyClaim")) - 1.
+    uint256 private constant _BUY_CLAIM_SEED =
+        0xc6441bc5254da68d237e200aec4ed98b1e04de40ce05a17423287ba8099c63b0;
 
     IAllowanceVault private immutable _vault;
 
@@ -86,107 +92,142 @@ contract BatchExecutor is
 
     /// @inheritdoc IBatchExecutor
     function settle(
-        Order[] calldata orders,
+        bytes calldata orders,
         Interaction[] calldata interactions
     ) external nonReentrant onlyKeeper whenNotPaused {
-        uint256 orderCount = orders.length;
+        (uint256[] memory at, uint256 buyLegs) = PackedOrders.index(orders);
+        uint256[] memory before = _openBuys(at, buyLegs);
         TokenLedger.Ledger memory ledger = TokenLedger.create(LEDGER_CAPACITY);
         bytes32 domainSeparator = _domainSeparatorV4();
+        uint256 orderCount = at.length;
         for (uint256 i; i < orderCount; ++i) {
-            _verifyAndPull(orders[i], domainSeparator, ledger);
+            _verifyAndPull(at, i, domainSeparator, ledger);
         }
         for (uint256 k; k < interactions.length; ++k) {
             _interact(k, interactions[k]);
         }
+        uint256 leg;
         for (uint256 i; i < orderCount; ++i) {
-            _deliver(orders[i]);
+            leg = _deliver(at[i], before, leg);
         }
         ledger.checkNoDeficit();
         emit Settlement(msg.sender, orderCount, interactions.length);
     }
 
     /// @inheritdoc IBatchExecutor
-    function checkOrder(Order calldata order, address keeper) external view returns (bytes4) {
+    function checkOrder(bytes calldata order, address keeper) external view returns (bytes4) {
         if (paused()) return EnforcedPause.selector;
         if (!isKeeper(keeper)) return NotKeeper.selector;
-        RebalanceIntent calldata intent = order.intent;
-        bytes4 status = OrderCheck.checkIntent(intent, keeper);
+        uint256 p = PackedOrders.single(order);
+        bytes4 status = OrderCheck.checkIntent(p, keeper);
         if (status != bytes4(0)) return status;
-        if (isNonceUsed(intent.owner, intent.nonce)) return NonceAlreadyUsed.selector;
-        if (!OrderCheck.isValidSignature(intent.owner, hashIntent(intent), order.signature)) {
+        address owner = PackedOrders.owner(p);
+        if (isNonceUsed(owner, PackedOrders.nonce(p))) return NonceAlreadyUsed.selector;
+        (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(p);
+        uint256 sells = PackedOrders.sellLegs(p, sigLength);
+        bytes32 digest = _hashTypedDataV4(
+            PackedOrders.structHash(p, sells, sellCount, PackedOrders.buyLegs(sells, sellCount), buyCount)
+        );
+        if (!OrderCheck.isValidSignature(owner, digest, PackedOrders.signature(p, sigLength))) {
             return InvalidSignature.selector;
         }
-        return OrderCheck.checkAmounts(order, _vault);
+        return OrderCheck.checkSells(owner, sells, sellCount, _vault);
     }
 
-    /// @dev Verifies the intent, spends its nonce, records new tokens, pulls the sells. Each
-    /// nested calldata member is located once (the compiler re-validates on every access).
+    /// @dev Before any token moves: claims each (owner, buy token) for this batch (DuplicateBuy
+    /// if taken: an owner's balance growth is measured over the whole batch, so two legs on the
+    /// same balance would both count it) and records the owner's balance, flat over all legs.
+    function _openBuys(
+        uint256[] memory at,
+        uint256 buyLegs
+    ) private returns (uint256[] memory before) {
+        before = new uint256[](buyLegs);
+        uint256 leg;
+        for (uint256 i; i < at.length; ++i) {
+            uint256 p = at[i];
+            address owner = PackedOrders.owner(p);
+            (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(p);
+            uint256 q = PackedOrders.buyLegs(PackedOrders.sellLegs(p, sigLength), sellCount);
+            for (uint256 j; j < buyCount; ++j) {
+                address token = PackedOrders.legToken(q);
+                if (!_claimBuy(owner, token, 1)) revert DuplicateBuy(owner, token);
+                before[leg++] = IERC20(token).balanceOf(owner);
+                q += PackedOrders.BUY_SIZE;
+            }
+        }
+    }
+
+    /// @dev Verifies order `i` (keeper, window, fee cap, signature with the digest in
+    /// `domainSeparator`), spends its nonce, pulls its sells and records its tokens.
     function _verifyAndPull(
-        Order calldata order,
+        uint256[] memory at,
+        uint256 i,
         bytes32 domainSeparator,
         TokenLedger.Ledger memory ledger
     ) private {
-        RebalanceIntent calldata intent = order.intent;
-        TokenAmount[] calldata sells = intent.sells;
-        TokenAmount[] calldata buys = intent.buys;
-        _verifyIntent(intent, sells, buys, order.signature, domainSeparator);
-        _checkAndPull(intent, sells, buys, order.execution, ledger);
-    }
-
-    /// @dev Executor, keeper, time window, signature (digest in `domainSeparator`); spends the nonce.
-    function _verifyIntent(
-        RebalanceIntent calldata intent,
-        TokenAmount[] calldata sells,
-        TokenAmount[] calldata buys,
-        bytes calldata signature,
-        bytes32 domainSeparator
-    ) private {
-        bytes4 status = OrderCheck.checkIntent(intent, msg.sender);
-        if (status != bytes4(0)) OrderCheck.revertIntent(status, intent, msg.sender);
-        bytes32 structHash = IntentHashing.hash(intent, sells, buys);
-        bytes32 digest = MessageHashUtils.toTypedDataHash(domainSeparator, structHash);
-        address owner = intent.owner;
-        if (!OrderCheck.isValidSignature(owner, digest, signature)) revert InvalidSignature(owner);
-        _useNonce(owner, intent.nonce);
-    }
-
-    /// @dev Checks the execution against the intent's limits, pulls the sells, records tokens.
-    function _checkAndPull(
-        RebalanceIntent calldata intent,
-        TokenAmount[] calldata sells,
-        TokenAmount[] calldata buys,
-        Execution calldata execution,
-        TokenLedger.Ledger memory ledger
-    ) private {
-        uint256 buyCount = buys.length;
-        uint256 buyAmounts = execution.buyAmounts.length;
-        if (buyAmounts != buyCount) revert ExecutionLengthMismatch(buyCount, buyAmounts);
-        uint256 fee = execution.fee;
-        if (fee > intent.maxFee) revert FeeAboveCap(fee, intent.maxFee);
-        _pullSells(intent.owner, sells, execution.sellAmounts, ledger);
+        uint256 p = at[i];
+        (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(p);
+        uint256 sells = PackedOrders.sellLegs(p, sigLength);
+        uint256 buys = PackedOrders.buyLegs(sells, sellCount);
+        address owner = PackedOrders.owner(p);
+        {
+            bytes4 status = OrderCheck.checkIntent(p, msg.sender);
+            if (status != bytes4(0)) OrderCheck.revertIntent(status, p, msg.sender);
+            bytes32 digest = MessageHashUtils.toTypedDataHash(
+                domainSeparator,
+                PackedOrders.structHash(p, sells, sellCount, buys, buyCount)
+            );
+            bytes calldata signature = PackedOrders.signature(p, sigLength);
+            if (!OrderCheck.isValidSignature(owner, digest, signature)) revert InvalidSignature(owner);
+            _useNonce(owner, PackedOrders.nonce(p));
+        }
+        for (uint256 j; j < sellCount; ++j) {
+            _pull(at, owner, sells + j * PackedOrders.SELL_SIZE, ledger);
+        }
         for (uint256 j; j < buyCount; ++j) {
-            ledger.track(buys[j].token);
+            ledger.track(PackedOrders.legToken(buys + j * PackedOrders.BUY_SIZE));
         }
-        if (fee != 0) ledger.track(intent.feeToken);
+        if (PackedOrders.fee(p) != 0) ledger.track(PackedOrders.feeToken(p));
     }
 
-    /// @dev Checks each keeper-chosen sell amount against its signed maximum and pulls it.
-    function _pullSells(
+    /// @dev Checks one sell leg's amount against its signed maximum and pulls it through the
+    /// vault: to the executor, or straight to the owner of the buy leg it names.
+    function _pull(
+        uint256[] memory at,
         address owner,
-        TokenAmount[] calldata sells,
-        uint256[] calldata amounts,
+        uint256 q,
         TokenLedger.Ledger memory ledger
     ) private {
-        uint256 legCount = sells.length;
-        if (amounts.length != legCount) revert ExecutionLengthMismatch(legCount, amounts.length);
-        for (uint256 j; j < legCount; ++j) {
-            TokenAmount calldata leg = sells[j];
-            address token = leg.token;
-            uint256 amount = amounts[j];
-            if (amount > leg.amount) revert SellAboveMaximum(token, amount, leg.amount);
-            ledger.track(token);
-            if (amount != 0) _vault.pull(owner, token, amount);
-        }
+        address token = PackedOrders.legToken(q);
+        uint256 amount = PackedOrders.legAmount(q);
+        uint256 maximum = PackedOrders.legLimit(q);
+        if (amount > maximum) revert SellAboveMaximum(token, amount, maximum);
+        ledger.track(token);
+        if (amount == 0) return;
+        (uint256 toOrder, uint256 toLeg) = PackedOrders.sellDestination(q);
+        address to = toOrder == PackedOrders.TO_EXECUTOR
+            ? address(this)
+            : _directRecipient(at, toOrder, toLeg, token);
+        _vault.pull(owner, token, amount, to);
+    }
+
+    /// @dev The owner of order `toOrder`, whose buy leg `toLeg` must be in `token`: its balance
+    /// growth is measured over the whole batch, so what it receives here counts toward its
+    /// signed minimum and nothing else (a direct leg can only reach a measured buyer).
+    function _directRecipient(
+        uint256[] memory at,
+        uint256 toOrder,
+        uint256 toLeg,
+        address token
+    ) private pure returns (address) {
+        if (toOrder >= at.length) revert InvalidRecipient(toOrder, toLeg);
+        uint256 r = at[toOrder];
+        (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(r);
+        if (toLeg >= buyCount) revert InvalidRecipient(toOrder, toLeg);
+        uint256 q = PackedOrders.buyLegs(PackedOrders.sellLegs(r, sigLength), sellCount) +
+            toLeg * PackedOrders.BUY_SIZE;
+        if (PackedOrders.legToken(q) != token) revert InvalidRecipient(toOrder, toLeg);
+        return PackedOrders.owner(r);
     }
 
     /// @dev One interaction: a plain CALL to an allow-listed target, never the executor or the
@@ -235,36 +276,67 @@ contract BatchExecutor is
         return address(uint160(uint256(bytes32(data[end - 32:end]))));
     }
 
-    /// @dev Delivers the buys (checking the owner's measured balance growth against the signed
-    /// minimum, so fee-on-transfer tokens cannot short the user) and pays the keeper fee.
-    function _deliver(Order calldata order) private {
-        RebalanceIntent calldata intent = order.intent;
-        TokenAmount[] calldata buys = intent.buys;
-        Execution calldata execution = order.execution;
-        uint256[] calldata amounts = execution.buyAmounts;
-        address owner = intent.owner;
-        uint256 legCount = amounts.length;
-        uint256[] memory received = new uint256[](legCount);
-        for (uint256 j; j < legCount; ++j) {
-            TokenAmount calldata leg = buys[j];
-            address token = leg.token;
-            uint256 amount = amounts[j];
-            uint256 got;
-            if (amount != 0) {
-                uint256 before = IERC20(token).balanceOf(owner);
-                IERC20(token).safeTransfer(owner, amount);
-                uint256 afterBalance = IERC20(token).balanceOf(owner);
-                // A balance that shrank on receipt counts as nothing received.
-                unchecked {
-                    got = afterBalance > before ? afterBalance - before : 0;
-                }
-                received[j] = got;
-            }
-            if (got < leg.amount) revert BuyBelowMinimum(token, got, leg.amount);
+    /// @dev Delivers order `p`'s buys from the executor, then checks each against its signed
+    /// minimum by the owner's balance growth since _openBuys (so fee-on-transfer tokens cannot
+    /// short the user, and direct legs count), pays the keeper fee, and emits IntentSettled.
+    /// @return next index of the next order's first leg in `before`
+    function _deliver(uint256 p, uint256[] memory before, uint256 leg) private returns (uint256 next) {
+        uint256 freeMemory;
+        assembly ("memory-safe") {
+            freeMemory := mload(0x40)
         }
-        uint256 fee = execution.fee;
-        if (fee != 0) IERC20(intent.feeToken).safeTransfer(msg.sender, fee);
-        emit IntentSettled(owner, intent.nonce, execution.sellAmounts, received, fee);
+        (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(p);
+        uint256 sells = PackedOrders.sellLegs(p, sigLength);
+        uint256 q = PackedOrders.buyLegs(sells, sellCount);
+        address owner = PackedOrders.owner(p);
+        uint256[] memory sold = new uint256[](sellCount);
+        for (uint256 j; j < sellCount; ++j) {
+            sold[j] = PackedOrders.legAmount(sells + j * PackedOrders.SELL_SIZE);
+        }
+        uint256[] memory received = new uint256[](buyCount);
+        for (uint256 j; j < buyCount; ++j) {
+            received[j] = _deliverLeg(owner, q, before[leg++]);
+            q += PackedOrders.BUY_SIZE;
+        }
+        uint256 fee = PackedOrders.fee(p);
+        if (fee != 0) IERC20(PackedOrders.feeToken(p)).safeTransfer(msg.sender, fee);
+        emit IntentSettled(owner, PackedOrders.nonce(p), sold, received, fee);
+        // The event's arrays are dead: give their memory back (no memory growth per order).
+        assembly ("memory-safe") {
+            mstore(0x40, freeMemory)
+        }
+        return leg;
+    }
+
+    /// @dev One buy leg: the executor's transfer, the owner's measured growth against the signed
+    /// minimum (a balance that shrank counts as nothing received); releases the batch's claim.
+    function _deliverLeg(address owner, uint256 q, uint256 balanceBefore) private returns (uint256 got) {
+        address token = PackedOrders.legToken(q);
+        uint256 amount = PackedOrders.legAmount(q);
+        if (amount != 0) IERC20(token).safeTransfer(owner, amount);
+        uint256 balanceAfter = IERC20(token).balanceOf(owner);
+        unchecked {
+            got = balanceAfter > balanceBefore ? balanceAfter - balanceBefore : 0;
+        }
+        uint256 minimum = PackedOrders.legLimit(q);
+        if (got < minimum) revert BuyBelowMinimum(token, got, minimum);
+        _claimBuy(owner, token, 0);
+    }
+
+    /// @dev Sets the transient claim on (owner, token) to `value`; false if claiming (value 1)
+    /// one already claimed. Transient: it lasts the transaction, and deliveries reset it.
+    function _claimBuy(address owner, address token, uint256 value) private returns (bool) {
+        bool free = true;
+        assembly ("memory-safe") {
+            mstore(0x00, owner)
+            mstore(0x20, token)
+            let slot := xor(keccak256(0x00, 0x40), _BUY_CLAIM_SEED)
+            if value {
+                free := iszero(tload(slot))
+            }
+            tstore(slot, value)
+        }
+        return free;
     }
 
     function _isForbiddenTarget(address target) internal view override returns (bool) {

@@ -21,7 +21,8 @@ interface IAllowanceVaultErrors {
 
 /// @title Allowance vault
 /// @notice Users `ERC20.approve` this vault, then grant per-token allowances (amount + expiry)
-/// in it. Only the executor can pull, only to itself, and only within those allowances. No
+/// in it. Only the executor can pull, only within those allowances, and only to itself or to a
+/// buyer of the same settlement whose received amount it measures (a direct leg). No
 /// interaction of a settlement can call the vault (the executor refuses it as a target), so a
 /// malicious interaction list cannot touch standing token approvals (CoW's vault-relayer idea).
 interface IAllowanceVault is IAllowanceVaultErrors {
@@ -59,7 +60,8 @@ interface IAllowanceVault is IAllowanceVaultErrors {
     /// @notice EIP-712 digest of a permit in this vault's domain.
     function hashPermit(AllowancePermit calldata permit_) external view returns (bytes32);
 
-    /// @notice Moves `amount` of `token` from `owner` to the executor, spending the allowance.
-    /// @dev Only the executor; it calls this only while settling a verified intent.
-    function pull(address owner, address token, uint256 amount) external;
+    /// @notice Moves `amount` of `token` from `owner` to `to`, spending the allowance.
+    /// @dev Only the executor; it calls this only while settling a verified intent, with `to`
+    /// itself or the owner of a buy leg of that settlement in `token` (a direct leg).
+    function pull(address owner, address token, uint256 amount, address to) external;
 }

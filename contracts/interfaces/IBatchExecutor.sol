@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {RebalanceIntent, Order, Interaction} from "./IIntentTypes.sol";
+import {RebalanceIntent, Interaction} from "./IIntentTypes.sol";
 
 /// @notice Events and errors of the batch executor.
 interface IBatchExecutorEvents {
@@ -39,8 +39,6 @@ interface IBatchExecutorErrors {
     /// @notice Ownership cannot be renounced: an ownerless executor could never remove a
     /// compromised keeper or target, nor resume after a pause.
     error RenounceDisabled();
-    /// @notice The intent names another executor.
-    error WrongExecutor(address expected, address actual);
     /// @notice The intent designates another keeper.
     error WrongKeeper(address designated, address caller);
     /// @notice The intent's deadline has passed.
@@ -51,8 +49,15 @@ interface IBatchExecutorErrors {
     error NonceAlreadyUsed(address owner, uint256 nonce);
     /// @notice The signature is not the owner's (ECDSA low-s, or ERC-1271 for contract wallets).
     error InvalidSignature(address owner);
-    /// @notice The execution has a different number of amounts than the intent has legs.
-    error ExecutionLengthMismatch(uint256 legs, uint256 amounts);
+    /// @notice settle's packed orders (or checkOrder's order) are malformed: order `index`
+    /// overruns the bytes (index == count: bytes follow the last order, or no count).
+    error MalformedOrders(uint256 index);
+    /// @notice A sell leg names as its direct recipient an order or buy leg that does not
+    /// exist in the batch, or a buy leg in another token.
+    error InvalidRecipient(uint256 toOrder, uint256 toLeg);
+    /// @notice An owner has two buy legs in one token in the batch (in one order or two): the
+    /// owner's balance growth is measured over the whole batch, so it could count for both.
+    error DuplicateBuy(address owner, address token);
     /// @notice The keeper asked to take more than the owner signed for.
     error SellAboveMaximum(address token, uint256 amount, uint256 maximum);
     /// @notice The owner's balance grew by less than the signed minimum.
@@ -88,13 +93,18 @@ interface IBatchExecutorErrors {
 interface IBatchExecutor is IBatchExecutorEvents, IBatchExecutorErrors {
     /// @notice Settles `orders` atomically (any failure reverts the whole batch; the keeper
     /// pre-validates with checkOrder and simulates, dropping failing orders before sending).
+    /// @param orders the batch's signed intents with the keeper's amounts, packed (layout in
+    /// libraries/PackedOrders.sol and docs/INTENTS.md): a 2-byte count, then the orders
+    /// @param interactions plain CALLs made between pulling the sells and delivering the buys
     /// @dev onlyKeeper, whenNotPaused, nonReentrant.
-    function settle(Order[] calldata orders, Interaction[] calldata interactions) external;
+    function settle(bytes calldata orders, Interaction[] calldata interactions) external;
 
-    /// @notice Pre-validates one order as `keeper` would settle it, without state changes.
+    /// @notice Pre-validates one packed order (no count prefix) as `keeper` would settle it,
+    /// without state changes. Buy minimums and direct recipients depend on the whole batch and
+    /// are left to settle (and the keeper's simulation of it).
     /// @return status bytes4(0) if the order would pass every per-order check, else the selector
     /// of the custom error settle would revert with (e.g. IntentExpired.selector).
-    function checkOrder(Order calldata order, address keeper) external view returns (bytes4 status);
+    function checkOrder(bytes calldata order, address keeper) external view returns (bytes4 status);
 
     /// @notice The EIP-712 digest of `intent` in this executor's domain (what the owner signs).
     function hashIntent(RebalanceIntent calldata intent) external view returns (bytes32);

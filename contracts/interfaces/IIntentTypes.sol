@@ -3,7 +3,8 @@ pragma solidity ^0.8.24;
 
 // The shapes a user signs and a keeper submits. Mirrored field for field by
 // keeper/intents/types.py; the EIP-712 type string is in libraries/IntentHashing.sol and
-// docs/INTENTS.md.
+// docs/INTENTS.md. settle takes orders (intent + signature + the keeper's amounts) packed,
+// not as ABI structs: see libraries/PackedOrders.sol.
 
 /// @notice One leg of an intent: a token and an amount (a maximum for sells, a minimum for buys).
 struct TokenAmount {
@@ -33,21 +34,6 @@ struct RebalanceIntent {
     TokenAmount[] buys;
     address feeToken;
     uint256 maxFee;
-}
-
-/// @notice Keeper-chosen amounts for one intent (not signed; checked against the intent's limits).
-/// @dev sellAmounts[i] pairs with sells[i], buyAmounts[i] with buys[i].
-struct Execution {
-    uint256[] sellAmounts;
-    uint256[] buyAmounts;
-    uint256 fee;
-}
-
-/// @notice A signed intent with the keeper's execution of it.
-struct Order {
-    RebalanceIntent intent;
-    bytes signature;
-    Execution execution;
 }
 
 /// @notice A plain CALL made by the executor between pulling sells and delivering buys.

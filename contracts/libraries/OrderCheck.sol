@@ -7,19 +7,21 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 
 import {IAllowanceVault, IAllowanceVaultErrors} from "../interfaces/IAllowanceVault.sol";
 import {IBatchExecutorErrors as E} from "../interfaces/IBatchExecutor.sol";
-import {RebalanceIntent, Order, TokenAmount} from "../interfaces/IIntentTypes.sol";
+import {PackedOrders} from "./PackedOrders.sol";
 
 /// @title Per-order checks shared by settle (reverting) and checkOrder (status codes)
 /// @dev One code path decides; settle turns a status into the custom error with its values, so
 /// checkOrder and settle cannot disagree about these rules.
 library OrderCheck {
-    /// @notice Checks the intent's executor, designated keeper and time window.
+    /// @notice Checks the order's designated keeper, time window and keeper fee (packed order
+    /// at `p`; the executor is bound by the signature's digest, which uses address(this)).
     /// @return status bytes4(0) or the selector of the failing custom error
-    function checkIntent(RebalanceIntent calldata intent, address keeper) internal view returns (bytes4) {
-        if (intent.executor != address(this)) return E.WrongExecutor.selector;
-        if (intent.keeper != address(0) && intent.keeper != keeper) return E.WrongKeeper.selector;
-        if (block.timestamp < intent.validAfter) return E.IntentNotYetValid.selector;
-        if (block.timestamp > intent.deadline) return E.IntentExpired.selector;
+    function checkIntent(uint256 p, address keeper) internal view returns (bytes4) {
+        address designated = PackedOrders.keeper(p);
+        if (designated != address(0) && designated != keeper) return E.WrongKeeper.selector;
+        if (block.timestamp < PackedOrders.validAfter(p)) return E.IntentNotYetValid.selector;
+        if (block.timestamp > PackedOrders.deadline(p)) return E.IntentExpired.selector;
+        if (PackedOrders.fee(p) > PackedOrders.maxFee(p)) return E.FeeAboveCap.selector;
         return bytes4(0);
     }
 
@@ -40,50 +42,46 @@ library OrderCheck {
     }
 
     /// @notice Reverts with the custom error named by a non-zero checkIntent status.
-    function revertIntent(bytes4 status, RebalanceIntent calldata intent, address keeper) internal view {
-        if (status == E.WrongExecutor.selector) revert E.WrongExecutor(address(this), intent.executor);
-        if (status == E.WrongKeeper.selector) revert E.WrongKeeper(intent.keeper, keeper);
-        if (status == E.IntentNotYetValid.selector) revert E.IntentNotYetValid(intent.validAfter);
-        revert E.IntentExpired(intent.deadline);
+    function revertIntent(bytes4 status, uint256 p, address keeper) internal view {
+        if (status == E.WrongKeeper.selector) revert E.WrongKeeper(PackedOrders.keeper(p), keeper);
+        if (status == E.IntentNotYetValid.selector) {
+            revert E.IntentNotYetValid(PackedOrders.validAfter(p));
+        }
+        if (status == E.FeeAboveCap.selector) {
+            revert E.FeeAboveCap(PackedOrders.fee(p), PackedOrders.maxFee(p));
+        }
+        revert E.IntentExpired(PackedOrders.deadline(p));
     }
 
-    /// @notice Checks the keeper's amounts against the signed limits, and each sell against the
-    /// owner's vault allowance, token balance and token approval to the vault (per leg; several
-    /// orders of one owner in one batch draw on the same allowance and balance).
-    function checkAmounts(Order calldata order, IAllowanceVault vault) internal view returns (bytes4) {
-        RebalanceIntent calldata intent = order.intent;
-        uint256[] calldata sells = order.execution.sellAmounts;
-        uint256[] calldata buys = order.execution.buyAmounts;
-        if (sells.length != intent.sells.length || buys.length != intent.buys.length) {
-            return E.ExecutionLengthMismatch.selector;
-        }
-        if (order.execution.fee > intent.maxFee) return E.FeeAboveCap.selector;
-        for (uint256 j; j < sells.length; ++j) {
-            bytes4 status = _checkSell(intent.owner, intent.sells[j], sells[j], vault);
+    /// @notice Checks each sell amount against its signed maximum, the owner's vault allowance,
+    /// token balance and token approval to the vault (per leg; several orders of one owner in
+    /// one batch draw on the same allowance and balance). Buy minimums are not checked here:
+    /// settle measures what the owner receives, from the executor and from direct legs.
+    function checkSells(
+        address owner,
+        uint256 sells,
+        uint256 sellCount,
+        IAllowanceVault vault
+    ) internal view returns (bytes4) {
+        for (uint256 j; j < sellCount; ++j) {
+            bytes4 status = _checkSell(owner, sells + j * PackedOrders.SELL_SIZE, vault);
             if (status != bytes4(0)) return status;
-        }
-        for (uint256 j; j < buys.length; ++j) {
-            // Necessary, not sufficient: settle measures what the owner actually receives.
-            if (buys[j] < intent.buys[j].amount) return E.BuyBelowMinimum.selector;
         }
         return bytes4(0);
     }
 
-    function _checkSell(
-        address owner,
-        TokenAmount calldata leg,
-        uint256 amount,
-        IAllowanceVault vault
-    ) private view returns (bytes4) {
-        if (amount > leg.amount) return E.SellAboveMaximum.selector;
+    function _checkSell(address owner, uint256 q, IAllowanceVault vault) private view returns (bytes4) {
+        address token = PackedOrders.legToken(q);
+        uint256 amount = PackedOrders.legAmount(q);
+        if (amount > PackedOrders.legLimit(q)) return E.SellAboveMaximum.selector;
         if (amount == 0) return bytes4(0);
-        (uint160 allowed, uint48 expiration, ) = vault.allowance(owner, leg.token);
+        (uint160 allowed, uint48 expiration, ) = vault.allowance(owner, token);
         if (block.timestamp > expiration) return IAllowanceVaultErrors.AllowanceExpired.selector;
         if (allowed != type(uint160).max && amount > allowed) {
             return IAllowanceVaultErrors.AllowanceExceeded.selector;
         }
-        if (IERC20(leg.token).balanceOf(owner) < amount) return E.OwnerBalanceTooLow.selector;
-        if (IERC20(leg.token).allowance(owner, address(vault)) < amount) {
+        if (IERC20(token).balanceOf(owner) < amount) return E.OwnerBalanceTooLow.selector;
+        if (IERC20(token).allowance(owner, address(vault)) < amount) {
             return E.VaultApprovalTooLow.selector;
         }
         return bytes4(0);

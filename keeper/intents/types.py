@@ -267,15 +267,40 @@ class RebalanceIntent(_Model):
         )
 
 
+class DirectLeg(_Model):
+    """Where a sell leg goes instead of the executor: straight to the owner of buy leg ``leg``
+    of order ``order`` (its index in the batch), which must be in the same token. The contract
+    measures that owner's balance growth over the whole batch, so what arrives counts toward
+    its signed minimum; one transfer instead of two for a coincidence of wants."""
+
+    order: int = Field(ge=0, lt=0xFFFF)
+    leg: int = Field(ge=0, le=0xFF)
+
+
 class Execution(_Model):
-    """Keeper-chosen amounts for one intent (unsigned; the contract checks them against it)."""
+    """Keeper-chosen amounts for one intent (unsigned; the contract checks them against it).
+
+    ``buy_amounts[j]`` is what the executor itself transfers to the owner for buy leg ``j``;
+    direct legs of other orders (``sell_to``) may deliver the rest. ``sell_to`` is empty (every
+    sell to the executor) or holds one entry per sell leg, ``None`` for the executor."""
 
     sell_amounts: tuple[Uint256, ...]
     buy_amounts: tuple[Uint256, ...]
     fee: Uint256 = 0
+    sell_to: tuple[DirectLeg | None, ...] = ()
 
-    def as_abi(self) -> tuple[Any, ...]:
-        return (list(self.sell_amounts), list(self.buy_amounts), self.fee)
+    @model_validator(mode="after")
+    def _check_destinations(self) -> Execution:
+        if self.sell_to and len(self.sell_to) != len(self.sell_amounts):
+            raise ValueError(
+                f"execution.sellTo has {len(self.sell_to)} entries, "
+                f"execution.sellAmounts has {len(self.sell_amounts)}"
+            )
+        return self
+
+    def destination(self, leg: int) -> DirectLeg | None:
+        """Sell leg ``leg``'s direct recipient, or None (the executor)."""
+        return self.sell_to[leg] if self.sell_to else None
 
 
 class Order(_Model):
@@ -297,10 +322,11 @@ class Order(_Model):
                 f"execution.buyAmounts has {len(self.execution.buy_amounts)} entries, "
                 f"intent.buys has {len(self.intent.buys)}"
             )
+        if len(self.intent.sells) > 0xFF or len(self.intent.buys) > 0xFF:
+            raise ValueError("an intent has at most 255 sell legs and 255 buy legs")
+        if len(self.signature) > 0xFFFF:
+            raise ValueError(f"signature is {len(self.signature)} bytes, at most 65,535")
         return self
-
-    def as_abi(self) -> tuple[Any, ...]:
-        return (self.intent.as_abi(), self.signature, self.execution.as_abi())
 
 
 class Interaction(_Model):
