@@ -31,10 +31,11 @@ from keeper.settlement.transaction import Settlement
 from keeper.simulation import Simulation, Simulator
 
 S = IntentState
-#: checkOrder statuses that can never pass later, and the state they end in
+#: checkOrder statuses that can never pass later, and the state they end in. The executor
+#: hashes an intent with its own address, so one signed for another executor fails as
+#: InvalidSignature (intake refuses such intents first, naming ``intent.executor``).
 FINAL_STATUSES = {
     "InvalidSignature": S.FAILED,
-    "WrongExecutor": S.FAILED,
     "WrongKeeper": S.FAILED,
     "NonceAlreadyUsed": S.CANCELLED,
     "IntentExpired": S.EXPIRED,

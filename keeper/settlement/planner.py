@@ -16,6 +16,14 @@
 4. Fills are summed back per intent into the executor's ``Execution`` (sell and buy amounts in
    the signed leg order), and the routes become interactions (transfer + ``pair.swap`` for V2,
    approve + ``exactInputSingle`` for V3).
+5. Sell legs that one buy leg of another order can take whole become direct legs
+   (:mod:`keeper.settlement.direct`): pulled straight to that buyer, whose executor delivery
+   shrinks by as much. The executor's net flow per token, hence the routes, is unchanged.
+
+The executor measures each owner's balance growth per buy token over the whole batch, so one
+owner may not buy a token twice in a batch (it reverts DuplicateBuy) nor sell in one intent a
+token it buys in another (the sale would count against the purchase): of such intents only the
+first claimed is planned, the others are deferred to a later block (:func:`shared_balances`).
 """
 
 from __future__ import annotations
@@ -27,11 +35,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from keeper.chainview import Head
-from keeper.intents.types import Execution, Interaction, Order, RebalanceIntent
+from keeper.intents.types import DirectLeg, Execution, Interaction, Order, RebalanceIntent
 from keeper.routing import Market, Route, RoutingError
 from keeper.routing.calldata import route_interactions
 from keeper.routing.netting import Fill, NettingResult, PairClearing, net
 from keeper.routing.netting import Order as PairOrder
+from keeper.settlement.direct import OrderFlows, assign_direct_legs
 from keeper.settlement.gas import FeeQuote
 from keeper.settlement.plan import Candidate, Plan
 from keeper.settlement.replay import after_routes, route_pools
@@ -65,6 +74,8 @@ class NettingPlanner:
         swap_router: Uniswap V3 SwapRouter (needed only for V3 legs).
         safety_margin_bps: extra margin on every signed minimum.
         weth: the WETH address (gas is valued through it).
+        direct_legs: send sell legs straight to a buyer of the batch where one can take them
+            whole (one transfer instead of two); False: every leg through the executor.
     """
 
     def __init__(
@@ -83,7 +94,9 @@ class NettingPlanner:
         usd_token: str | None = None,
         fee_gas_per_order: int = 0,
         fee_markup_bps: int = 0,
+        direct_legs: bool = True,
     ) -> None:
+        self.direct_legs = direct_legs
         self.executor = executor
         self.chain_id = chain_id
         self.snapshot = snapshot
@@ -168,6 +181,9 @@ class NettingPlanner:
                 dropped[candidate.id] = f"no pool snapshot for token {unknown[0]}"
             else:
                 live[candidate.id] = intent
+        deferred = shared_balances(live)
+        for intent_id in deferred:
+            del live[intent_id]
         prices = self.prices(market)
         keeper_fees = {i: self.keeper_fee(v, fees, prices) for i, v in live.items()}
         result: NettingResult | None = None
@@ -195,8 +211,9 @@ class NettingPlanner:
         netted = time.perf_counter()
         timings = {"snapshot": snapshot_s, "net": netted - started - snapshot_s}
         if not live or result is None:
-            return Plan(None, dropped, timings=timings)
+            return Plan(None, dropped, deferred, timings=timings)
         plan = self._settlement(live, batch, result, dropped, prices, keeper_fees)
+        plan.deferred.extend(deferred)
         plan.timings.update(timings, build=time.perf_counter() - netted)
         return plan
 
@@ -312,15 +329,37 @@ class NettingPlanner:
                 charged[intent_id] = fee
         signatures = {c.id: c.signed.signature for c in batch}
         ids = [c.id for c in batch if c.id in live]
+        sell_to: list[list[DirectLeg | None]] = [[] for _ in ids]
+        delivered = [bought[i] for i in ids]  # what the executor itself transfers
+        if self.direct_legs:
+            direct = assign_direct_legs(
+                [
+                    OrderFlows(
+                        owner=live[i].owner,
+                        sells=[
+                            (leg.token, a) for leg, a in zip(live[i].sells, sold[i], strict=True)
+                        ],
+                        buys=[
+                            (leg.token, a) for leg, a in zip(live[i].buys, bought[i], strict=True)
+                        ],
+                    )
+                    for i in ids
+                ],
+                routed={(n, keeper_fees[i][0]) for n, i in enumerate(ids) if charged.get(i)},
+            )
+            sell_to, delivered = direct.sell_to, direct.buy_amounts
         orders = tuple(
             Order(
                 intent=live[i],
                 signature=signatures[i],
                 execution=Execution(
-                    sell_amounts=sold[i], buy_amounts=bought[i], fee=charged.get(i, 0)
+                    sell_amounts=sold[i],
+                    buy_amounts=delivered[n],
+                    fee=charged.get(i, 0),
+                    sell_to=sell_to[n] if any(t is not None for t in sell_to[n]) else (),
                 ),
             )
-            for i in ids
+            for n, i in enumerate(ids)
         )
         interactions: list[Interaction] = []
         for route in result.residual_routes:
@@ -339,6 +378,7 @@ class NettingPlanner:
             orders=orders,
             interactions=tuple(interactions),
             intent_ids=tuple(ids),
+            # what each owner is expected to receive in all: direct legs + executor delivery
             quoted={i: tuple(bought[i]) for i in ids},
         )
         eth_usd = prices.get((self.weth or "").lower(), 0.0)
@@ -349,6 +389,26 @@ class NettingPlanner:
             eth_usd=eth_usd,
             routes=result.residual_routes,
         )
+
+
+def shared_balances(intents: Mapping[str, RebalanceIntent]) -> list[str]:
+    """The intents (ids, in the given priority order) to leave for a later batch so that no
+    owner's measured balance is shared: of one owner's intents, one that buys a token an earlier
+    kept one buys (the executor reverts DuplicateBuy) or sells (its growth would be net of that
+    sale), or that sells a token an earlier kept one buys, is left out."""
+    buying: set[tuple[str, str]] = set()
+    selling: set[tuple[str, str]] = set()
+    deferred = []
+    for intent_id, intent in intents.items():
+        owner = intent.owner.lower()
+        buys = {(owner, leg.token.lower()) for leg in intent.buys}
+        sells = {(owner, leg.token.lower()) for leg in intent.sells}
+        if buys & (buying | selling) or sells & buying:
+            deferred.append(intent_id)
+            continue
+        buying |= buys
+        selling |= sells
+    return deferred
 
 
 def describe_prices(market: Any) -> tuple[dict[str, float], dict[str, int]]:

@@ -160,6 +160,17 @@ def test_insane_limits_are_rejected(service):
     assert err.field == "intent.buys"
 
 
+def test_two_buy_legs_in_one_token_are_rejected_naming_the_second(service):
+    # the executor measures an owner's balance growth per (owner, token) over the whole batch
+    # and reverts DuplicateBuy on a second buy leg in the same token
+    intent = make_intent(
+        buys=[TokenAmount(token=USDC, amount=1_000 * 10**6), TokenAmount(token=USDC, amount=1)]
+    )
+    err = rejected(service, submission(intent))
+    assert (err.field, err.code) == ("intent.buys.1.token", "limit")
+    assert "appears twice" in err.problem
+
+
 def test_an_intent_designating_another_keeper_is_rejected(service):
     err = rejected(service, submission(make_intent(keeper=stranger.address)))
     assert (err.field, err.code) == ("intent.keeper", "wrong_keeper")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from keeper.routing import Market
@@ -28,7 +30,8 @@ def _market() -> Market:
     )
 
 
-def _planner(usd_token: str | None, **fee_policy: int) -> NettingPlanner:
+def _planner(usd_token: str | None, **options: Any) -> NettingPlanner:
+    """A planner on :func:`_market`; ``options``: fee policy, direct legs."""
     return NettingPlanner(
         executor="0x" + "ee" * 20,
         chain_id=1,
@@ -37,7 +40,7 @@ def _planner(usd_token: str | None, **fee_policy: int) -> NettingPlanner:
         decimals=DECIMALS,
         weth=WETH,
         usd_token=usd_token,
-        **fee_policy,
+        **options,
     )
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from ape import chain as ape_chain
 
+from keeper.batching import FINAL_STATUSES
 from keeper.config import GasPolicy
+from keeper.intents.states import IntentState
+from keeper.intents.types import DirectLeg
+from keeper.settlement.abi import encode_orders
 from keeper.settlement.exceptions import GasAboveCapError
 from keeper.settlement.gas import FeeQuote, next_base_fee, quote_fees
 from keeper.settlement.transaction import Settlement, sign
@@ -84,6 +88,56 @@ def test_a_failing_order_is_named_by_the_precheck_and_by_the_simulation(
     simulation = simulator.estimate(settlement)
     assert not simulation.ok and simulation.error.name == "NonceAlreadyUsed"
     assert simulation.error.args == (carol.address, 9)
+
+
+def test_a_coincidence_of_wants_settles_as_direct_legs_with_nothing_through_the_executor(
+    users, executor, keeper, simulator, alice, bob, weth, usdc
+):
+    users.fund(alice, weth, E18)
+    users.fund(bob, usdc, 3_000 * E6)
+    a = users.intent(alice, sells=[(weth, E18)], buys=[(usdc, 2_990 * E6)], nonce=20)
+    b = users.intent(bob, sells=[(usdc, 3_000 * E6)], buys=[(weth, E18)], nonce=20)
+
+    def direct(order, to):
+        execution = order.execution.model_copy(
+            update={"buy_amounts": (0,), "sell_to": (DirectLeg(order=to, leg=0),)}
+        )
+        return order.model_copy(update={"execution": execution})
+
+    orders = (direct(users.order(a, alice), 1), direct(users.order(b, bob), 0))
+    settlement = Settlement(
+        executor=executor.address,
+        chain_id=users.chain_id,
+        orders=orders,
+        interactions=(),
+        intent_ids=("0xa", "0xb"),
+    )
+    assert simulator.check_orders(settlement.orders) == [None, None]
+    alice_usdc, bob_weth = usdc.balanceOf(alice), weth.balanceOf(bob)
+    executor_balances = (weth.balanceOf(executor), usdc.balanceOf(executor))
+    receipt = executor.settle(encode_orders(settlement.orders), [], sender=keeper)
+    assert not receipt.failed
+    assert usdc.balanceOf(alice) - alice_usdc == 3_000 * E6
+    assert weth.balanceOf(bob) - bob_weth == E18
+    assert (weth.balanceOf(executor), usdc.balanceOf(executor)) == executor_balances
+    # one transfer per leg: seller to buyer, none to or from the executor
+    transfers = [log for log in receipt.decode_logs() if log.event_name == "Transfer"]
+    assert len(transfers) == 2
+    assert {(log["from"], log["to"]) for log in transfers} == {
+        (alice.address, bob.address),
+        (bob.address, alice.address),
+    }
+
+
+def test_an_intent_signed_for_another_executor_fails_the_precheck_as_a_bad_signature(
+    users, executor, simulator, carol, weth, usdc
+):
+    users.fund(carol, weth, E18)
+    other = users.intent(carol, sells=[(weth, E18)], buys=[(usdc, 1)], nonce=21).model_copy(
+        update={"executor": "0x" + "e2" * 20}
+    )
+    assert simulator.check_orders([users.order(other, carol)]) == ["InvalidSignature"]
+    assert FINAL_STATUSES["InvalidSignature"] is IntentState.FAILED
 
 
 def test_gas_policy_caps_the_fee_and_refuses_above_the_cap():

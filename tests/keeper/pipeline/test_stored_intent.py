@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from keeper.intents.types import Execution, Order, RebalanceIntent, TokenAmount
 from keeper.intents.validation import SignedIntent
-from keeper.settlement.abi import encode_order
+from keeper.settlement.abi import decode_orders, encode_order, encode_orders
 from keeper.settlement.plan import stored_intent
 from tests.keeper.pipeline.intent_strategies import intents
 
@@ -56,6 +56,9 @@ def test_the_order_encoding_of_a_stored_intent_is_unchanged():
             nonce=3,
             deadline=99,
             sells=[TokenAmount(token="0x" + "56" * 20, amount=5)],
+            buys=[TokenAmount(token="0x" + "78" * 20, amount=7)],
+            fee_token="0x" + "56" * 20,
+            max_fee=1,
         ),
         signature=b"\x02" * 65,
     )
@@ -64,7 +67,11 @@ def test_the_order_encoding_of_a_stored_intent_is_unchanged():
         return Order(
             intent=s.intent,
             signature=s.signature,
-            execution=Execution(sell_amounts=[5], buy_amounts=[]),
+            execution=Execution(sell_amounts=[5], buy_amounts=[7], fee=1),
         )
 
-    assert encode_order(order(stored_intent(signed.to_wire()))) == encode_order(order(signed))
+    stored = order(stored_intent(signed.to_wire()))
+    assert encode_order(stored) == encode_order(order(signed))
+    # the packed form leaves the executor out (the contract hashes with its own address):
+    # what it does carry reads back as the full intent, executor given
+    assert decode_orders(encode_orders([stored]), signed.intent.executor) == [order(signed)]

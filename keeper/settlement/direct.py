@@ -1,0 +1,82 @@
+"""Direct legs: a sell leg paid straight to a buyer of the same token in the batch.
+
+When one order sells token T and another buys T, routing both through the executor costs two
+transfers (seller -> executor, executor -> buyer); the packed ``settle`` lets the sell leg name
+the buyer's order and buy leg instead (``Execution.sell_to``), and the vault pulls from the
+seller straight to the buyer: one transfer. The buyer's executor delivery shrinks by the same
+amount, so what the executor receives and pays per token moves by the same amount on both
+sides: its net flow per token, and with it the residual swaps, is unchanged. The contract
+measures each buyer's balance growth over the whole batch, so the buyer's signed minimum is
+checked against direct + executor delivery together.
+
+A sell leg goes all to one place, so it can only become direct if one buy leg of another order
+still expects at least its whole amount from the executor. Legs are matched first-fit
+decreasing: per token, the largest sell legs first, each to the first buy leg (in batch order)
+with enough executor delivery left.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from keeper.intents.types import DirectLeg
+
+
+@dataclass(frozen=True)
+class OrderFlows:
+    """One order's legs as the planner fills them: ``(token, amount)`` per sell leg (what is
+    pulled) and per buy leg (what the executor delivers), in the signed leg order."""
+
+    owner: str
+    sells: Sequence[tuple[str, int]]
+    buys: Sequence[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class DirectAssignment:
+    """Per order: each sell leg's destination (None: the executor) and the executor's
+    remaining delivery per buy leg."""
+
+    sell_to: list[list[DirectLeg | None]]
+    buy_amounts: list[list[int]]
+
+    @property
+    def direct_count(self) -> int:
+        return sum(to is not None for legs in self.sell_to for to in legs)
+
+
+def assign_direct_legs(
+    orders: Sequence[OrderFlows], routed: Collection[tuple[int, int]] = ()
+) -> DirectAssignment:
+    """Send whichever sell legs can go straight to a buyer of their token, first-fit decreasing.
+
+    ``routed``: ``(order index, sell leg index)`` pairs that must go through the executor (a
+    leg carrying the keeper's fee: the executor pays the fee out of it). A sell leg is never
+    sent to an order of the same owner (the owner's growth would not count it), nor to its own
+    order; zero-amount legs stay with the executor (nothing is pulled).
+    """
+    sell_to: list[list[DirectLeg | None]] = [[None] * len(o.sells) for o in orders]
+    remaining = [[amount for _, amount in o.buys] for o in orders]
+    sells_by_token: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    buys_by_token: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for i, order in enumerate(orders):
+        for j, (token, amount) in enumerate(order.sells):
+            if amount > 0 and (i, j) not in routed:
+                sells_by_token[token.lower()].append((amount, i, j))
+        for j, (token, _) in enumerate(order.buys):
+            buys_by_token[token.lower()].append((i, j))
+    for token, sells in sells_by_token.items():
+        buyers = buys_by_token.get(token)
+        if not buyers:
+            continue
+        # largest first; ties in batch order (deterministic)
+        for amount, i, j in sorted(sells, key=lambda s: (-s[0], s[1], s[2])):
+            owner = orders[i].owner.lower()
+            for k, leg in buyers:
+                if k != i and orders[k].owner.lower() != owner and remaining[k][leg] >= amount:
+                    sell_to[i][j] = DirectLeg(order=k, leg=leg)
+                    remaining[k][leg] -= amount
+                    break
+    return DirectAssignment(sell_to=sell_to, buy_amounts=remaining)
