@@ -42,6 +42,11 @@ contract BatchExecutor is
     uint256 private constant _BUY_CLAIM_SEED =
         0xc6441bc5254da68d237e200aec4ed98b1e04de40ce05a17423287ba8099c63b0;
 
+    /// @dev Transient count of settle calls in the transaction (salts the buy claims):
+    /// uint256(keccak256("IntentRebalancer.settleCount")) - 1.
+    uint256 private constant _SETTLE_COUNT_SLOT =
+        0x9823ea31d300e25bb1ed85e6551768604d6813a9fec0d6b231c57d93e3f1099d;
+
     IAllowanceVault private immutable _vault;
 
     // Calls that spend an allowance someone granted their caller (here: the executor), refused on
@@ -142,6 +147,7 @@ contract BatchExecutor is
         uint256 buyLegs
     ) private returns (uint256[] memory before) {
         before = new uint256[](buyLegs);
+        uint256 salt = _claimSalt();
         uint256 leg;
         for (uint256 i; i < at.length; ++i) {
             uint256 p = at[i];
@@ -149,10 +155,12 @@ contract BatchExecutor is
             (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(p);
             uint256 q = PackedOrders.buyLegs(PackedOrders.sellLegs(p, sigLength), sellCount);
             for (uint256 j; j < buyCount; ++j) {
-                address token = PackedOrders.legToken(q);
-                if (!_claimBuy(owner, token, 1)) revert DuplicateBuy(owner, token);
-                before[leg++] = IERC20(token).balanceOf(owner);
-                q += PackedOrders.BUY_SIZE;
+                address token = PackedOrders.legToken(PackedOrders.buyLeg(q, j));
+                if (!_claimBuy(owner, token, salt)) revert DuplicateBuy(owner, token);
+                before[leg + j] = _balanceOf(token, owner);
+            }
+            unchecked {
+                leg += buyCount; // < before.length, counted by index()
             }
         }
     }
@@ -182,10 +190,11 @@ contract BatchExecutor is
             _useNonce(owner, PackedOrders.nonce(p));
         }
         for (uint256 j; j < sellCount; ++j) {
-            _pull(at, owner, sells + j * PackedOrders.SELL_SIZE, ledger);
+            _pull(at, owner, PackedOrders.sellLeg(sells, j), ledger);
         }
         for (uint256 j; j < buyCount; ++j) {
-            ledger.track(PackedOrders.legToken(buys + j * PackedOrders.BUY_SIZE));
+            uint256 q = PackedOrders.buyLeg(buys, j);
+            if (PackedOrders.legAmount(q) != 0) ledger.track(PackedOrders.legToken(q));
         }
         if (PackedOrders.fee(p) != 0) ledger.track(PackedOrders.feeToken(p));
     }
@@ -202,13 +211,16 @@ contract BatchExecutor is
         uint256 amount = PackedOrders.legAmount(q);
         uint256 maximum = PackedOrders.legLimit(q);
         if (amount > maximum) revert SellAboveMaximum(token, amount, maximum);
-        ledger.track(token);
         if (amount == 0) return;
         (uint256 toOrder, uint256 toLeg) = PackedOrders.sellDestination(q);
-        address to = toOrder == PackedOrders.TO_EXECUTOR
-            ? address(this)
-            : _directRecipient(at, toOrder, toLeg, token);
-        _vault.pull(owner, token, amount, to);
+        address to;
+        if (toOrder == PackedOrders.TO_EXECUTOR) {
+            to = address(this);
+            ledger.track(token);
+        } else {
+            to = _directRecipient(at, toOrder, toLeg, token);
+        }
+        _pullVia(owner, token, amount, to);
     }
 
     /// @dev The owner of order `toOrder`, whose buy leg `toLeg` must be in `token`: its balance
@@ -224,8 +236,10 @@ contract BatchExecutor is
         uint256 r = at[toOrder];
         (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(r);
         if (toLeg >= buyCount) revert InvalidRecipient(toOrder, toLeg);
-        uint256 q = PackedOrders.buyLegs(PackedOrders.sellLegs(r, sigLength), sellCount) +
-            toLeg * PackedOrders.BUY_SIZE;
+        uint256 q = PackedOrders.buyLeg(
+            PackedOrders.buyLegs(PackedOrders.sellLegs(r, sigLength), sellCount),
+            toLeg
+        );
         if (PackedOrders.legToken(q) != token) revert InvalidRecipient(toOrder, toLeg);
         return PackedOrders.owner(r);
     }
@@ -281,62 +295,124 @@ contract BatchExecutor is
     /// short the user, and direct legs count), pays the keeper fee, and emits IntentSettled.
     /// @return next index of the next order's first leg in `before`
     function _deliver(uint256 p, uint256[] memory before, uint256 leg) private returns (uint256 next) {
-        uint256 freeMemory;
-        assembly ("memory-safe") {
-            freeMemory := mload(0x40)
-        }
         (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(p);
         uint256 sells = PackedOrders.sellLegs(p, sigLength);
-        uint256 q = PackedOrders.buyLegs(sells, sellCount);
+        uint256 buys = PackedOrders.buyLegs(sells, sellCount);
         address owner = PackedOrders.owner(p);
-        uint256[] memory sold = new uint256[](sellCount);
-        for (uint256 j; j < sellCount; ++j) {
-            sold[j] = PackedOrders.legAmount(sells + j * PackedOrders.SELL_SIZE);
-        }
-        uint256[] memory received = new uint256[](buyCount);
-        for (uint256 j; j < buyCount; ++j) {
-            received[j] = _deliverLeg(owner, q, before[leg++]);
-            q += PackedOrders.BUY_SIZE;
-        }
         uint256 fee = PackedOrders.fee(p);
-        if (fee != 0) IERC20(PackedOrders.feeToken(p)).safeTransfer(msg.sender, fee);
-        emit IntentSettled(owner, PackedOrders.nonce(p), sold, received, fee);
-        // The event's arrays are dead: give their memory back (no memory growth per order).
-        assembly ("memory-safe") {
-            mstore(0x40, freeMemory)
+        // IntentSettled's data, ABI-encoded in place as (uint256[] sold, uint256[] received,
+        // uint256 fee): three head words, then each array's length and items. The memory is
+        // taken above the free pointer and given back after the log (no growth per order).
+        uint256 data;
+        uint256 received;
+        uint256 size;
+        unchecked {
+            size = 0xa0 + 0x20 * (sellCount + buyCount);
         }
-        return leg;
+        assembly ("memory-safe") {
+            data := mload(0x40)
+            mstore(0x40, add(data, size))
+            mstore(data, 0x60)
+            mstore(add(data, 0x20), add(0x80, shl(5, sellCount)))
+            mstore(add(data, 0x40), fee)
+            mstore(add(data, 0x60), sellCount)
+            received := add(data, add(0x80, shl(5, sellCount)))
+            mstore(received, buyCount)
+        }
+        for (uint256 j; j < sellCount; ++j) {
+            uint256 sold = PackedOrders.legAmount(PackedOrders.sellLeg(sells, j));
+            assembly ("memory-safe") {
+                mstore(add(data, add(0x80, shl(5, j))), sold)
+            }
+        }
+        for (uint256 j; j < buyCount; ++j) {
+            uint256 got = _deliverLeg(owner, PackedOrders.buyLeg(buys, j), before[leg + j]);
+            assembly ("memory-safe") {
+                mstore(add(received, shl(5, add(j, 1))), got)
+            }
+        }
+        if (fee != 0) IERC20(PackedOrders.feeToken(p)).safeTransfer(msg.sender, fee);
+        bytes32 topic = IntentSettled.selector;
+        uint256 nonce = PackedOrders.nonce(p);
+        assembly ("memory-safe") {
+            log3(data, size, topic, owner, nonce)
+            mstore(0x40, data)
+        }
+        unchecked {
+            return leg + buyCount; // <= before.length, counted by index()
+        }
     }
 
     /// @dev One buy leg: the executor's transfer, the owner's measured growth against the signed
-    /// minimum (a balance that shrank counts as nothing received); releases the batch's claim.
+    /// minimum (a balance that shrank counts as nothing received).
     function _deliverLeg(address owner, uint256 q, uint256 balanceBefore) private returns (uint256 got) {
         address token = PackedOrders.legToken(q);
         uint256 amount = PackedOrders.legAmount(q);
         if (amount != 0) IERC20(token).safeTransfer(owner, amount);
-        uint256 balanceAfter = IERC20(token).balanceOf(owner);
+        uint256 balanceAfter = _balanceOf(token, owner);
         unchecked {
             got = balanceAfter > balanceBefore ? balanceAfter - balanceBefore : 0;
         }
         uint256 minimum = PackedOrders.legLimit(q);
         if (got < minimum) revert BuyBelowMinimum(token, got, minimum);
-        _claimBuy(owner, token, 0);
     }
 
-    /// @dev Sets the transient claim on (owner, token) to `value`; false if claiming (value 1)
-    /// one already claimed. Transient: it lasts the transaction, and deliveries reset it.
-    function _claimBuy(address owner, address token, uint256 value) private returns (bool) {
-        bool free = true;
+    /// @dev A salt for this settle call's buy claims: the transient count of settle calls so far
+    /// in the transaction. Mixed into every claim's slot, so the claims of two settle calls in one
+    /// transaction never meet, and none needs clearing.
+    function _claimSalt() private returns (uint256 salt) {
+        assembly ("memory-safe") {
+            salt := add(tload(_SETTLE_COUNT_SLOT), 1)
+            tstore(_SETTLE_COUNT_SLOT, salt)
+        }
+    }
+
+    /// @dev Claims (owner, buy token) for this settle call (transient); false if already claimed.
+    function _claimBuy(address owner, address token, uint256 salt) private returns (bool claimed) {
         assembly ("memory-safe") {
             mstore(0x00, owner)
             mstore(0x20, token)
-            let slot := xor(keccak256(0x00, 0x40), _BUY_CLAIM_SEED)
-            if value {
-                free := iszero(tload(slot))
-            }
-            tstore(slot, value)
+            let slot := xor(keccak256(0x00, 0x40), add(_BUY_CLAIM_SEED, salt))
+            claimed := iszero(tload(slot))
+            tstore(slot, 1)
         }
-        return free;
+    }
+
+    /// @dev `token.balanceOf(account)`, as a high-level call but without its code-size check and
+    /// ABI decoder: a failed call bubbles its revert data, a short answer reverts.
+    function _balanceOf(address token, address account) private view returns (uint256 amount) {
+        assembly ("memory-safe") {
+            mstore(0x00, 0x70a08231) // balanceOf(address), right-aligned: the call reads from 0x1c
+            mstore(0x20, account)
+            if iszero(staticcall(gas(), token, 0x1c, 0x24, 0x00, 0x20)) {
+                let m := mload(0x40)
+                returndatacopy(m, 0, returndatasize())
+                revert(m, returndatasize())
+            }
+            if lt(returndatasize(), 0x20) {
+                revert(0, 0)
+            }
+            amount := mload(0x00)
+        }
+    }
+
+    /// @dev `_vault.pull(owner, token, amount, to)`: the vault is this executor's own deployment
+    /// (no code-size check needed); a revert bubbles (AllowanceExceeded, the token's error...).
+    function _pullVia(address owner, address token, uint256 amount, address to) private {
+        address vault_ = address(_vault);
+        bytes4 selector = IAllowanceVault.pull.selector;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, selector)
+            mstore(add(m, 0x04), owner)
+            mstore(add(m, 0x24), token)
+            mstore(add(m, 0x44), amount)
+            mstore(add(m, 0x64), to)
+            if iszero(call(gas(), vault_, 0, m, 0x84, 0, 0)) {
+                returndatacopy(m, 0, returndatasize())
+                revert(m, returndatasize())
+            }
+        }
     }
 
     function _isForbiddenTarget(address target) internal view override returns (bool) {

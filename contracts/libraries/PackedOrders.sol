@@ -69,36 +69,36 @@ library PackedOrders {
     }
 
     function keeper(uint256 p) internal pure returns (address) {
-        return _address(p + 20);
+        return _addressAt(p, 20);
     }
 
     function nonce(uint256 p) internal pure returns (uint256) {
-        return _word(p + 40);
+        return _wordAt(p, 40);
     }
 
     function validAfter(uint256 p) internal pure returns (uint256) {
-        return _word(p + 72);
+        return _wordAt(p, 72);
     }
 
     function deadline(uint256 p) internal pure returns (uint256) {
-        return _word(p + 104);
+        return _wordAt(p, 104);
     }
 
     function feeToken(uint256 p) internal pure returns (address) {
-        return _address(p + 136);
+        return _addressAt(p, 136);
     }
 
     function maxFee(uint256 p) internal pure returns (uint256) {
-        return _word(p + 156);
+        return _wordAt(p, 156);
     }
 
     function fee(uint256 p) internal pure returns (uint256) {
-        return _word(p + 188);
+        return _wordAt(p, 188);
     }
 
     /// @notice Number of sell legs, buy legs, and the signature's length in bytes.
     function counts(uint256 p) internal pure returns (uint256 sells, uint256 buys, uint256 sigLength) {
-        uint256 packed = _word(p + 220);
+        uint256 packed = _wordAt(p, 220);
         sells = packed >> 248;
         buys = (packed >> 240) & 0xff;
         sigLength = (packed >> 224) & 0xffff;
@@ -113,12 +113,30 @@ library PackedOrders {
 
     /// @notice Position of the first sell leg.
     function sellLegs(uint256 p, uint256 sigLength) internal pure returns (uint256) {
-        return p + HEADER_SIZE + sigLength;
+        unchecked {
+            return p + HEADER_SIZE + sigLength; // inside calldata: index() bounds-checked it
+        }
     }
 
     /// @notice Position of the first buy leg, given the first sell leg's and the sell count.
     function buyLegs(uint256 sells, uint256 sellCount) internal pure returns (uint256) {
-        return sells + sellCount * SELL_SIZE;
+        unchecked {
+            return sells + sellCount * SELL_SIZE;
+        }
+    }
+
+    /// @notice Position of sell leg `j` (`j` < the sell count), given the first sell leg's.
+    function sellLeg(uint256 sells, uint256 j) internal pure returns (uint256) {
+        unchecked {
+            return sells + j * SELL_SIZE;
+        }
+    }
+
+    /// @notice Position of buy leg `j` (`j` < the buy count), given the first buy leg's.
+    function buyLeg(uint256 buys, uint256 j) internal pure returns (uint256) {
+        unchecked {
+            return buys + j * BUY_SIZE;
+        }
     }
 
     /// @notice A leg's token (sell or buy leg at `q`).
@@ -128,17 +146,17 @@ library PackedOrders {
 
     /// @notice A leg's signed limit: a sell's maximum or a buy's minimum.
     function legLimit(uint256 q) internal pure returns (uint256) {
-        return _word(q + 20);
+        return _wordAt(q, 20);
     }
 
     /// @notice A leg's keeper-chosen amount: taken (sell) or delivered by the executor (buy).
     function legAmount(uint256 q) internal pure returns (uint256) {
-        return _word(q + 52);
+        return _wordAt(q, 52);
     }
 
     /// @notice A sell leg's destination: an order index (TO_EXECUTOR for the executor) and leg.
     function sellDestination(uint256 q) internal pure returns (uint256 toOrder, uint256 toLeg) {
-        uint256 packed = _word(q + 84);
+        uint256 packed = _wordAt(q, 84);
         toOrder = packed >> 240;
         toLeg = (packed >> 232) & 0xff;
     }
@@ -203,9 +221,18 @@ library PackedOrders {
         }
     }
 
-    function _word(uint256 p) private pure returns (uint256 v) {
+    /// @dev The 32-byte word at calldata position p + offset (positions are calldata offsets,
+    /// far below 2**64: the sum cannot overflow).
+    function _wordAt(uint256 p, uint256 offset) private pure returns (uint256 v) {
         assembly ("memory-safe") {
-            v := calldataload(p)
+            v := calldataload(add(p, offset))
+        }
+    }
+
+    /// @dev The 20-byte address at calldata position p + offset.
+    function _addressAt(uint256 p, uint256 offset) private pure returns (address a) {
+        assembly ("memory-safe") {
+            a := shr(96, calldataload(add(p, offset)))
         }
     }
 
