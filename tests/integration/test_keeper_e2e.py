@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 import requests
+from eth_abi import decode
 
 from keeper.daemon import wait_for
+from keeper.intents.types import DirectLeg, Order
 from keeper.localstack import KeeperProcess, local_stack, quote, signed_intent
+from keeper.settlement.abi import SETTLE_SELECTOR, decode_orders
 
 pytestmark = [pytest.mark.fork, pytest.mark.slow]
 
@@ -26,6 +29,13 @@ def balance(stack, symbol: str, holder: str) -> int:
 
 def states(keeper: KeeperProcess, ids: list[str]) -> dict[str, dict]:
     return {i: requests.get(f"{keeper.url}/intents/{i}", timeout=5).json() for i in ids}
+
+
+def settled_orders(calldata: bytes, executor: str) -> list[Order]:
+    """The orders of a ``settle`` transaction's input."""
+    assert calldata[:4] == SETTLE_SELECTOR
+    packed, _ = decode(["bytes", "(address,uint256,bytes)[]"], calldata[4:])
+    return decode_orders(packed, executor)
 
 
 def test_opposite_users_and_an_amm_user_settle_in_one_private_bundle(tmp_path):
@@ -65,6 +75,8 @@ def test_opposite_users_and_an_amm_user_settle_in_one_private_bundle(tmp_path):
             records = states(keeper, ids)
             metrics = requests.get(f"http://127.0.0.1:{keeper.metrics_port}/metrics", timeout=5)
             assert keeper.stop() == 0  # graceful: SIGTERM ends the loop cleanly
+        sent = stack.w3.eth.get_transaction(records[ids[0]]["tx_hash"])
+        orders = settled_orders(bytes(sent["input"]), stack.executor)
         after = {
             "alice": (balance(stack, "WETH", alice.address), balance(stack, "USDC", alice.address)),
             "bob": (balance(stack, "USDC", bob.address), balance(stack, "WETH", bob.address)),
@@ -87,5 +99,11 @@ def test_opposite_users_and_an_amm_user_settle_in_one_private_bundle(tmp_path):
         sell_after, buy_after = after[name]
         assert sell_before - sell_after == sold[name], name
         assert buy_after - buy_before >= minimum, name
+    # Bob's 9,000 USDC is less than the USDC Alice buys: pulled straight to her (a direct leg);
+    # Alice's 4 WETH is more than Bob buys and Carol's WBTC has no buyer: both via the executor.
+    owners = [o.intent.owner for o in orders]
+    by_owner = {o.intent.owner: o.execution for o in orders}
+    assert by_owner[bob.address].sell_to == (DirectLeg(order=owners.index(alice.address), leg=0),)
+    assert by_owner[alice.address].sell_to == () and by_owner[carol.address].sell_to == ()
     assert 'keeper_bundles_total{outcome="included"} 1.0' in metrics.text
     assert 'keeper_intents{state="settled"} 3.0' in metrics.text
