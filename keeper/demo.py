@@ -98,6 +98,9 @@ def report(stack: Any, before: dict, after: dict, legs: dict, baseline: dict, tx
     print(f"\nsettlement tx {tx['transactionHash'].hex()} in block {tx['blockNumber']}: "
           f"{gas_used:,} gas at {gas_price / 1e9:.2f} gwei (ETH = ${eth_usd:,.0f}); "
           f"one Router02 swap = {leg_gas:,} gas (measured)")  # fmt: skip
+    direct, routed = direct_legs(stack, tx["transactionHash"])
+    print(f"sell legs: {direct} straight to a buyer of the batch (direct), {routed} through "
+          "the executor")  # fmt: skip
     print(f"target weights: {_weights(dict(TARGET))}\n")
     totals = [0.0, 0.0]
     for name in legs:
@@ -120,6 +123,22 @@ def report(stack: Any, before: dict, after: dict, legs: dict, baseline: dict, tx
           f"transaction per leg ${totals[1]:,.2f}: {100 * (1 - totals[0] / totals[1]):.0f}% less; "
           f"gas alone {gas_used:,} vs {total_legs * leg_gas:,} "
           f"({100 * (1 - gas_used / (total_legs * leg_gas)):.0f}% less)")  # fmt: skip
+
+
+def direct_legs(stack: Any, tx_hash: Any) -> tuple[int, int]:
+    """(direct, through the executor) sell legs of a settlement transaction (its calldata)."""
+    from eth_abi import decode
+
+    from keeper.settlement.abi import SETTLE_SELECTOR, decode_orders
+
+    data = bytes(stack.w3.eth.get_transaction(tx_hash)["input"])
+    if data[:4] != SETTLE_SELECTOR:
+        return 0, 0
+    packed, _ = decode(["bytes", "(address,uint256,bytes)[]"], data[4:])
+    orders = decode_orders(packed, stack.executor)
+    legs = [o.execution.destination(j) for o in orders for j in range(len(o.intent.sells))]
+    direct = sum(to is not None for to in legs)
+    return direct, len(legs) - direct
 
 
 def baseline_cost(stack: Any, legs: list[Leg]) -> float:
