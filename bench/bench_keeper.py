@@ -93,6 +93,9 @@ def rebalance_cost(stack: Any, workdir: Path) -> None:
     alone_usd = alone_gas * usd_per_gas + sum(baseline.values())
     print(f"20-user mixed rebalance: {settled}/{len(ids)} intents settled in "
           f"{len(hashes)} transaction(s), {n_legs} pairwise legs")  # fmt: skip
+    legs_to = [demo.direct_legs(stack, h) for h in hashes if h]
+    print(f"  sell legs: {sum(d for d, _ in legs_to)} direct to a buyer, "
+          f"{sum(r for _, r in legs_to)} through the executor")  # fmt: skip
     print(f"  batch:               gas {gas:>10,}  total cost ${batch_usd:>10,.2f}")
     print(f"  one Router02 tx/leg: gas {alone_gas:>10,}  total cost ${alone_usd:>10,.2f}  "
           f"({stack.router02_swap_gas:,} gas per swap, measured)")  # fmt: skip
