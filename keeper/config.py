@@ -135,8 +135,8 @@ class FeeSettings(_Section):
     """The keeper's fee: an intent that signs a ``maxFee`` in one of its sell tokens pays the
     gas of ``gas_per_order`` at the block's gas price (+ ``markup_bps``), capped at ``maxFee``."""
 
-    #: ~ one intent's marginal gas in a batch (51.5k measured) plus a share of the batch's
-    #: fixed cost; 0 = charge nothing
+    #: ~ one intent's marginal gas in a batch (43-47k measured for a fee-paying leg, which is
+    #: routed through the executor) plus a share of the batch's fixed cost; 0 = charge nothing
     gas_per_order: int = Field(default=60_000, ge=0)
     markup_bps: int = Field(default=0, ge=0, le=10_000)
 
