@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from keeper.intents.signing import sign_intent
-from keeper.intents.types import Execution, Interaction, Order, RebalanceIntent, TokenAmount
+from keeper.intents.types import (
+    DirectLeg,
+    Execution,
+    Interaction,
+    Order,
+    RebalanceIntent,
+    TokenAmount,
+)
+from keeper.settlement.abi import encode_orders
 
 MAX_UINT160 = 2**160 - 1
 MAX_UINT256 = 2**256 - 1
@@ -69,8 +77,13 @@ class Intents:
         buy_amounts=None,
         fee: int = 0,
         signature: bytes | None = None,
+        sell_to=(),
     ) -> Order:
-        """An order that executes the intent at its limits unless amounts are given."""
+        """An order that executes the intent at its limits unless amounts are given.
+
+        ``sell_to`` holds one entry per sell leg: ``(order, leg)`` sends that sell leg straight
+        to buy leg ``leg`` of the batch's order ``order``, ``None`` to the executor; empty sends
+        every sell leg to the executor."""
         if signature is None:
             signature = self.sign(intent, signer)
         return Order(
@@ -80,15 +93,20 @@ class Intents:
                 sell_amounts=sell_amounts or [leg.amount for leg in intent.sells],
                 buy_amounts=buy_amounts or [leg.amount for leg in intent.buys],
                 fee=fee,
+                sell_to=[
+                    None if to is None else DirectLeg(order=to[0], leg=to[1]) for to in sell_to
+                ],
             ),
         )
 
     def settle(self, orders, interactions=(), sender=None, **kwargs):
+        """``settle`` with the orders packed as the keeper packs them."""
+        return self.settle_raw(encode_orders(orders), interactions, sender=sender, **kwargs)
+
+    def settle_raw(self, packed: bytes, interactions=(), sender=None, **kwargs):
+        """``settle`` with hand-made packed orders (e.g. cut or padded)."""
         return self.executor.settle(
-            [o.as_abi() for o in orders],
-            [i.as_abi() for i in interactions],
-            sender=sender,
-            **kwargs,
+            packed, [i.as_abi() for i in interactions], sender=sender, **kwargs
         )
 
 

@@ -67,6 +67,7 @@ def test_an_order_round_trips_with_its_signature_as_hex():
         "sellAmounts": ["1000000000000000000"],
         "buyAmounts": ["2960000000"],
         "fee": "1000000",
+        "sellTo": [],
     }
     assert Order.parse(order.to_json()) == order
 

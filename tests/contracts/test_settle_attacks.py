@@ -10,6 +10,7 @@ from eth_utils import keccak
 
 from keeper.intents.signing import SECP256K1_N, intent_digest
 from keeper.intents.types import ZERO_ADDRESS, Execution, Order, RebalanceIntent, TokenAmount
+from keeper.settlement.abi import encode_orders
 from tests.contracts.helpers import MAX_UINT256, call
 
 E18 = 10**18
@@ -38,7 +39,7 @@ def test_an_interaction_cannot_call_transfer_from_to_move_a_users_tokens(
 def test_an_interaction_cannot_target_the_vault(
     intents, executor, vault, keeper, funded_alice, weth_like
 ):
-    steal = call(vault, "pull", funded_alice, weth_like, 5 * E18)
+    steal = call(vault, "pull", funded_alice, weth_like, 5 * E18, keeper)
 
     with ape.reverts(executor.ForbiddenTarget, target=vault.address):
         intents.settle([], [steal], sender=keeper)
@@ -46,7 +47,7 @@ def test_an_interaction_cannot_target_the_vault(
 
 
 def test_an_interaction_cannot_target_the_executor(intents, executor, keeper):
-    reenter = call(executor, "settle", [], [])
+    reenter = call(executor, "settle", encode_orders([]), [])
 
     with ape.reverts(executor.ForbiddenTarget, target=executor.address):
         intents.settle([], [reenter], sender=keeper)
@@ -65,7 +66,7 @@ def test_an_allow_listed_contract_cannot_pull_from_the_vault_on_the_executors_be
 ):
     forwarder = owner.deploy(project.CallForwarder)
     executor.setTarget(forwarder, True, sender=owner)
-    inner = vault.pull.encode_input(funded_alice, weth_like, 5 * E18)
+    inner = vault.pull.encode_input(funded_alice, weth_like, 5 * E18, forwarder)
     steal = call(forwarder, "forward", vault, inner)
 
     with ape.reverts(executor.InteractionFailed, index=0, target=forwarder.address) as info:
@@ -76,7 +77,7 @@ def test_an_allow_listed_contract_cannot_pull_from_the_vault_on_the_executors_be
     assert keccak(text="NotExecutor(address)")[:4] in reason
     assert weth_like.balanceOf(funded_alice) == 5 * E18
     with ape.reverts(vault.NotExecutor, caller=keeper.address):
-        vault.pull(funded_alice, weth_like, 5 * E18, sender=keeper)
+        vault.pull(funded_alice, weth_like, 5 * E18, keeper, sender=keeper)
 
 
 def test_a_reentrant_token_cannot_reenter_settle(
@@ -86,7 +87,7 @@ def test_a_reentrant_token_cannot_reenter_settle(
     executor.setKeeper(token, True, sender=owner)  # worst case: even an allow-listed caller
     intents.fund(alice, token, E18)
     intents.fund(bob, token, E18)
-    token.arm(executor, executor.settle.encode_input([], []), sender=owner)
+    token.arm(executor, executor.settle.encode_input(encode_orders([]), []), sender=owner)
     intent = intents.intent(alice, sells=[(token, E18)], buys=[])
 
     with ape.reverts(token.HookFailed):
@@ -104,7 +105,7 @@ def test_a_reentrant_token_cannot_pull_from_the_vault_mid_settlement(
     token = owner.deploy(project.ReentrantToken)
     intents.fund(alice, token, E18)
     intents.fund(bob, token, 5 * E18)
-    token.arm(vault, vault.pull.encode_input(bob, token, 5 * E18), sender=owner)
+    token.arm(vault, vault.pull.encode_input(bob, token, 5 * E18, owner), sender=owner)
     intent = intents.intent(alice, sells=[(token, E18)], buys=[])
 
     with ape.reverts(token.HookFailed):

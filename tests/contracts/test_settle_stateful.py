@@ -1,9 +1,10 @@
 """A stateful property test of settle: random users, allowances, cancellations, intents and
-keeper executions (honest or not). A model predicts whether each batch must settle; the chain
-must agree, and after every step:
+keeper executions (honest or not), each sell leg sent to the executor or, sometimes, straight to
+a counterpart's buy leg in the same token (a direct leg; rarely to an order that does not exist).
+A model predicts whether each batch must settle; the chain must agree, and after every step:
 
 - no user gave more than the signed maximum or the vault allowance;
-- no user received less than the signed minimum;
+- no user's balance in a bought token grew by less than the signed minimum over the batch;
 - no nonce settled twice (a used or cancelled nonce never settles);
 - the executor never ends a transaction holding less of any token than it started with.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 from ape.exceptions import ContractLogicError
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -36,6 +37,9 @@ class Leg:
     minimum: int
     deliver: int
     nonce: int
+    #: None: the sell goes to the executor; 0-2: to a batch order buying the sold token (picked
+    #: among them, the executor if there is none); 3: to an order index past the batch's end.
+    direct: int | None
 
 
 @st.composite
@@ -60,7 +64,19 @@ def legs(draw) -> Leg:
         minimum=minimum,
         deliver=deliver,
         nonce=draw(st.integers(0, 15)),
+        direct=draw(st.integers(-4, 3).map(lambda d: None if d < 0 else d)),
     )
+
+
+def destination(batch: list[Leg], i: int) -> int | None:
+    """The order index leg ``i``'s sell is sent to (None: the executor)."""
+    leg = batch[i]
+    if leg.direct is None:
+        return None
+    if leg.direct == 3:
+        return len(batch)
+    buyers = [k for k, other in enumerate(batch) if other.buy == leg.sell]
+    return buyers[leg.direct % len(buyers)] if buyers else None
 
 
 @pytest.mark.fuzzing
@@ -106,17 +122,22 @@ def test_settlement_invariants_hold_under_random_keeper_actions(
 
         @rule(batch=st.lists(legs(), min_size=1, max_size=3))
         def settle(self, batch):
-            orders, mints = [], defaultdict(int)
-            for leg in batch:
+            orders, mints = [], defaultdict[int, int](int)
+            for i, leg in enumerate(batch):
                 intent = intents.intent(
                     users[leg.user],
                     sells=[(tokens[leg.sell], leg.maximum)],
                     buys=[(tokens[leg.buy], leg.minimum)],
                     nonce=leg.nonce,
                 )
+                to = destination(batch, i)
                 orders.append(
                     intents.order(
-                        intent, users[leg.user], sell_amounts=[leg.take], buy_amounts=[leg.deliver]
+                        intent,
+                        users[leg.user],
+                        sell_amounts=[leg.take],
+                        buy_amounts=[leg.deliver],
+                        sell_to=[] if to is None else [(to, 0)],
                     )
                 )
                 mints[leg.buy] += leg.deliver
@@ -134,6 +155,8 @@ def test_settlement_invariants_hold_under_random_keeper_actions(
                 settled = False
 
             assert settled == expected_ok, (batch, self.allowance, self.used)
+            direct = sum(destination(batch, i) is not None for i in range(len(batch)))
+            event(f"{'settled' if settled else 'reverted'} with {min(direct, 1)}+ direct legs")
             after = self.balances()
             if not settled:
                 assert after == before
@@ -145,29 +168,42 @@ def test_settlement_invariants_hold_under_random_keeper_actions(
                 assert leg.take <= leg.maximum
                 amount, _ = allowance_before[(leg.user, leg.sell)]
                 assert leg.take <= amount
-                assert leg.deliver >= leg.minimum
+                assert after[(leg.user, leg.buy)] - before[(leg.user, leg.buy)] >= leg.minimum
                 self.used.add((leg.user, leg.nonce))
                 assert executor.isNonceUsed(users[leg.user], leg.nonce)
             assert all(t.balanceOf(executor) >= h for t, h in zip(tokens, held, strict=True))
 
         def predict(self, batch, balances):
-            """Whether the batch must settle; if so, each balance change and the new allowances."""
-            used, allowance, net = set(self.used), dict(self.allowance), defaultdict(int)
-            ok = True
-            for leg in batch:
+            """Whether the batch must settle; if so, each balance change and the new allowances.
+
+            Pulls run in order (a direct leg credits its buyer at once, so a later pull may spend
+            it), then the executor delivers; each buy is checked by its owner's balance growth
+            over the whole batch, so one owner may buy a token only once per batch."""
+            used, allowance = set(self.used), dict(self.allowance)
+            net = defaultdict[tuple[int, int], int](int)
+            buyers = [(leg.user, leg.buy) for leg in batch]
+            ok = len(set(buyers)) == len(buyers)
+            for i, leg in enumerate(batch):
                 key = (leg.user, leg.sell)
                 amount, live = allowance[key]
                 ok &= (leg.user, leg.nonce) not in used
-                ok &= leg.take <= leg.maximum and leg.deliver >= leg.minimum
+                ok &= leg.take <= leg.maximum
                 if leg.take:
                     ok &= live and leg.take <= amount
                     ok &= balances[key] + net[key] - leg.take >= 0
                     if amount != MAX_UINT160:
                         allowance[key] = (max(amount - leg.take, 0), live)
+                    to = destination(batch, i)
+                    if to is not None:
+                        ok &= to < len(batch)  # the same token by construction otherwise
+                        if to < len(batch):
+                            net[(batch[to].user, leg.sell)] += leg.take
                 used.add((leg.user, leg.nonce))
                 net[key] -= leg.take
             for leg in batch:
                 net[(leg.user, leg.buy)] += leg.deliver
+            for leg in batch:
+                ok &= max(net[(leg.user, leg.buy)], 0) >= leg.minimum
             return ok, net, allowance
 
         def balances(self):

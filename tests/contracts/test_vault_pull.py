@@ -1,4 +1,5 @@
-"""AllowanceVault.pull: only the executor, only to itself, only within the allowance."""
+"""AllowanceVault.pull: only the executor, only within the allowance, only where settle sends it
+(the executor, or a buyer of the batch through a direct leg)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def test_nobody_but_the_executor_can_pull(
 
     for account in (owner, keeper, attacker, alice):
         with ape.reverts(vault.NotExecutor, caller=account.address):
-            vault.pull(alice, weth_like, E18, sender=account)
+            vault.pull(alice, weth_like, E18, account, sender=account)
     assert weth_like.balanceOf(alice) == E18
 
 
@@ -23,7 +24,9 @@ def test_the_vault_is_bound_to_the_executor_that_deployed_it(executor, vault):
     assert executor.vault() == vault.address
 
 
-def test_a_pull_moves_tokens_only_to_the_executor(intents, executor, keeper, alice, weth_like):
+def test_a_sell_leg_to_the_executor_moves_tokens_only_to_the_executor(
+    intents, executor, keeper, alice, weth_like
+):
     intents.fund(alice, weth_like, E18)
     intent = intents.intent(alice, sells=[(weth_like, E18)])
 
