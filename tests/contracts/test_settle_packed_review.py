@@ -259,6 +259,32 @@ def test_a_buy_leg_in_a_token_without_code_reverts_the_batch(
     assert weth_like.balanceOf(alice) == E18
 
 
+@pytest.mark.parametrize("who", ["executor", "vault"])
+def test_neither_the_executor_nor_the_vault_can_be_an_order_owner_or_direct_recipient(
+    intents, executor, vault, keeper, alice, weth_like, who
+):
+    # A direct leg pays an order's owner: an order owned by the executor or the vault (contracts
+    # without ERC-1271) would let a keeper route a seller's tokens into them.
+    contract = executor if who == "executor" else vault
+    intents.fund(alice, weth_like, E18)
+    seller = intents.intent(alice, sells=[(weth_like, E18)], nonce=0)
+    sink = RebalanceIntent(
+        owner=contract.address,
+        executor=executor.address,
+        nonce=0,
+        deadline=intents.now() + 600,
+        buys=[TokenAmount(token=weth_like.address, amount=0)],
+    )
+    orders = [
+        intents.order(seller, alice, sell_to=[(1, 0)]),
+        intents.order(sink, signature=b"\x00" * 65, buy_amounts=[0]),
+    ]
+
+    with ape.reverts(executor.InvalidSignature, owner=contract.address):
+        intents.settle(orders, sender=keeper)
+    assert weth_like.balanceOf(alice) == E18
+
+
 # -- one transaction, two settle calls ------------------------------------------------------
 
 DOUBLE_SETTLE_SOURCE = """
