@@ -130,13 +130,25 @@ contract BatchExecutor is
         if (isNonceUsed(owner, PackedOrders.nonce(p))) return NonceAlreadyUsed.selector;
         (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(p);
         uint256 sells = PackedOrders.sellLegs(p, sigLength);
-        bytes32 digest = _hashTypedDataV4(
-            PackedOrders.structHash(p, sells, sellCount, PackedOrders.buyLegs(sells, sellCount), buyCount)
-        );
+        uint256 buys = PackedOrders.buyLegs(sells, sellCount);
+        bytes32 digest = _hashTypedDataV4(PackedOrders.structHash(p, sells, sellCount, buys, buyCount));
         if (!OrderCheck.isValidSignature(owner, digest, PackedOrders.signature(p, sigLength))) {
             return InvalidSignature.selector;
         }
+        if (_buysOneTokenTwice(buys, buyCount)) return DuplicateBuy.selector;
         return OrderCheck.checkSells(owner, sells, sellCount, _vault);
+    }
+
+    /// @dev Whether two buy legs of one order name the same token: settle refuses such an order
+    /// even alone in a batch (DuplicateBuy), so checkOrder must too.
+    function _buysOneTokenTwice(uint256 buys, uint256 buyCount) private pure returns (bool) {
+        for (uint256 j = 1; j < buyCount; ++j) {
+            address token = PackedOrders.legToken(PackedOrders.buyLeg(buys, j));
+            for (uint256 k; k < j; ++k) {
+                if (PackedOrders.legToken(PackedOrders.buyLeg(buys, k)) == token) return true;
+            }
+        }
+        return false;
     }
 
     /// @dev Before any token moves: claims each (owner, buy token) for this batch (DuplicateBuy

@@ -3,8 +3,7 @@ measurement, salted buy claims across settle calls, the hand-written event buffe
 signatures sliced from calldata, and checkOrder against settle.
 
 Each test holds one guarantee of docs/INTENTS.md against a keeper that is trusted with nothing
-beyond the signed limits: it passes while the guarantee holds and fails if it breaks. A known
-disagreement is marked xfail(strict) with the reason."""
+beyond the signed limits: it passes while the guarantee holds and fails if it breaks."""
 
 from __future__ import annotations
 
@@ -546,12 +545,6 @@ def test_check_order_and_settle_refuse_a_tampered_fee_cap_alike(
         intents.settle_raw(_batch(over), sender=keeper)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="checkOrder passes an intent with two buy legs in one token, which settle always "
-    "refuses alone with DuplicateBuy (docs: checkOrder returns the error settle would raise "
-    "for that order alone)",
-)
 def test_check_order_flags_an_intent_that_buys_one_token_twice_as_settle_does(
     intents, executor, keeper, alice, review_swap
 ):
