@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ape
 import pytest
 from eth_utils import keccak
 
@@ -66,6 +67,41 @@ def test_reports_the_reason_an_order_would_fail(
     ]
     for bad, error in cases:
         assert check(executor, bad, keeper) == selector(error), error
+
+
+def test_an_intent_signed_for_another_executor_does_not_verify_here(
+    project, intents, executor, owner, guardian, keeper, alice, order
+):
+    other = owner.deploy(project.BatchExecutor, owner, guardian)
+    other.setKeeper(keeper, True, sender=owner)
+    # Taking nothing, so that the other executor's vault (no allowance there) is not consulted.
+    elsewhere = intents.order(
+        order.intent.model_copy(update={"executor": other.address}), alice, sell_amounts=[0]
+    )
+
+    assert check(executor, elsewhere, keeper) == selector("InvalidSignature(address)")
+    assert check(other, elsewhere, keeper) == OK
+
+
+def test_buy_amounts_below_the_minimum_check_ok_as_only_settle_can_measure_what_arrives(
+    intents, executor, owner, keeper, alice, usdc, order
+):
+    # Direct legs of other orders may make up the rest, so checkOrder cannot judge buy amounts.
+    short = intents.order(order.intent, alice, buy_amounts=[1])
+    assert check(executor, short, keeper) == OK
+
+    executor.setTarget(usdc, True, sender=owner)
+    with ape.reverts(executor.BuyBelowMinimum, token=usdc.address, received=1, minimum=3_000 * E6):
+        intents.settle([short], [call(usdc, "mint", executor, 1)], sender=keeper)
+
+
+@pytest.mark.parametrize("cut", ["last-byte-missing", "one-trailing-byte"])
+def test_an_order_that_does_not_fill_its_bytes_exactly_is_refused(executor, keeper, order, cut):
+    packed = encode_order(order)
+    data = packed[:-1] if cut == "last-byte-missing" else packed + b"\x00"
+
+    with ape.reverts(executor.MalformedOrders, index=0):
+        executor.checkOrder(data, keeper)
 
 
 def test_reports_allowance_balance_and_approval_shortfalls(

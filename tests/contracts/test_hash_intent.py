@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from eth_account import Account
 from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keeper.intents.signing import intent_digest, intent_struct_hash
+from keeper.intents.signing import SECP256K1_N, intent_digest, intent_struct_hash
 from keeper.intents.types import (
     DOMAIN_NAME,
     DOMAIN_VERSION,
     REBALANCE_INTENT_TYPE,
+    ZERO_ADDRESS,
+    Execution,
+    Order,
     RebalanceIntent,
     TokenAmount,
 )
+from keeper.settlement.abi import encode_order
 
 addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())
 uint256 = st.integers(min_value=0, max_value=2**256 - 1)
@@ -76,6 +81,75 @@ def test_python_digest_equals_the_contracts_for_any_intent(
     )
 
     assert bytes(executor.hashIntent(intent.as_abi())) == intent_digest(intent, chain_id)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    key=st.integers(1, SECP256K1_N - 1),
+    designated=st.booleans(),
+    nonce=uint256,
+    started=st.integers(0, 10**6),
+    lasts=st.integers(3_600, 2**256 - 1),
+    sells=st.lists(st.builds(TokenAmount, token=addresses, amount=uint256), min_size=1, max_size=3),
+    # distinct buy tokens: checkOrder reports two buy legs in one token as DuplicateBuy
+    buys=st.lists(
+        st.builds(TokenAmount, token=addresses, amount=uint256),
+        min_size=1,
+        max_size=3,
+        unique_by=lambda leg: leg.token,
+    ),
+    fee_token=addresses,
+    max_fee=uint256,
+    fee_percent=st.integers(0, 100),
+)
+def test_the_packed_orders_struct_hash_equals_the_abi_intents_for_any_intent(
+    intents,
+    executor,
+    keeper,
+    key,
+    designated,
+    nonce,
+    started,
+    lasts,
+    sells,
+    buys,
+    fee_token,
+    max_fee,
+    fee_percent,
+):
+    # Signed over hashIntent (IntentHashing, from the ABI struct): checkOrder recomputes the
+    # digest from the packed bytes, so it accepts the signature only if the two hashes agree.
+    owner = Account.from_key(key.to_bytes(32, "big"))
+    if int(fee_token, 16) == 0:
+        fee_token = "0x" + "02" * 20
+    now = intents.now()
+    intent = RebalanceIntent(
+        owner=owner.address,
+        executor=executor.address,
+        keeper=keeper.address if designated else ZERO_ADDRESS,
+        nonce=nonce,
+        valid_after=max(now - started, 0),
+        deadline=min(now + lasts, 2**256 - 1),
+        sells=sells,
+        buys=buys,
+        fee_token=fee_token,
+        max_fee=max_fee,
+    )
+    digest = bytes(executor.hashIntent(intent.as_abi()))
+    order = Order(
+        intent=intent,
+        signature=owner.unsafe_sign_hash(digest).signature,
+        # Nothing taken (so no vault check applies), random buy amounts and fee within the cap.
+        execution=Execution(
+            sell_amounts=[0] * len(sells),
+            buy_amounts=[leg.amount // 2 for leg in buys],
+            fee=max_fee * fee_percent // 100,
+        ),
+    )
+
+    assert bytes(executor.checkOrder(encode_order(order), keeper)) == b"\x00" * 4
 
 
 def test_the_type_string_is_the_one_documented_in_the_design_contract():
