@@ -162,10 +162,17 @@ def test_a_drifted_user_selling_several_assets_for_several_settles_through_the_k
     per_buy_token = Counter(leg.token for i in intents for leg in i.buys)
     assert len({r["tx_hash"] for r in records}) == max(per_buy_token.values()) == 2
     assert all(r["attempts"] == 0 for r in records), records
-    deferred = [
-        r for r in records if any("deferred" in (t["reason"] or "") for t in r["transitions"])
-    ]
-    assert deferred and all(r["tx_hash"] != records[0]["tx_hash"] for r in deferred)
+    # the two intents buying one token never share a settlement (whether the second one was
+    # claimed beside the first and deferred, or only claimed later, depends on timing; the
+    # planner's deferral itself is tested in tests/keeper/pipeline/test_direct_legs.py)
+    for token, count in per_buy_token.items():
+        if count > 1:
+            txs = [
+                r["tx_hash"]
+                for i, r in zip(intents, records, strict=True)
+                if i.buys[0].token == token
+            ]
+            assert len(set(txs)) == len(txs) == count, (token, txs)
     assert max(abs(after[k] - GENERAL[k]) for k in GENERAL) <= BAND + 1e-9, after
     assert after["WETH"] < before["WETH"] and after["WBTC"] < before["WBTC"]
     assert after["USDC"] > before["USDC"] and after["DAI"] > before["DAI"]
