@@ -10,9 +10,11 @@ measures each buyer's balance growth over the whole batch, so the buyer's signed
 checked against direct + executor delivery together.
 
 A sell leg goes all to one place, so it can only become direct if one buy leg of another order
-still expects at least its whole amount from the executor. Legs are matched first-fit
-decreasing: per token, the largest sell legs first, each to the first buy leg (in batch order)
-with enough executor delivery left.
+still expects at least its whole amount from the executor. A transfer is saved only where direct
+legs cover a buyer's whole delivery (otherwise the executor still sends the rest), so legs are
+matched best-fit decreasing: per token, the largest sell legs first, each to the buy leg whose
+remaining executor delivery is the smallest that still holds it (an exact fit first; ties in
+batch order).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class DirectAssignment:
 def assign_direct_legs(
     orders: Sequence[OrderFlows], routed: Collection[tuple[int, int]] = ()
 ) -> DirectAssignment:
-    """Send whichever sell legs can go straight to a buyer of their token, first-fit decreasing.
+    """Send whichever sell legs can go straight to a buyer of their token, best-fit decreasing.
 
     ``routed``: ``(order index, sell leg index)`` pairs that must go through the executor (a
     leg carrying the keeper's fee: the executor pays the fee out of it). A sell leg is never
@@ -74,9 +76,13 @@ def assign_direct_legs(
         # largest first; ties in batch order (deterministic)
         for amount, i, j in sorted(sells, key=lambda s: (-s[0], s[1], s[2])):
             owner = orders[i].owner.lower()
-            for k, leg in buyers:
-                if k != i and orders[k].owner.lower() != owner and remaining[k][leg] >= amount:
-                    sell_to[i][j] = DirectLeg(order=k, leg=leg)
-                    remaining[k][leg] -= amount
-                    break
+            fits = [
+                (remaining[k][leg], n)
+                for n, (k, leg) in enumerate(buyers)
+                if k != i and orders[k].owner.lower() != owner and remaining[k][leg] >= amount
+            ]
+            if fits:
+                k, leg = buyers[min(fits)[1]]
+                sell_to[i][j] = DirectLeg(order=k, leg=leg)
+                remaining[k][leg] -= amount
     return DirectAssignment(sell_to=sell_to, buy_amounts=remaining)

@@ -45,9 +45,10 @@ def test_a_sell_leg_larger_than_any_buyers_delivery_stays_with_the_executor():
     assert result.buy_amounts == [[], [3], [4]]
 
 
-def test_largest_sells_first_each_to_the_first_buyer_with_room():
-    # T: sells 4, 2, 1; buyers of 3 then 6. The 4 skips the buyer of 3 (too small) for the 6;
-    # the 2 and the 1 then fill the buyer of 3. Alice's other leg (9 of V) matches Bob's buy.
+def test_largest_sells_first_each_to_the_buyer_it_fits_best():
+    # T: sells 4, 2, 1; buyers of 3 then 6. The 4 only fits the buyer of 6 (2 left), the 2 then
+    # fits that one exactly, the 1 goes to the buyer of 3. Alice's other leg (9 of V) matches
+    # Bob's buy.
     v = "0x" + "33" * 20
     result = assign_direct_legs(
         [
@@ -59,9 +60,19 @@ def test_largest_sells_first_each_to_the_first_buyer_with_room():
         ]
     )
     assert result.sell_to[2] == [DirectLeg(order=4, leg=0)]
-    assert result.sell_to[1] == [DirectLeg(order=3, leg=0)]
+    assert result.sell_to[1] == [DirectLeg(order=4, leg=0)]
     assert result.sell_to[0] == [DirectLeg(order=3, leg=0), DirectLeg(order=1, leg=0)]
-    assert result.buy_amounts == [[], [0], [], [0], [2]]
+    assert result.buy_amounts == [[], [0], [], [2], [0]]
+
+
+def test_an_exact_fit_wins_over_an_earlier_buyer_with_more_room():
+    # First fit would send the 3 to the buyer of 5 (2 left, both deliveries still made by the
+    # executor); best fit covers the buyer of 3 whole, saving its transfer.
+    result = assign_direct_legs(
+        [flows(ALICE, sells=[(T, 3)]), flows(BOB, buys=[(T, 5)]), flows(CAROL, buys=[(T, 3)])]
+    )
+    assert result.sell_to[0] == [DirectLeg(order=2, leg=0)]
+    assert result.buy_amounts == [[], [5], [0]]
 
 
 def test_a_leg_carrying_the_keeper_fee_stays_routed_through_the_executor():
