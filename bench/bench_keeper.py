@@ -19,7 +19,10 @@ from typing import Any
 import numpy as np
 
 REBALANCERS = 20
-LOAD_USERS = 20
+#: one per order of a full batch (limits.max_orders_per_batch, 64): the executor measures an
+#: owner's balance of a buy token once per batch, so the planner defers an owner's second
+#: intent buying or selling the same tokens; with fewer owners than orders, batches shrink
+LOAD_USERS = 64
 LATENCY_CYCLES = 40
 
 
