@@ -20,9 +20,12 @@ import {PackedOrders} from "./libraries/PackedOrders.sol";
 import {TokenLedger} from "./libraries/TokenLedger.sol";
 
 /// @title BatchExecutor
-/// @notice Settles batches of user-signed rebalance intents, CoW-style: transfer in (pull sells
-/// through the vault) -> interact (plain CALLs) -> transfer out (deliver buys, pay fees) -> check
-/// that no token ended below its starting balance. See IBatchExecutor and docs/INTENTS.md.
+/// @notice Settles batches of user-signed rebalance intents, CoW-style: open the buys (record
+/// each buyer's balance) -> transfer in (pull sells through the vault, to the executor or, for a
+/// coincidence of wants, straight to a buyer of the batch) -> interact (plain CALLs) -> transfer
+/// out (deliver buys, measure each buyer's growth over the batch, pay fees) -> check that no
+/// token the executor moved ended below its starting balance. Orders arrive packed
+/// (libraries/PackedOrders.sol). See IBatchExecutor and docs/INTENTS.md.
 contract BatchExecutor is
     NonceBitmap,
     ExecutorAdmin,
