@@ -114,6 +114,10 @@ class RelaySettings(_Section):
     identity: str | None = None
     #: each bundle targets this many consecutive next blocks
     target_blocks: int = Field(default=3, ge=1, le=25)
+    #: how many blocks deep a settlement's receipt must be before its intents are recorded
+    #: settled (and the next batch claimed): 1 = the block after it; more rides out deeper
+    #: reorgs at one batch per that many blocks (see docs/KEEPER.md, "Confirmations")
+    confirmations: int = Field(default=1, ge=1, le=64)
     timeout_s: float = Field(default=5.0, gt=0)
 
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from keeper.breaker import CircuitBreaker
 from keeper.chainview import ChainView, Head
+from keeper.config import KeeperSettings
 from keeper.intents.records import Claim, IntentRecord
 from keeper.intents.states import IntentState
 from keeper.intents.store import IntentStore
@@ -77,6 +78,7 @@ class CycleReport:
 class Follower:
     """Mixed into :class:`keeper.pipeline.Pipeline` (which sets these attributes)."""
 
+    settings: KeeperSettings
     store: IntentStore
     chain: ChainView
     simulator: Simulator
@@ -137,9 +139,11 @@ class Follower:
         receipt = self.chain.receipt(flight.tx_hash) if flight.tx_hash else None
         if receipt is not None:
             block = int(str(receipt["blockNumber"]), 16)
-            # One confirmation: a block builder's trial block (mined, inspected, reverted) may
-            # show a receipt for an instant; a block below the head is final here.
-            if block >= head.number:
+            # Not deep enough yet (relay.confirmations; at least one: a block builder's trial
+            # block, mined, inspected and reverted, may show a receipt for an instant). Until
+            # then the flight is followed as before: if a reorg drops the transaction, its
+            # receipt goes and the bundle is re-sent or, past its blocks, given up on.
+            if not self._confirmed(block, head):
                 self.store.renew(flight.token)
                 return
             self.in_flight.remove(flight)
@@ -207,7 +211,7 @@ class Follower:
             record = flight.records.get(intent_id) or self.store.get(intent_id)
             if self.chain.nonce_used(record.owner, record.nonce):
                 used[intent_id] = earlier = self._landed_earlier(intent_id, flight)
-                if earlier is not None and earlier[1] >= head.number:
+                if earlier is not None and not self._confirmed(earlier[1], head):
                     # settled by this keeper's earlier transaction, not confirmed yet: look
                     # again next block (as for the flight's own receipt)
                     self.in_flight.append(flight)
@@ -246,6 +250,10 @@ class Follower:
                 reason=why,
                 count_attempt=count_attempt and target is S.ACCEPTED,
             )
+
+    def _confirmed(self, block: int, head: Head) -> bool:
+        """Whether a receipt in ``block`` is ``relay.confirmations`` blocks deep at ``head``."""
+        return head.number - block >= self.settings.relay.confirmations
 
     def _landed_earlier(self, intent_id: str, flight: InFlight) -> tuple[str, int] | None:
         """``(tx hash, block)`` of an earlier settlement of this intent that this keeper signed

@@ -20,7 +20,7 @@ def stack(tmp_path_factory):
         yield s
 
 
-def _parts(stack, data_dir, target_blocks: int = 3, **overrides):
+def _parts(stack, data_dir, target_blocks: int = 3, confirmations: int = 1, **overrides):
     from keeper.config import load_settings
     from keeper.daemon import build
 
@@ -29,7 +29,11 @@ def _parts(stack, data_dir, target_blocks: int = 3, **overrides):
         rpc_url=stack.anvil.url,
         signer=KEEPER_SIGNER,
         keeper_id="edges",
-        relay={"urls": [stack.relay.url], "target_blocks": target_blocks},
+        relay={
+            "urls": [stack.relay.url],
+            "target_blocks": target_blocks,
+            "confirmations": confirmations,
+        },
         intake={"enabled": False},
         metrics={"enabled": False},
         **overrides,
@@ -37,10 +41,10 @@ def _parts(stack, data_dir, target_blocks: int = 3, **overrides):
     return build(settings, stack.deployments_file)
 
 
-def _weth_for_usdc(stack, user, nonce: int, ttl: int) -> dict:
-    units = stack.market.token("WETH").units(1)
+def _weth_for_usdc(stack, user, nonce: int, ttl: int, weth: float = 1) -> dict:
+    units = stack.market.token("WETH").units(weth)
     minimum = quote(stack, "WETH", units, "USDC") * 95 // 100
-    return signed_intent(stack, user, {"WETH": 1}, {"USDC": minimum}, nonce=nonce, ttl=ttl)
+    return signed_intent(stack, user, {"WETH": weth}, {"USDC": minimum}, nonce=nonce, ttl=ttl)
 
 
 def test_an_intent_that_expires_before_the_next_block_does_not_hold_back_the_batch(stack, tmp_path):
@@ -315,5 +319,68 @@ def test_an_earlier_signed_settlement_that_lands_late_settles_its_intent_not_can
     history = [(t.target.value, t.reason, t.tx_hash) for t in parts.store.history(intent_id)]
     assert record.state.value == "settled", history
     assert record.tx_hash == first.tx_hash, history
+    pipeline.close()
+    parts.store.close()
+
+
+def _state(parts, intent_id: str) -> str:
+    return parts.store.get(intent_id).state.value
+
+
+def test_with_two_confirmations_an_intent_is_recorded_settled_only_two_blocks_deep(stack, tmp_path):
+    alice = stack.users[0]
+    parts = _parts(stack, tmp_path / "k", confirmations=2)
+    pipeline = parts.pipeline
+    intent_id = parts.intake.submit(_weth_for_usdc(stack, alice, nonce=71, ttl=600, weth=0.1))[0].id
+    assert pipeline.run_block(pipeline.chain.head()).submitted == 1
+    landed = stack.relay.mine_block()
+    receipt = stack.w3.eth.get_transaction_receipt(pipeline.in_flight[0].tx_hash)
+    assert receipt["blockNumber"] == landed.number and receipt["status"] == 1
+    for depth in (0, 1):  # in the block, then one block deep: not yet
+        pipeline.run_block(pipeline.chain.head())
+        assert _state(parts, intent_id) == "submitted", (depth, parts.store.history(intent_id))
+        stack.relay.mine_block()
+    pipeline.run_block(pipeline.chain.head())  # two blocks deep
+    record = parts.store.get(intent_id)
+    assert record.state.value == "settled"
+    assert record.tx_hash == "0x" + bytes(receipt["transactionHash"]).hex()
+    pipeline.close()
+    parts.store.close()
+
+
+def test_a_settlement_reorged_out_before_it_is_deep_enough_is_sent_again_not_recorded_settled(
+    stack, tmp_path
+):
+    """With ``relay.confirmations = 2`` a settlement one block deep is not final for the keeper:
+    a reorg that drops it (here: anvil reverted to before its block) leaves the intent
+    ``submitted``, the bundle is sent again for the new chain's next block, and the intent is
+    recorded settled once that inclusion is two blocks deep, never before."""
+    alice = stack.users[0]
+    parts = _parts(stack, tmp_path / "k", confirmations=2)
+    pipeline = parts.pipeline
+    intent_id = parts.intake.submit(_weth_for_usdc(stack, alice, nonce=72, ttl=600, weth=0.1))[0].id
+    pipeline.run_block(pipeline.chain.head())
+    tx_hash = pipeline.in_flight[0].tx_hash
+    snapshot = stack.w3.provider.make_request("evm_snapshot", [])["result"]
+    stack.relay.mine_block()
+    pipeline.run_block(pipeline.chain.head())
+    stack.relay.mine_block()
+    pipeline.run_block(pipeline.chain.head())  # one block deep
+    assert _state(parts, intent_id) == "submitted"
+    assert stack.w3.provider.make_request("evm_revert", [snapshot])["result"] is True
+    dropped = stack.w3.provider.make_request("eth_getTransactionReceipt", [tx_hash])
+    assert dropped["result"] is None  # the reorg dropped it
+    pipeline.run_block(pipeline.chain.head())  # receipt gone: the bundle is sent again
+    assert _state(parts, intent_id) == "submitted", parts.store.history(intent_id)
+    stack.relay.mine_block()
+    receipt = stack.w3.eth.get_transaction_receipt(tx_hash)  # the same signed transaction
+    for _ in range(2):
+        pipeline.run_block(pipeline.chain.head())
+        stack.relay.mine_block()
+    pipeline.run_block(pipeline.chain.head())
+    record = parts.store.get(intent_id)
+    history = [(t.target.value, t.block_number) for t in parts.store.history(intent_id)]
+    assert record.state.value == "settled", history
+    assert [h for h in history if h[0] == "settled"] == [("settled", receipt["blockNumber"])]
     pipeline.close()
     parts.store.close()

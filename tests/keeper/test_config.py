@@ -58,6 +58,7 @@ def test_a_toml_file_named_by_keeper_config_is_read(tmp_path, monkeypatch):
         ({"gas": {"max_fee_gwei": -1}}, "gas.max_fee_gwei"),
         ({"intake": {"host": "0.0.0.0"}}, "intake"),
         ({"relay": {"target_blocks": 0}}, "relay.target_blocks"),
+        ({"relay": {"confirmations": 0}}, "relay.confirmations"),
         ({"unknown_key": 1}, "unknown_key"),
         ({"limits": {"max_orderz": 3}}, "limits.max_orderz"),  # a typo in a nested table
         ({"fee": {"gas_per_ordr": 1}}, "fee.gas_per_ordr"),
