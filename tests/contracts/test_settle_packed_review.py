@@ -7,9 +7,6 @@ beyond the signed limits: it passes while the guarantee holds and fails if it br
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
-
 import ape
 import pytest
 from eth_utils import keccak
@@ -286,66 +283,12 @@ def test_neither_the_executor_nor_the_vault_can_be_an_order_owner_or_direct_reci
 
 # -- one transaction, two settle calls ------------------------------------------------------
 
-DOUBLE_SETTLE_SOURCE = """
-// SPDX-License-Identifier: MIT
-pragma solidity 0.8.28;
-
-/// A keeper contract calling the executor twice in one transaction, bubbling reverts.
-contract DoubleSettle {
-    function run(address executor, bytes calldata first, bytes calldata second) external {
-        _call(executor, first);
-        _call(executor, second);
-    }
-
-    function _call(address executor, bytes calldata data) private {
-        (bool ok, bytes memory reason) = executor.call(data);
-        if (!ok) {
-            assembly {
-                revert(add(reason, 0x20), mload(reason))
-            }
-        }
-    }
-}
-"""
-
-
-@cache
-def _double_settle_artifact() -> tuple[str, tuple[Any, ...]]:
-    import solcx
-
-    compiled = solcx.compile_standard(
-        {
-            "language": "Solidity",
-            "sources": {"DoubleSettle.sol": {"content": DOUBLE_SETTLE_SOURCE}},
-            "settings": {"outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}},
-        },
-        solc_version="0.8.28",
-    )
-    artifact = compiled["contracts"]["DoubleSettle.sol"]["DoubleSettle"]
-    return "0x" + artifact["evm"]["bytecode"]["object"], tuple(artifact["abi"])
-
 
 @pytest.fixture
-def double_settle(owner, executor):
-    """A DoubleSettle keeper contract; its ABI carries the executor's errors so that reverts
-    bubbled through it decode by name."""
-    from ape.contracts import ContractContainer
-    from ethpm_types import ContractType
-
-    bytecode, abi = _double_settle_artifact()
-    errors = [
-        item.model_dump(mode="json", by_alias=True)
-        for item in executor.contract_type.abi
-        if item.type == "error"
-    ]
-    contract_type = ContractType.model_validate(
-        {
-            "contractName": "DoubleSettle",
-            "abi": [*abi, *errors],
-            "deploymentBytecode": {"bytecode": bytecode},
-        }
-    )
-    contract = owner.deploy(ContractContainer(contract_type))
+def double_settle(project, owner, executor):
+    """A keeper contract calling settle twice in one transaction (contracts/test/DoubleSettle.sol);
+    its ABI carries the executor's errors so that reverts bubbled through it decode by name."""
+    contract = owner.deploy(project.DoubleSettle)
     executor.setKeeper(contract, True, sender=owner)
     return contract
 
