@@ -65,7 +65,7 @@ library PackedOrders {
     }
 
     function owner(uint256 p) internal pure returns (address) {
-        return _address(p);
+        return _addressAt(p, 0);
     }
 
     function keeper(uint256 p) internal pure returns (address) {
@@ -141,7 +141,7 @@ library PackedOrders {
 
     /// @notice A leg's token (sell or buy leg at `q`).
     function legToken(uint256 q) internal pure returns (address) {
-        return _address(q);
+        return _addressAt(q, 0);
     }
 
     /// @notice A leg's signed limit: a sell's maximum or a buy's minimum.
@@ -233,12 +233,6 @@ library PackedOrders {
     function _addressAt(uint256 p, uint256 offset) private pure returns (address a) {
         assembly ("memory-safe") {
             a := shr(96, calldataload(add(p, offset)))
-        }
-    }
-
-    function _address(uint256 p) private pure returns (address a) {
-        assembly ("memory-safe") {
-            a := shr(96, calldataload(p))
         }
     }
 }
