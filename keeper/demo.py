@@ -129,12 +129,12 @@ def direct_legs(stack: Any, tx_hash: Any) -> tuple[int, int]:
     """(direct, through the executor) sell legs of a settlement transaction (its calldata)."""
     from eth_abi import decode
 
-    from keeper.settlement.abi import SETTLE_SELECTOR, decode_orders
+    from keeper.settlement.abi import INTERACTION_TYPE, SETTLE_SELECTOR, decode_orders
 
     data = bytes(stack.w3.eth.get_transaction(tx_hash)["input"])
     if data[:4] != SETTLE_SELECTOR:
         return 0, 0
-    packed, _ = decode(["bytes", "(address,uint256,bytes)[]"], data[4:])
+    packed, _ = decode(["bytes", f"{INTERACTION_TYPE}[]"], data[4:])
     orders = decode_orders(packed, stack.executor)
     legs = [o.execution.destination(j) for o in orders for j in range(len(o.intent.sells))]
     direct = sum(to is not None for to in legs)
