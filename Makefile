@@ -73,7 +73,7 @@ test: bootstrap compile
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 demo: bootstrap compile
-	$(BIN)/python -m keeper.demo
+	$(BIN)/python -m keeper.devstack.demo
 
 lint: bootstrap
 	$(BIN)/ruff format --check $(PY_DIRS)

@@ -44,8 +44,8 @@ def _portfolios() -> dict[str, dict[str, float]]:
 
 def _parts(stack: Any, data_dir: Path, **limits: Any) -> Any:
     from keeper.config import load_settings
-    from keeper.daemon import build
-    from keeper.localstack import KEEPER_SIGNER
+    from keeper.daemon.daemon import build
+    from keeper.devstack.localstack import KEEPER_SIGNER
 
     settings = load_settings(
         data_dir=data_dir,
@@ -108,10 +108,10 @@ def rebalance_cost(stack: Any, workdir: Path) -> None:
 
 
 def _load_intents(stack: Any, count: int, nonce_base: int) -> list[dict]:
+    from keeper.devstack.localstack import quote
     from keeper.intents.signing import sign_intent
     from keeper.intents.types import RebalanceIntent, TokenAmount
     from keeper.intents.validation import SignedIntent
-    from keeper.localstack import quote
 
     users = [u for n, u in zip(_portfolios(), stack.users, strict=True) if n.startswith("load")]
     weth, usdc = stack.market.token("WETH"), stack.market.token("USDC")
@@ -145,7 +145,7 @@ def latency(stack: Any, workdir: Path, pending: int) -> None:
     each batch). Block-to-bundle latency = from the start of the cycle for a new head (the
     head is known) to ``eth_sendBundle`` answered by the relay (``CycleReport.bundle_seconds``).
     The first batch (imports, first full pool read) is a warm-up and not counted."""
-    from keeper.daemon import freeze_heap
+    from keeper.daemon.daemon import freeze_heap
 
     parts = _parts(stack, workdir / f"load{pending}")
     intake = parts.intake
@@ -245,7 +245,7 @@ STAGES = ("follow", "claim", "snapshot", "net", "build", "precheck", "precheck_w
 
 
 def run() -> None:
-    from keeper.localstack import local_stack
+    from keeper.devstack.localstack import local_stack
 
     encoder_speed()
     with tempfile.TemporaryDirectory(prefix="bench-keeper-") as tmp:

@@ -19,7 +19,7 @@ COMMANDS: dict[str, str] = {
     "quote": "keeper.routing.cli:quote",
     "relay": "keeper.relay.cli:relay",
     "intent": "keeper.intents.cli:intent",
-    "run": "keeper.daemon_cli:run",
+    "run": "keeper.daemon.cli:run",
     "portfolio": "keeper.strategy.cli:portfolio",
     "propose": "keeper.strategy.cli:propose",
     "strategy": "keeper.strategy.cli:strategy",

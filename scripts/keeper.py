@@ -2,7 +2,7 @@
 
     ape run keeper --network ethereum:mainnet:node -- --signer my-keeper --config keeper.yaml
 
-Thin wrapper over :func:`keeper.daemon_cli.run_keeper`; settings as for ``keeper run``.
+Thin wrapper over :func:`keeper.daemon.cli.run_keeper`; settings as for ``keeper run``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def cli(
     log_format: str,
 ) -> None:
     """Run the keeper against the connected network."""
-    from keeper.daemon_cli import run_keeper, setup_logging
+    from keeper.daemon.cli import run_keeper, setup_logging
 
     setup_logging(log_format, "info")
     raise SystemExit(run_keeper(config, max_blocks, deployments_file, signer=signer))

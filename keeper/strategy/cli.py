@@ -100,8 +100,8 @@ def set_(
     click.echo(store.load().model_dump_json(indent=2, exclude_none=True))
 
 
-# chain-facing commands live in cli_live.py; registered here so keeper.cli finds them
-from keeper.strategy.cli_live import (  # noqa: E402
+# chain-facing commands live in live/cli.py; registered here so keeper.cli finds them
+from keeper.strategy.live.cli import (  # noqa: E402
     portfolio,
     propose,
     record_prices,

@@ -225,7 +225,7 @@ class Rules(_Model):
 
 
 class HistoryConfig(_Model):
-    """Where daily closes are recorded (keeper/strategy/history.py)."""
+    """Where daily closes are recorded (keeper/strategy/live/history.py)."""
 
     #: SQLite file, relative to the strategy file; None: no history (defaults are used)
     path: str | None = None

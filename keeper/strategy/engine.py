@@ -19,6 +19,7 @@ from keeper.strategy.constants import PERIODS_PER_YEAR, Frequency, MarketRegime
 from keeper.strategy.controls import ControlState
 from keeper.strategy.costs import CostEstimator
 from keeper.strategy.decisions import Decision, DecisionRules, decide
+from keeper.strategy.live.yields import YieldQuote
 from keeper.strategy.models.covariance import ledoit_wolf, log_returns
 from keeper.strategy.models.tilt import momentum_tilt
 from keeper.strategy.targets import model_targets
@@ -31,7 +32,6 @@ from keeper.strategy.triggers.opportunity import price_move_signal, yield_signal
 from keeper.strategy.triggers.regime import detect_regime
 from keeper.strategy.triggers.threshold import threshold_signal
 from keeper.strategy.triggers.volatility import market_volatility_pct, volatility_reading
-from keeper.strategy.yields import YieldQuote
 
 FloatArray = NDArray[np.float64]
 _ORDER = [

@@ -7,9 +7,9 @@ import pytest
 import requests
 from eth_abi import decode
 
-from keeper.daemon import wait_for
+from keeper.daemon.daemon import wait_for
+from keeper.devstack.localstack import KeeperProcess, local_stack, quote, signed_intent
 from keeper.intents.types import DirectLeg, Order
-from keeper.localstack import KeeperProcess, local_stack, quote, signed_intent
 from keeper.settlement.abi import SETTLE_SELECTOR, decode_orders
 
 pytestmark = [pytest.mark.fork, pytest.mark.slow]

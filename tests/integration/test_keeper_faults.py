@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from keeper.chain.anvil import free_port
-from keeper.daemon import wait_for
-from keeper.localstack import KeeperProcess, local_stack, quote, signed_intent
+from keeper.daemon.daemon import wait_for
+from keeper.devstack.localstack import KeeperProcess, local_stack, quote, signed_intent
 
 pytestmark = [pytest.mark.fork, pytest.mark.slow]
 

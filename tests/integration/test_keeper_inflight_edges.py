@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from keeper.localstack import KEEPER_SIGNER, local_stack, quote, signed_intent
+from keeper.devstack.localstack import KEEPER_SIGNER, local_stack, quote, signed_intent
 
 pytestmark = [pytest.mark.fork, pytest.mark.slow]
 
@@ -22,7 +22,7 @@ def stack(tmp_path_factory):
 
 def _parts(stack, data_dir, target_blocks: int = 3, confirmations: int = 1, **overrides):
     from keeper.config import load_settings
-    from keeper.daemon import build
+    from keeper.daemon.daemon import build
 
     settings = load_settings(
         data_dir=data_dir,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from keeper.localstack import KEEPER_SIGNER, local_stack, quote, signed_intent
+from keeper.devstack.localstack import KEEPER_SIGNER, local_stack, quote, signed_intent
 from keeper.settlement.transaction import sign
 
 pytestmark = [pytest.mark.fork, pytest.mark.slow]
@@ -16,7 +16,7 @@ PORTFOLIOS = {"alice": {"WETH": 20, "WBTC": 2, "USDC": 10}, "bob": {"WETH": 20, 
 
 def _parts(stack, data_dir):
     from keeper.config import load_settings
-    from keeper.daemon import build
+    from keeper.daemon.daemon import build
 
     settings = load_settings(
         data_dir=data_dir,
@@ -117,7 +117,7 @@ def test_a_multi_leg_intent_and_a_single_pair_one_sharing_pools_settle_in_one_bu
 def test_once_the_gas_is_known_it_signs_before_simulating_and_a_low_forecast_is_signed_again(
     stack, tmp_path, monkeypatch
 ):
-    import keeper.pipeline
+    import keeper.daemon.pipeline
 
     signed: list[int] = []  # gas limit of every transaction signed
 
@@ -125,7 +125,7 @@ def test_once_the_gas_is_known_it_signs_before_simulating_and_a_low_forecast_is_
         signed.append(kw["gas_limit"])
         return sign(settlement, account, **kw)
 
-    monkeypatch.setattr(keeper.pipeline, "sign", counting_sign)
+    monkeypatch.setattr(keeper.daemon.pipeline, "sign", counting_sign)
     bob = stack.users[1]
     parts = _parts(stack, tmp_path / "keeper")
     pipeline = parts.pipeline
@@ -187,7 +187,7 @@ def test_the_keeper_values_trades_at_the_seeded_pools_prices_in_its_usd_token(st
 
 def test_an_unknown_usd_token_is_refused_naming_the_setting(stack, tmp_path):
     from keeper.config import load_settings
-    from keeper.daemon import build
+    from keeper.daemon.daemon import build
     from keeper.exceptions import ConfigError
 
     settings = load_settings(

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from keeper.daemon import wait_for
-from keeper.localstack import KeeperProcess, LocalStack, local_stack, quote, signed_intent
+from keeper.daemon.daemon import wait_for
+from keeper.devstack.localstack import KeeperProcess, LocalStack, local_stack, quote, signed_intent
 
 pytestmark = [pytest.mark.fork, pytest.mark.slow]
 

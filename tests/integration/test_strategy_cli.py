@@ -14,7 +14,7 @@ import requests
 from click.testing import CliRunner
 
 from keeper.cli import cli
-from keeper.localstack import KeeperProcess
+from keeper.devstack.localstack import KeeperProcess
 from tests.integration.test_strategy_keeper import strategy_stack, wait_settled
 
 pytestmark = [pytest.mark.fork, pytest.mark.slow]

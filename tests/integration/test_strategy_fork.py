@@ -11,7 +11,7 @@ from ape import chain as ape_chain
 
 from keeper.strategy.config import parse_strategy
 from keeper.strategy.controls import ControlState
-from keeper.strategy.live import load_portfolio, propose_live
+from keeper.strategy.live.evaluation import load_portfolio, propose_live
 
 pytestmark = pytest.mark.fork
 

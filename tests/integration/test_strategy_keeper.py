@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from keeper.localstack import KeeperProcess, local_stack
+from keeper.devstack.localstack import KeeperProcess, local_stack
 
 pytestmark = [pytest.mark.fork, pytest.mark.slow]
 
@@ -49,7 +49,7 @@ stack = pytest.fixture(scope="module")(strategy_stack)
 
 
 def weights(stack, cfg, owner: str) -> dict[str, float]:
-    from keeper.strategy.live import load_portfolio
+    from keeper.strategy.live.evaluation import load_portfolio
 
     return load_portfolio(stack.w3, stack.market, cfg, owner).weights
 
@@ -59,7 +59,7 @@ def propose_and_submit(stack, keeper: KeeperProcess, user, cfg, nonce: int, per_
     from keeper.intents.signing import sign_intent
     from keeper.intents.validation import SignedIntent
     from keeper.strategy.controls import ControlState
-    from keeper.strategy.live import propose_live
+    from keeper.strategy.live.evaluation import propose_live
 
     result = propose_live(
         stack.w3,

@@ -15,8 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from keeper.strategy.config import OpportunityTriggerConfig
+from keeper.strategy.live.yields import YieldQuote
 from keeper.strategy.triggers.base import Signal, SignalKind, pct
-from keeper.strategy.yields import YieldQuote
 
 
 def yield_signal(

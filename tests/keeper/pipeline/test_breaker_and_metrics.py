@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from keeper.breaker import CircuitBreaker, KeeperHaltedError
+from keeper.daemon.breaker import CircuitBreaker, KeeperHaltedError
+from keeper.daemon.metrics import KeeperMetrics
 from keeper.intents.states import IntentState
-from keeper.metrics import KeeperMetrics
 
 
 class Clock:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from ape import chain as ape_chain
 
-from keeper.batching import FINAL_STATUSES
 from keeper.config import GasPolicy
+from keeper.daemon.batching import FINAL_STATUSES
+from keeper.daemon.simulation import Simulator
 from keeper.intents.states import IntentState
 from keeper.intents.types import DirectLeg
 from keeper.settlement.abi import encode_orders
 from keeper.settlement.exceptions import GasAboveCapError
 from keeper.settlement.gas import FeeQuote, next_base_fee, quote_fees
 from keeper.settlement.transaction import Settlement, sign
-from keeper.simulation import Simulator
 from tests.keeper.pipeline.conftest import E6, E18
 
 

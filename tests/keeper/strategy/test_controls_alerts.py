@@ -9,7 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from keeper.strategy.alerts import (
+from keeper.strategy.constants import Frequency
+from keeper.strategy.controls import ControlStore
+from keeper.strategy.exceptions import StrategyConfigError
+from keeper.strategy.live.alerts import (
     Alert,
     AlertDispatcher,
     AlertKind,
@@ -17,9 +20,6 @@ from keeper.strategy.alerts import (
     WebhookSink,
     alert_kind,
 )
-from keeper.strategy.constants import Frequency
-from keeper.strategy.controls import ControlStore
-from keeper.strategy.exceptions import StrategyConfigError
 from keeper.strategy.triggers.base import Signal, SignalKind
 
 

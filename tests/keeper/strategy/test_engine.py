@@ -12,8 +12,8 @@ from keeper.strategy.constants import Frequency
 from keeper.strategy.controls import ControlState
 from keeper.strategy.costs import PoolCostModel
 from keeper.strategy.engine import MarketData, after_proposal, evaluate
+from keeper.strategy.live.yields import YieldQuote
 from keeper.strategy.targets import model_targets
-from keeper.strategy.yields import YieldQuote
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 COSTS = PoolCostModel(gas_price_gwei=10.0, eth_usd=3000.0, default_depth_usd=1e9)

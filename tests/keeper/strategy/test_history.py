@@ -12,7 +12,7 @@ from keeper.strategy.controls import ControlState
 from keeper.strategy.costs import PoolCostModel
 from keeper.strategy.engine import MarketData, evaluate, market_sigma
 from keeper.strategy.exceptions import StrategyConfigError
-from keeper.strategy.history import PriceHistory
+from keeper.strategy.live.history import PriceHistory
 
 DAY = 86_400
 T0 = 20_000 * DAY  # 2024-10-04 00:00 UTC

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from keeper.strategy.exceptions import PriceError
-from keeper.strategy.portfolio import Portfolio
-from keeper.strategy.prices import combine, mean_tick, tick_to_price
+from keeper.strategy.live.portfolio import Portfolio
+from keeper.strategy.live.prices import combine, mean_tick, tick_to_price
 from keeper.strategy.proposals import TokenRef
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from keeper.strategy.config import Component, DrawdownTriggerConfig, OpportunityTriggerConfig
 from keeper.strategy.constants import Frequency, VolatilityRegime
+from keeper.strategy.live.yields import YieldQuote
 from keeper.strategy.triggers.calendar import (
     add_months,
     calendar_signal,
@@ -25,7 +26,6 @@ from keeper.strategy.triggers.volatility import (
     market_volatility_pct,
     volatility_reading,
 )
-from keeper.strategy.yields import YieldQuote
 
 
 def at(y: int, m: int, d: int, h: int = 0) -> datetime:
@@ -211,7 +211,7 @@ def test_file_yield_source_reads_venues_and_names_bad_content():
     from pathlib import Path
 
     from keeper.strategy.exceptions import YieldSourceError
-    from keeper.strategy.yields import FileYieldSource
+    from keeper.strategy.live.yields import FileYieldSource
 
     root = Path(__file__).resolve().parents[3]
     quotes = FileYieldSource(root / "examples/strategies/yields.json").quotes()
@@ -226,7 +226,7 @@ def test_yield_source_from_the_strategy_file_configuration():
     from pathlib import Path
 
     from keeper.strategy.exceptions import StrategyConfigError
-    from keeper.strategy.yields import FileYieldSource, source_from_config
+    from keeper.strategy.live.yields import FileYieldSource, source_from_config
 
     base = Path(__file__).resolve().parents[3] / "examples/strategies"
     src = source_from_config({"kind": "file", "path": "yields.json"}, base)

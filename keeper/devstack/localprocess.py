@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from keeper.localstack import LocalStack
+    from keeper.devstack.localstack import LocalStack
 
 KEEPER_SIGNER = "TEST::1"
 
@@ -37,7 +37,7 @@ class RelayProcess:
         import sys
 
         from keeper.chain.anvil import rpc_ready
-        from keeper.daemon import wait_for
+        from keeper.daemon.daemon import wait_for
         from keeper.exceptions import ProcessError
 
         command = [sys.executable, "-m", "keeper.cli", "relay", "serve",
@@ -128,7 +128,7 @@ class KeeperProcess:
 
         import requests
 
-        from keeper.daemon import wait_for
+        from keeper.daemon.daemon import wait_for
         from keeper.exceptions import ProcessError
 
         self.data_dir.mkdir(parents=True, exist_ok=True)

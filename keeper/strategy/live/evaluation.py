@@ -16,8 +16,8 @@ from keeper.strategy.config import StrategyConfig
 from keeper.strategy.controls import ControlState
 from keeper.strategy.engine import Evaluation, MarketData, evaluate, market_sigma
 from keeper.strategy.exceptions import StrategyConfigError
-from keeper.strategy.portfolio import Portfolio, read_balances
-from keeper.strategy.prices import PoolRef, PriceOracle
+from keeper.strategy.live.portfolio import Portfolio, read_balances
+from keeper.strategy.live.prices import PoolRef, PriceOracle
 from keeper.strategy.proposals import (
     IntentTerms,
     Proposal,
@@ -138,9 +138,9 @@ def propose_live(
 
 
 def history_for(cfg: StrategyConfig, base_dir: Path, override: str | None, chain_id: int) -> Any:
-    """The strategy's :class:`~keeper.strategy.history.PriceHistory` (``--history`` or
+    """The strategy's :class:`~keeper.strategy.live.history.PriceHistory` (``--history`` or
     ``history.path``, relative to the strategy file), or None when neither is given."""
-    from keeper.strategy.history import PriceHistory
+    from keeper.strategy.live.history import PriceHistory
 
     path = override or cfg.history.path
     if path is None:
@@ -156,7 +156,7 @@ def gather_market_data(
     tokens: tuple[str, ...] = ()
     prices = None
     if history is not None:
-        from keeper.strategy.history import record_now
+        from keeper.strategy.live.history import record_now
 
         symbols = strategy_symbols(cfg)
         record_now(w3, market, symbols, history)
@@ -166,7 +166,7 @@ def gather_market_data(
     yields: tuple[Any, ...] = ()
     opportunity = cfg.triggers.opportunity
     if opportunity.enabled and opportunity.source:
-        from keeper.strategy.yields import source_from_config
+        from keeper.strategy.live.yields import source_from_config
 
         yields = tuple(source_from_config(opportunity.source, base_dir, w3).quotes())
     basis = None

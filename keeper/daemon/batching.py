@@ -1,6 +1,7 @@
 """From a claim to one simulated settlement: pre-check, plan, simulate, drop the culprits.
 
-The part of the per-block cycle (:mod:`keeper.pipeline`) between claiming intents and signing:
+The part of the per-block cycle (:mod:`keeper.daemon.pipeline`) between claiming intents and
+signing:
 
 * every order is checked on-chain (``checkOrder``, one JSON-RPC batch) *while* the batch is
   planned: the check is I/O, planning is CPU, so the check costs no wall time unless it finds
@@ -17,10 +18,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from keeper.chainview import Head
 from keeper.config import KeeperSettings
+from keeper.daemon.chainview import Head
+from keeper.daemon.inflight import CycleReport
+from keeper.daemon.simulation import Simulation, Simulator
 from keeper.exceptions import KeeperError
-from keeper.inflight import CycleReport
 from keeper.intents.records import Claim
 from keeper.intents.states import IntentState
 from keeper.intents.store import IntentStore
@@ -28,7 +30,6 @@ from keeper.settlement.gas import FeeQuote
 from keeper.settlement.outcome import SettledEvents
 from keeper.settlement.plan import Candidate, Plan, Planner
 from keeper.settlement.transaction import Settlement
-from keeper.simulation import Simulation, Simulator
 
 S = IntentState
 #: checkOrder statuses that can never pass later, and the state they end in. The executor
@@ -51,7 +52,7 @@ Checked = tuple[list[str | None], float]
 
 
 class Batching:
-    """Mixed into :class:`keeper.pipeline.Pipeline` (which sets these attributes)."""
+    """Mixed into :class:`keeper.daemon.pipeline.Pipeline` (which sets these attributes)."""
 
     settings: KeeperSettings
     store: IntentStore

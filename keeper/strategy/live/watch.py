@@ -27,9 +27,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from keeper.strategy.alerts import Alert, AlertDispatcher, AlertKind, alert_kind
 from keeper.strategy.config import StrategyConfig, load_strategy
 from keeper.strategy.controls import ControlStore
+from keeper.strategy.live.alerts import Alert, AlertDispatcher, AlertKind, alert_kind
 
 #: intents that ended badly are reported as notices
 _BAD_ENDS = ("failed", "expired", "cancelled")
@@ -102,7 +102,7 @@ class Watcher:
 
     def _evaluate(self, user: WatchedUser, memory: WatchMemory) -> None:
         from keeper.strategy.engine import after_proposal
-        from keeper.strategy.live import gather_market_data, history_for, propose_live
+        from keeper.strategy.live.evaluation import gather_market_data, history_for, propose_live
 
         cfg = user.config
         base = user.strategy_file.parent

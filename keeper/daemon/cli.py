@@ -54,7 +54,7 @@ def run_keeper(
 ) -> int:
     """Load settings, build the keeper, run it until SIGINT/SIGTERM; returns the exit code."""
     from keeper.config import load_settings
-    from keeper.daemon import KeeperDaemon, build
+    from keeper.daemon.daemon import KeeperDaemon, build
 
     settings = load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
     daemon = KeeperDaemon(build(settings, deployments_file))

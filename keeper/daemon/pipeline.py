@@ -8,7 +8,7 @@
    bundle is re-sent for the next block;
 2. with nothing in flight, ready intents are claimed (``batched``), planned (net + route, see
    :mod:`keeper.settlement.planner`) while they are pre-checked on-chain (``checkOrder``, see
-   :mod:`keeper.batching`), simulated on the exact calldata (orders that make it revert are
+   :mod:`keeper.daemon.batching`), simulated on the exact calldata (orders that make it revert are
    dropped and the rest re-planned), priced (gas cap) and gated (cost vs. value); then
    ``simulated``; a live keeper signs the one transaction, simulates the bundle at the relay,
    records ``submitted`` (write-ahead, with the tx and bundle hashes) and sends the bundle
@@ -29,22 +29,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from keeper.batching import Batching, _finish
-from keeper.breaker import CircuitBreaker
-from keeper.chainview import ChainView, Head
 from keeper.config import KeeperSettings
+from keeper.daemon.batching import Batching, _finish
+from keeper.daemon.breaker import CircuitBreaker
+from keeper.daemon.chainview import ChainView, Head
+from keeper.daemon.inflight import CycleReport, Follower, InFlight, Relay
+from keeper.daemon.metrics import KeeperMetrics
+from keeper.daemon.simulation import RpcError, Simulator
 from keeper.exceptions import KeeperError
-from keeper.inflight import CycleReport, Follower, InFlight, Relay
 from keeper.intents.records import Claim, IntentRecord
 from keeper.intents.states import IntentState
 from keeper.intents.store import IntentStore
-from keeper.metrics import KeeperMetrics
 from keeper.settlement.exceptions import GasAboveCapError
 from keeper.settlement.gas import FeeQuote, GasForecast, next_base_fee, quote_fees
 from keeper.settlement.outcome import SettledEvents
 from keeper.settlement.plan import Candidate, Planner
 from keeper.settlement.transaction import Settlement, SignedSettlement, sign
-from keeper.simulation import RpcError, Simulator
 
 if TYPE_CHECKING:
     from keeper.relay.bundle import Bundle

@@ -1,6 +1,6 @@
 """Following submitted settlements: inclusion, re-sending, retries, and restart recovery.
 
-The part of the per-block cycle (:mod:`keeper.pipeline`) that deals with what is already in
+The part of the per-block cycle (:mod:`keeper.daemon.pipeline`) that deals with what is already in
 flight: a confirmed receipt settles its intents (and is checked against the simulation); a
 bundle whose last target block passed releases its intents for a retry (or ends them as
 cancelled or expired); otherwise the bundle is re-sent for the next block.
@@ -15,15 +15,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from keeper.breaker import CircuitBreaker
-from keeper.chainview import ChainView, Head
 from keeper.config import KeeperSettings
+from keeper.daemon.breaker import CircuitBreaker
+from keeper.daemon.chainview import ChainView, Head
+from keeper.daemon.metrics import KeeperMetrics
+from keeper.daemon.simulation import Simulator
 from keeper.intents.records import Claim, IntentRecord
 from keeper.intents.states import IntentState
 from keeper.intents.store import IntentStore
-from keeper.metrics import KeeperMetrics
 from keeper.settlement.outcome import SettledEvents
-from keeper.simulation import Simulator
 
 log = logging.getLogger("keeper.pipeline")
 
@@ -76,7 +76,7 @@ class CycleReport:
 
 
 class Follower:
-    """Mixed into :class:`keeper.pipeline.Pipeline` (which sets these attributes)."""
+    """Mixed into :class:`keeper.daemon.pipeline.Pipeline` (which sets these attributes)."""
 
     settings: KeeperSettings
     store: IntentStore

@@ -48,7 +48,7 @@ Leg = tuple[str, int, str]  # sell symbol, sell base units, buy symbol
 
 def plan_intent(stack: Any, user: Any, nonce: int, valid_after: int) -> tuple[dict, list[Leg]]:
     """The user's signed intent back to TARGET: (submission body, its pairwise legs)."""
-    from keeper.localstack import quote, signed_intent
+    from keeper.devstack.localstack import quote, signed_intent
     from keeper.strategy.proposals import pair_trades
 
     values = _values(stack, _balances(stack, user.address))
@@ -143,7 +143,7 @@ def direct_legs(stack: Any, tx_hash: Any) -> tuple[int, int]:
 
 def baseline_cost(stack: Any, legs: list[Leg]) -> float:
     """USD given up (LP fees + price impact) if each leg were its own Router02 swap now."""
-    from keeper.localstack import router02_output
+    from keeper.devstack.localstack import router02_output
 
     return sum(
         _usd(stack, sell, units) - _usd(stack, buy, router02_output(stack, sell, units, buy))
@@ -154,8 +154,8 @@ def baseline_cost(stack: Any, legs: list[Leg]) -> float:
 def run(workdir: Path) -> int:
     import requests
 
-    from keeper.daemon import wait_for
-    from keeper.localstack import KeeperProcess, local_stack
+    from keeper.daemon.daemon import wait_for
+    from keeper.devstack.localstack import KeeperProcess, local_stack
 
     names = list(PORTFOLIOS)
     print("starting the seeded market (anvil), deploying the executor, funding users ...")

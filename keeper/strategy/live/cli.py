@@ -63,7 +63,7 @@ def portfolio() -> None:
 @click.option("--window", default=1800, show_default=True, help="TWAP window, seconds")
 def show(strategy_file: str, owner: str, rpc: str, deployments: str | None, window: int) -> None:
     """Holdings, USD values (TWAP-protected), weights vs targets and drift."""
-    from keeper.strategy.live import load_portfolio
+    from keeper.strategy.live.evaluation import load_portfolio
 
     cfg = load_strategy(strategy_file)
     w3, market, _ = _chain(rpc, deployments)
@@ -97,7 +97,7 @@ def propose(
     from keeper.exceptions import ConfigError
     from keeper.strategy.controls import ControlState
     from keeper.strategy.engine import after_proposal
-    from keeper.strategy.live import gather_market_data, history_for, propose_live
+    from keeper.strategy.live.evaluation import gather_market_data, history_for, propose_live
 
     cfg = load_strategy(strategy_file)
     base = Path(strategy_file).parent
@@ -144,8 +144,8 @@ def record_prices(
 ) -> None:
     """Record today's close of the strategy's tokens (run at least daily, e.g. from cron)."""
     from keeper.exceptions import ConfigError
-    from keeper.strategy.history import backfill, record_now
-    from keeper.strategy.live import history_for, strategy_symbols
+    from keeper.strategy.live.evaluation import history_for, strategy_symbols
+    from keeper.strategy.live.history import backfill, record_now
 
     cfg = load_strategy(strategy_file)
     w3, market, _ = _chain(rpc, deployments)
@@ -192,8 +192,8 @@ def watch(
     import time
 
     from keeper.exceptions import ConfigError
-    from keeper.strategy.alerts import AlertDispatcher, LogSink, WebhookSink
-    from keeper.strategy.watch import WatchedUser, Watcher
+    from keeper.strategy.live.alerts import AlertDispatcher, LogSink, WebhookSink
+    from keeper.strategy.live.watch import WatchedUser, Watcher
 
     load_strategy(strategy_file)  # fail early on a bad file
     w3, market, executor = _chain(rpc, deployments)

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keeper.breaker import CircuitBreaker
 from keeper.config import KeeperSettings
+from keeper.daemon.breaker import CircuitBreaker
+from keeper.daemon.metrics import KeeperMetrics, MetricsServer
+from keeper.daemon.pipeline import Pipeline
+from keeper.daemon.simulation import RpcError
 from keeper.exceptions import ConfigError
 from keeper.intents.intake import IntakeServer, IntakeService
 from keeper.intents.store import IntentStore
 from keeper.intents.validation import IntentPolicy
-from keeper.metrics import KeeperMetrics, MetricsServer
-from keeper.pipeline import Pipeline
-from keeper.simulation import RpcError
 
 log = logging.getLogger("keeper.daemon")
 
@@ -77,7 +77,8 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
     """Wire the keeper from settings. Raises ConfigError naming the missing piece."""
     from web3 import HTTPProvider, Web3
 
-    from keeper.chainview import ChainView
+    from keeper.daemon.chainview import ChainView
+    from keeper.daemon.simulation import Simulator
     from keeper.market.deployments import deployments_path, load_deployments
     from keeper.relay import RelayClient
     from keeper.routing import Market as RoutingMarket
@@ -89,7 +90,6 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
     from keeper.settlement.outcome import SettledEvents
     from keeper.settlement.planner import NettingPlanner, describe_prices
     from keeper.settlement.pools import PoolSnapshots, http_batch
-    from keeper.simulation import Simulator
 
     url = _rpc_url(settings)
     web3 = Web3(HTTPProvider(url, request_kwargs={"timeout": settings.relay.timeout_s * 2}))

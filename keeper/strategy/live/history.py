@@ -5,7 +5,7 @@ prices. :class:`PriceHistory` keeps one price per token per UTC day in an SQLite
 
 * **Sampling cadence.** A sample is taken whenever the recorder runs (``keeper strategy
   record-prices`` from cron, or every round of ``keeper strategy watch``) from
-  :class:`~keeper.strategy.prices.PriceOracle` (TWAP-anchored; a price that fails the
+  :class:`~keeper.strategy.live.prices.PriceOracle` (TWAP-anchored; a price that fails the
   manipulation checks is not recorded). The day's row is the *last* sample of that UTC day (a
   daily close): run the recorder at least once a day; more often only refreshes the close.
 * **Gaps.** A missing day is filled with the previous close (the two-day move then lands on
@@ -156,8 +156,8 @@ def sample_prices(oracle: Any, tokens: Iterable[str], block: Any = "latest") -> 
 
 def record_now(w3: Any, market: Any, tokens: Iterable[str], history: PriceHistory) -> int:
     """Sample the oracle at the latest block into ``history``; returns the rows written."""
-    from keeper.strategy.live import pool_refs
-    from keeper.strategy.prices import PriceOracle
+    from keeper.strategy.live.evaluation import pool_refs
+    from keeper.strategy.live.prices import PriceOracle
 
     block = w3.eth.get_block("latest")
     prices = sample_prices(PriceOracle(w3, pool_refs(market)), tokens, int(block["number"]))
@@ -181,8 +181,8 @@ def block_at(w3: Any, timestamp: int, low: int = 0, high: int | None = None) -> 
 def backfill(w3: Any, market: Any, tokens: Iterable[str], history: PriceHistory, days: int) -> int:
     """Record one close for each of the last ``days`` UTC days (the last block of the day),
     from historical state. Returns the rows written."""
-    from keeper.strategy.live import pool_refs
-    from keeper.strategy.prices import PriceOracle
+    from keeper.strategy.live.evaluation import pool_refs
+    from keeper.strategy.live.prices import PriceOracle
 
     names = list(tokens)
     oracle = PriceOracle(w3, pool_refs(market))

@@ -5,7 +5,7 @@ the benchmarks. It starts an anvil serving the saved seeded market (chain id 1, 
 fifo`` as the relay's builder needs), deploys the executor with plain web3 (allow-listing the
 keeper and the interaction targets: routers, tokens and V2 pairs), writes the deployments file
 the keeper reads, and then hands block production to a :class:`LocalRelay` (in this process,
-or as a child process: :class:`keeper.localprocess.RelayProcess`). Everything is stopped on
+or as a child process: :class:`keeper.devstack.localprocess.RelayProcess`). Everything is stopped on
 exit, also on Ctrl-C or failure.
 
 Accounts are anvil's (and Ape's) well-known dev keys: index 0 deploys, 1 is the keeper
@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from keeper.chain.anvil import AnvilProcess
-from keeper.localprocess import KEEPER_SIGNER, KeeperProcess, RelayProcess
+from keeper.devstack.localprocess import KEEPER_SIGNER, KeeperProcess, RelayProcess
 
-__all__ = [  # the processes live in keeper.localprocess; imported from here by tests and demo
+__all__ = [  # the processes live in keeper.devstack.localprocess; tests and the demo import here
     "KEEPER_SIGNER",
     "KeeperProcess",
     "LocalStack",
