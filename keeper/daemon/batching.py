@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
+from keeper.chain.head import Head
 from keeper.config import KeeperSettings
-from keeper.daemon.chainview import Head
 from keeper.daemon.inflight import CycleReport
 from keeper.daemon.simulation import Simulation, Simulator
 from keeper.exceptions import KeeperError

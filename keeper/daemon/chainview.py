@@ -6,20 +6,11 @@ a node that hiccups costs one cycle of the failure budget, never an intent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from keeper.chain.head import Head
 from keeper.intents.chainstate import Web3ChainState
 from keeper.rpc import RpcError, retrying
-
-
-@dataclass(frozen=True)
-class Head:
-    number: int
-    timestamp: int
-    base_fee: int
-    gas_used: int
-    gas_limit: int
 
 
 class ChainView:

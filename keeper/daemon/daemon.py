@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from keeper.chain.signer import load_signer
 from keeper.config import KeeperSettings
 from keeper.daemon.breaker import CircuitBreaker
 from keeper.daemon.metrics import KeeperMetrics, MetricsServer
@@ -30,21 +31,6 @@ log = logging.getLogger("keeper.daemon")
 
 EXIT_OK = 0
 EXIT_HALTED = 2
-
-
-def load_signer(alias: str) -> Any:
-    """An Ape account by alias; ``TEST::<n>`` names Ape's local test accounts (dev chains)."""
-    import ape
-
-    if alias.startswith("TEST::"):
-        try:
-            return ape.accounts.test_accounts[int(alias.removeprefix("TEST::"))]
-        except (ValueError, IndexError) as err:
-            raise ConfigError("signer", f"{alias}: no such test account") from err
-    try:
-        return ape.accounts.load(alias)
-    except KeyError as err:
-        raise ConfigError("signer", f"no Ape account with alias '{alias}'") from err
 
 
 @dataclass

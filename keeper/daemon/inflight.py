@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from keeper.chain.head import Head
 from keeper.config import KeeperSettings
 from keeper.daemon.breaker import CircuitBreaker
-from keeper.daemon.chainview import ChainView, Head
+from keeper.daemon.chainview import ChainView
 from keeper.daemon.metrics import KeeperMetrics
 from keeper.daemon.simulation import Simulator
 from keeper.intents.records import Claim, IntentRecord

@@ -29,10 +29,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from keeper.chain.head import Head
 from keeper.config import KeeperSettings
 from keeper.daemon.batching import Batching, _finish
 from keeper.daemon.breaker import CircuitBreaker
-from keeper.daemon.chainview import ChainView, Head
+from keeper.daemon.chainview import ChainView
 from keeper.daemon.inflight import CycleReport, Follower, InFlight, Relay
 from keeper.daemon.metrics import KeeperMetrics
 from keeper.daemon.simulation import RpcError, Simulator

@@ -167,7 +167,7 @@ def sign(
     out: Path | None,
 ) -> None:
     """Build and sign an intent; prints the submission JSON."""
-    from keeper.daemon.daemon import load_signer
+    from keeper.chain.signer import load_signer
     from keeper.intents.signing import sign_intent
     from keeper.intents.types import ZERO_ADDRESS, RebalanceIntent, TokenAmount
     from keeper.intents.validation import SignedIntent
@@ -243,7 +243,7 @@ def cancel(
     """Spend ``nonce`` on-chain (invalidateNonces): the intent can never settle."""
     from ape_ethereum.transactions import DynamicFeeTransaction
 
-    from keeper.daemon.daemon import load_signer
+    from keeper.chain.signer import load_signer
 
     web3 = _web3(rpc_url)
     chain_id = int(web3.eth.chain_id)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from keeper.daemon.chainview import Head
+from keeper.chain.head import Head
 from keeper.intents.types import RebalanceIntent, TokenAmount
 from keeper.intents.validation import SignedIntent
 from keeper.settlement.gas import FeeQuote

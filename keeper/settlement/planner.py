@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from keeper.daemon.chainview import Head
+from keeper.chain.head import Head
 from keeper.intents.types import DirectLeg, Execution, Interaction, Order, RebalanceIntent
 from keeper.routing import Market, Route, RoutingError
 from keeper.routing.calldata import route_interactions

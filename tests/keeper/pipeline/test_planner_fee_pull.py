@@ -83,6 +83,6 @@ def _candidate(intent: RebalanceIntent):
 
 
 def _head():
-    from keeper.daemon.chainview import Head
+    from keeper.chain.head import Head
 
     return Head(number=1, timestamp=1, base_fee=10**10, gas_used=0, gas_limit=30_000_000)

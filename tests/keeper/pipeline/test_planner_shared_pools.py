@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keeper.daemon.chainview import Head
+from keeper.chain.head import Head
 from keeper.intents.types import RebalanceIntent, TokenAmount
 from keeper.intents.validation import SignedIntent
 from keeper.routing import Market
