@@ -4,12 +4,21 @@ serve``) as child processes, started and stopped the way an operator would."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from keeper.devstack.localstack import LocalStack
+from typing import Any, Protocol
 
 KEEPER_SIGNER = "TEST::1"
+
+
+class Stack(Protocol):
+    """What a :class:`KeeperProcess` reads of the stack it runs against: a
+    :class:`~keeper.devstack.localstack.LocalStack` (which starts these processes, so this
+    module does not import it)."""
+
+    @property
+    def relay(self) -> Any: ...  # anything with a ``url``: LocalRelay or RelayProcess
+
+    @property
+    def deployments_file(self) -> Path: ...
 
 
 class RelayProcess:
@@ -88,7 +97,7 @@ class KeeperProcess:
 
     def __init__(
         self,
-        stack: LocalStack,
+        stack: Stack,
         data_dir: Path,
         signer: str | None = KEEPER_SIGNER,
         rpc_url: str | None = None,
