@@ -7,7 +7,6 @@ nothing to say), so no rule is ever skipped silently.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,12 +14,10 @@ from numpy.typing import NDArray
 from keeper.strategy.config import StrategyConfig
 from keeper.strategy.controls import ControlState
 from keeper.strategy.costs import CostEstimator
+from keeper.strategy.market_data import MarketData
 from keeper.strategy.models.correlation import cap_correlated, correlation_matrix
 from keeper.strategy.models.covariance import log_returns
 from keeper.strategy.models.market_cap import phase_in
-
-if TYPE_CHECKING:
-    from keeper.strategy.engine import MarketData
 
 FloatArray = NDArray[np.float64]
 _SAME = 1e-6

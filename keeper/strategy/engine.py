@@ -19,11 +19,10 @@ from keeper.strategy.constants import PERIODS_PER_YEAR, Frequency, MarketRegime
 from keeper.strategy.controls import ControlState
 from keeper.strategy.costs import CostEstimator
 from keeper.strategy.decisions import Decision, DecisionRules, decide
-from keeper.strategy.live.yields import YieldQuote
+from keeper.strategy.market_data import MarketData
 from keeper.strategy.models.covariance import ledoit_wolf, log_returns
 from keeper.strategy.models.tilt import momentum_tilt
 from keeper.strategy.targets import model_targets
-from keeper.strategy.tax import CostBasis
 from keeper.strategy.triggers.base import Signal, SignalKind
 from keeper.strategy.triggers.calendar import calendar_signal, component_signal
 from keeper.strategy.triggers.drawdown import DrawdownState, drawdown_signal
@@ -45,18 +44,6 @@ _ORDER = [
 DEFAULT_VOL = {True: 0.01, False: 0.80}
 #: daily closes needed before volatility, regime and covariance are estimated from history
 MIN_HISTORY_DAYS = 21
-
-
-@dataclass(frozen=True)
-class MarketData:
-    """Daily USD prices ``(T+1, n)`` of ``tokens`` (oldest first), and yield quotes."""
-
-    tokens: tuple[str, ...] = ()
-    prices: FloatArray | None = None
-    yields: tuple[YieldQuote, ...] = ()
-    #: the user's lots (rules.tax_aware) and current USD prices to value their gains
-    cost_basis: CostBasis | None = None
-    spot_usd: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

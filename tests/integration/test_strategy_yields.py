@@ -11,10 +11,11 @@ from keeper.strategy.config import parse_strategy
 from keeper.strategy.constants import SECONDS_PER_YEAR
 from keeper.strategy.controls import ControlState
 from keeper.strategy.costs import PoolCostModel
-from keeper.strategy.engine import MarketData, evaluate
+from keeper.strategy.engine import evaluate
 from keeper.strategy.exceptions import YieldSourceError
 from keeper.strategy.live.alerts import AlertKind, alert_kind
 from keeper.strategy.live.yields import ERC4626YieldSource, source_from_config
+from keeper.strategy.market_data import MarketData
 
 E6 = 10**6
 DAY = 86_400

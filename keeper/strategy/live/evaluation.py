@@ -14,10 +14,12 @@ from typing import Any
 
 from keeper.strategy.config import StrategyConfig
 from keeper.strategy.controls import ControlState
-from keeper.strategy.engine import Evaluation, MarketData, evaluate, market_sigma
+from keeper.strategy.engine import Evaluation, evaluate, market_sigma
 from keeper.strategy.exceptions import StrategyConfigError
+from keeper.strategy.live.history import PriceHistory, record_now
 from keeper.strategy.live.portfolio import Portfolio, read_balances
-from keeper.strategy.live.prices import PoolRef, PriceOracle
+from keeper.strategy.live.prices import PriceOracle, pool_refs
+from keeper.strategy.market_data import MarketData
 from keeper.strategy.proposals import (
     IntentTerms,
     Proposal,
@@ -41,17 +43,6 @@ def token_refs(market: Any, symbols: list[str]) -> dict[str, TokenRef]:
         t = known[sym]
         out[sym] = TokenRef(sym, t.address, t.decimals)
     return out
-
-
-def pool_refs(market: Any) -> list[PoolRef]:
-    by_addr = {t.address: t for t in market.tokens}
-    refs = []
-    for p in market.pools:
-        t0, t1 = by_addr.get(p.token0), by_addr.get(p.token1)
-        if t0 is None or t1 is None or "fee-on-transfer" in (t0.kind, t1.kind):
-            continue
-        refs.append(PoolRef(p.dex, p.address, t0.symbol, t1.symbol, t0.decimals, t1.decimals))
-    return refs
 
 
 def strategy_symbols(cfg: StrategyConfig, extra: tuple[str, ...] = ()) -> list[str]:
@@ -140,8 +131,6 @@ def propose_live(
 def history_for(cfg: StrategyConfig, base_dir: Path, override: str | None, chain_id: int) -> Any:
     """The strategy's :class:`~keeper.strategy.live.history.PriceHistory` (``--history`` or
     ``history.path``, relative to the strategy file), or None when neither is given."""
-    from keeper.strategy.live.history import PriceHistory
-
     path = override or cfg.history.path
     if path is None:
         return None
@@ -156,8 +145,6 @@ def gather_market_data(
     tokens: tuple[str, ...] = ()
     prices = None
     if history is not None:
-        from keeper.strategy.live.history import record_now
-
         symbols = strategy_symbols(cfg)
         record_now(w3, market, symbols, history)
         closes = history.daily_prices(symbols)

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from keeper.strategy.constants import SECONDS_PER_DAY
 from keeper.strategy.exceptions import PriceError, StrategyConfigError
+from keeper.strategy.live.prices import PriceOracle, pool_refs
 
 FloatArray = NDArray[np.float64]
 
@@ -156,9 +157,6 @@ def sample_prices(oracle: Any, tokens: Iterable[str], block: Any = "latest") -> 
 
 def record_now(w3: Any, market: Any, tokens: Iterable[str], history: PriceHistory) -> int:
     """Sample the oracle at the latest block into ``history``; returns the rows written."""
-    from keeper.strategy.live.evaluation import pool_refs
-    from keeper.strategy.live.prices import PriceOracle
-
     block = w3.eth.get_block("latest")
     prices = sample_prices(PriceOracle(w3, pool_refs(market)), tokens, int(block["number"]))
     return history.record(prices, int(block["timestamp"]), int(block["number"]))
@@ -181,9 +179,6 @@ def block_at(w3: Any, timestamp: int, low: int = 0, high: int | None = None) -> 
 def backfill(w3: Any, market: Any, tokens: Iterable[str], history: PriceHistory, days: int) -> int:
     """Record one close for each of the last ``days`` UTC days (the last block of the day),
     from historical state. Returns the rows written."""
-    from keeper.strategy.live.evaluation import pool_refs
-    from keeper.strategy.live.prices import PriceOracle
-
     names = list(tokens)
     oracle = PriceOracle(w3, pool_refs(market))
     latest = w3.eth.get_block("latest")

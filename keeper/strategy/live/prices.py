@@ -60,6 +60,17 @@ class PoolRef:
     decimals1: int
 
 
+def pool_refs(market: Any) -> list[PoolRef]:
+    by_addr = {t.address: t for t in market.tokens}
+    refs = []
+    for p in market.pools:
+        t0, t1 = by_addr.get(p.token0), by_addr.get(p.token1)
+        if t0 is None or t1 is None or "fee-on-transfer" in (t0.kind, t1.kind):
+            continue
+        refs.append(PoolRef(p.dex, p.address, t0.symbol, t1.symbol, t0.decimals, t1.decimals))
+    return refs
+
+
 def read_pool_prices(
     w3: Any, pool: PoolRef, window: int, block: Any = "latest"
 ) -> dict[str, float]:

@@ -13,19 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from keeper.strategy.constants import SECONDS_PER_YEAR
 from keeper.strategy.exceptions import YieldSourceError
-
-
-class YieldQuote(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    venue: str  # token symbol
-    apy: float = Field(ge=-1.0, le=10.0)
-    liquidity_usd: float = Field(ge=0.0)
-    risk_score: float = Field(0.0, ge=0.0, le=1.0)  # 0 = safest
+from keeper.strategy.market_data import YieldQuote
 
 
 class YieldSource(Protocol):

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from keeper.strategy.config import OpportunityTriggerConfig
-from keeper.strategy.live.yields import YieldQuote
+from keeper.strategy.market_data import YieldQuote
 from keeper.strategy.triggers.base import Signal, SignalKind, pct
 
 

@@ -11,8 +11,9 @@ from keeper.strategy.adjustments import phased_targets
 from keeper.strategy.config import parse_strategy
 from keeper.strategy.controls import ControlState
 from keeper.strategy.costs import CostEstimate, PoolCostModel
-from keeper.strategy.engine import MarketData, evaluate
+from keeper.strategy.engine import evaluate
 from keeper.strategy.exceptions import StrategyConfigError
+from keeper.strategy.market_data import MarketData
 from keeper.strategy.models.correlation import (
     cap_correlated,
     correlated_groups,

@@ -11,8 +11,8 @@ from keeper.strategy.config import parse_strategy
 from keeper.strategy.constants import Frequency
 from keeper.strategy.controls import ControlState
 from keeper.strategy.costs import PoolCostModel
-from keeper.strategy.engine import MarketData, after_proposal, evaluate
-from keeper.strategy.live.yields import YieldQuote
+from keeper.strategy.engine import after_proposal, evaluate
+from keeper.strategy.market_data import MarketData, YieldQuote
 from keeper.strategy.targets import model_targets
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -10,9 +10,10 @@ import pytest
 from keeper.strategy.config import parse_strategy
 from keeper.strategy.controls import ControlState
 from keeper.strategy.costs import PoolCostModel
-from keeper.strategy.engine import MarketData, evaluate, market_sigma
+from keeper.strategy.engine import evaluate, market_sigma
 from keeper.strategy.exceptions import StrategyConfigError
 from keeper.strategy.live.history import PriceHistory
+from keeper.strategy.market_data import MarketData
 
 DAY = 86_400
 T0 = 20_000 * DAY  # 2024-10-04 00:00 UTC

@@ -9,7 +9,7 @@ import pytest
 
 from keeper.strategy.config import Component, DrawdownTriggerConfig, OpportunityTriggerConfig
 from keeper.strategy.constants import Frequency, VolatilityRegime
-from keeper.strategy.live.yields import YieldQuote
+from keeper.strategy.market_data import YieldQuote
 from keeper.strategy.triggers.calendar import (
     add_months,
     calendar_signal,
