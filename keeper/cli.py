@@ -20,9 +20,9 @@ COMMANDS: dict[str, str] = {
     "relay": "keeper.relay.cli:relay",
     "intent": "keeper.intents.cli:intent",
     "run": "keeper.daemon.cli:run",
-    "portfolio": "keeper.strategy.cli:portfolio",
-    "propose": "keeper.strategy.cli:propose",
-    "strategy": "keeper.strategy.cli:strategy",
+    "portfolio": "keeper.strategy.live.cli:portfolio",
+    "propose": "keeper.strategy.live.cli:propose",
+    "strategy": "keeper.strategy.live.cli:strategy",
     "market": "keeper.market.cli:market",
 }
 

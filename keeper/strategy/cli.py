@@ -1,4 +1,9 @@
-"""``keeper strategy ...``, ``keeper portfolio show`` and ``keeper propose``."""
+"""``keeper strategy check|pause|resume|trigger|exit|set``: strategy files and user controls.
+
+The chain-facing commands (``keeper portfolio show``, ``keeper propose``, ``keeper strategy
+record-prices|watch``) live in :mod:`keeper.strategy.live.cli`, which adds the last two to
+this group.
+"""
 
 from __future__ import annotations
 
@@ -98,16 +103,3 @@ def set_(
     if frequency is not None:
         store.set_frequency(None if frequency == "clear" else frequency)
     click.echo(store.load().model_dump_json(indent=2, exclude_none=True))
-
-
-# chain-facing commands live in live/cli.py; registered here so keeper.cli finds them
-from keeper.strategy.live.cli import (  # noqa: E402
-    portfolio,
-    propose,
-    record_prices,
-    watch,
-)
-
-strategy.add_command(record_prices)
-strategy.add_command(watch)
-__all__ = ["portfolio", "propose", "strategy"]

@@ -1,5 +1,9 @@
 """Chain-facing commands: ``keeper portfolio show``, ``keeper propose``,
-``keeper strategy record-prices`` and ``keeper strategy watch``."""
+``keeper strategy record-prices`` and ``keeper strategy watch``.
+
+``strategy`` is the group of :mod:`keeper.strategy.cli` with the last two added; ``keeper``
+finds all three groups here.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 
 import click
 
+from keeper.strategy.cli import strategy
 from keeper.strategy.config import load_strategy
 from keeper.strategy.controls import ControlStore
 
@@ -221,3 +226,8 @@ def watch(
                 time.sleep(interval)
     except KeyboardInterrupt:
         pass
+
+
+strategy.add_command(record_prices)
+strategy.add_command(watch)
+__all__ = ["portfolio", "propose", "strategy"]
