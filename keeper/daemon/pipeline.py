@@ -62,7 +62,17 @@ MAX_BLOCK_INTERVAL_S = 12
 
 
 class Pipeline(Follower, Batching):
-    """The per-block cycle. ``account`` (an Ape account) and ``relay`` are None in paper mode."""
+    """The per-block cycle. ``account`` (an Ape account) and ``relay`` are None in paper mode.
+
+    The stages are mixins, not parts it owns: :class:`~keeper.daemon.inflight.Follower`
+    (what is in flight) and :class:`~keeper.daemon.batching.Batching` (claim to simulated
+    settlement) never call each other, but both work on the one state of the cycle that this
+    class sets up (the settlements in flight, the held claims, the deferred store writes, the
+    relay, breaker and metrics). As one object, :meth:`run_block` reads from top to bottom with
+    every step a method of ``self``; as separate objects, that state would be handed between
+    three owners (a follower's copy of the relay, of the list in flight) and one cycle would be
+    harder to follow, not easier.
+    """
 
     def __init__(
         self,
