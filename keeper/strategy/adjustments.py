@@ -18,6 +18,7 @@ from keeper.strategy.market_data import MarketData
 from keeper.strategy.models.correlation import cap_correlated, correlation_matrix
 from keeper.strategy.models.covariance import log_returns
 from keeper.strategy.models.market_cap import phase_in
+from keeper.strategy.tax import TaxAwareEstimator
 
 FloatArray = NDArray[np.float64]
 _SAME = 1e-6
@@ -100,7 +101,5 @@ def tax_estimator(
         return estimator, "tax-aware: no cost basis (rules.cost_basis), gains not counted"
     if not market.spot_usd:
         return estimator, "tax-aware: no current prices, gains not counted"
-    from keeper.strategy.tax import TaxAwareEstimator
-
     wrapped = TaxAwareEstimator(estimator, market.cost_basis, market.spot_usd, cfg.rules.tax_rate)
     return wrapped, None

@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from keeper.strategy.constants import KNOWN_TOKENS, Frequency
 from keeper.strategy.exceptions import StrategyConfigError
+from keeper.strategy.presets import PRESETS
 
 _WEIGHT_TOLERANCE = 1e-6
 #: keys a file replaces whole instead of merging into the preset
@@ -365,8 +366,6 @@ def _key_of(loc: tuple[Any, ...]) -> str:
 
 def parse_strategy(raw: Any, source: str | None = None) -> StrategyConfig:
     """Validate a strategy document (already parsed into Python objects)."""
-    from keeper.strategy.presets import PRESETS
-
     if not isinstance(raw, dict):
         raise StrategyConfigError("<root>", "the document must be a mapping of keys", source)
     preset = raw.get("preset")

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from keeper.strategy.adjustments import correlation_capped, phased_targets, tax_estimator
 from keeper.strategy.config import StrategyConfig
-from keeper.strategy.constants import PERIODS_PER_YEAR, Frequency, MarketRegime
+from keeper.strategy.constants import KNOWN_TOKENS, PERIODS_PER_YEAR, Frequency, MarketRegime
 from keeper.strategy.controls import ControlState
 from keeper.strategy.costs import CostEstimator
 from keeper.strategy.decisions import Decision, DecisionRules, decide
@@ -105,8 +105,6 @@ def _stable(cfg: StrategyConfig, symbol: str) -> bool:
 
 
 def _known(cfg: StrategyConfig, symbol: str) -> bool:
-    from keeper.strategy.constants import KNOWN_TOKENS
-
     return symbol in cfg.tokens or symbol in KNOWN_TOKENS
 
 

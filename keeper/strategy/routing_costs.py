@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from keeper.routing.route import route
 from keeper.strategy.costs import CostEstimate
 from keeper.strategy.proposals import TokenRef, pair_trades
 
@@ -23,8 +24,6 @@ class RoutedQuoter:
     snapshot: Any  # keeper.routing.snapshot.Snapshot or keeper.routing.market.Market
 
     def quote(self, sell: TokenRef, buy: TokenRef, amount_in: int) -> int:
-        from keeper.routing.route import route
-
         return int(route(self.snapshot, sell.address, buy.address, amount_in).amount_out)
 
 
@@ -38,8 +37,6 @@ class RoutedCostEstimator:
     base_gas: int = BATCH_BASE_GAS
 
     def estimate(self, trades_usd: dict[str, float]) -> CostEstimate:
-        from keeper.routing.route import route
-
         gas = 0
         fees = loss = 0.0
         for sell, buy, usd in pair_trades(trades_usd):

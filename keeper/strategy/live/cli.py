@@ -2,7 +2,8 @@
 ``keeper strategy record-prices`` and ``keeper strategy watch``.
 
 ``strategy`` is the group of :mod:`keeper.strategy.cli` with the last two added; ``keeper``
-finds all three groups here.
+finds all three groups here. Each command imports what it runs inside its function, for
+start-up time: ``keeper --help`` and ``keeper strategy check`` load neither numpy nor web3.
 """
 
 from __future__ import annotations

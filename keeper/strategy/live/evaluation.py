@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from keeper.routing.state import read_market_snapshot
 from keeper.strategy.config import StrategyConfig
 from keeper.strategy.controls import ControlState
 from keeper.strategy.engine import Evaluation, evaluate, market_sigma
@@ -19,6 +20,7 @@ from keeper.strategy.exceptions import StrategyConfigError
 from keeper.strategy.live.history import PriceHistory, record_now
 from keeper.strategy.live.portfolio import Portfolio, read_balances
 from keeper.strategy.live.prices import PriceOracle, pool_refs
+from keeper.strategy.live.yields import source_from_config
 from keeper.strategy.market_data import MarketData
 from keeper.strategy.proposals import (
     IntentTerms,
@@ -29,6 +31,7 @@ from keeper.strategy.proposals import (
 )
 from keeper.strategy.routing_costs import RoutedCostEstimator, RoutedQuoter
 from keeper.strategy.slippage import slippage_allowance
+from keeper.strategy.tax import load_cost_basis
 
 
 def token_refs(market: Any, symbols: list[str]) -> dict[str, TokenRef]:
@@ -87,8 +90,6 @@ def propose_live(
     intent_per_leg: bool = False,
 ) -> LiveResult:
     """Value ``owner``'s portfolio, evaluate the strategy and, if it says so, propose intents."""
-    from keeper.routing.state import read_market_snapshot
-
     block = w3.eth.get_block("latest")
     now = now or datetime.fromtimestamp(int(block["timestamp"]), UTC)
     extra = (state.exit_to,) if state.exit_to else ()
@@ -153,12 +154,8 @@ def gather_market_data(
     yields: tuple[Any, ...] = ()
     opportunity = cfg.triggers.opportunity
     if opportunity.enabled and opportunity.source:
-        from keeper.strategy.live.yields import source_from_config
-
         yields = tuple(source_from_config(opportunity.source, base_dir, w3).quotes())
     basis = None
     if cfg.rules.tax_aware and cfg.rules.cost_basis:
-        from keeper.strategy.tax import load_cost_basis
-
         basis = load_cost_basis(base_dir / cfg.rules.cost_basis)
     return MarketData(tokens=tokens, prices=prices, yields=yields, cost_basis=basis)

@@ -29,7 +29,9 @@ from pydantic import BaseModel, Field
 
 from keeper.strategy.config import StrategyConfig, load_strategy
 from keeper.strategy.controls import ControlStore
+from keeper.strategy.engine import after_proposal
 from keeper.strategy.live.alerts import Alert, AlertDispatcher, AlertKind, alert_kind
+from keeper.strategy.live.evaluation import gather_market_data, history_for, propose_live
 
 #: intents that ended badly are reported as notices
 _BAD_ENDS = ("failed", "expired", "cancelled")
@@ -101,9 +103,6 @@ class Watcher:
         return self.sent[start:]
 
     def _evaluate(self, user: WatchedUser, memory: WatchMemory) -> None:
-        from keeper.strategy.engine import after_proposal
-        from keeper.strategy.live.evaluation import gather_market_data, history_for, propose_live
-
         cfg = user.config
         base = user.strategy_file.parent
         chain_id = int(self.w3.eth.chain_id)

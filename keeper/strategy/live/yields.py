@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from keeper.strategy.constants import SECONDS_PER_YEAR
-from keeper.strategy.exceptions import YieldSourceError
+from keeper.strategy.exceptions import StrategyConfigError, YieldSourceError
 from keeper.strategy.market_data import YieldQuote
 
 
@@ -108,8 +108,6 @@ def source_from_config(spec: dict[str, Any], base_dir: Path, web3: Any = None) -
     ``{kind: file, path: yields.json}`` or
     ``{kind: erc4626, vaults: {SYMBOL: [address, decimals, liquidity_usd]}, lookback_blocks: N}``.
     """
-    from keeper.strategy.exceptions import StrategyConfigError
-
     kind = spec.get("kind")
     if kind == "file" and isinstance(spec.get("path"), str):
         return FileYieldSource(base_dir / spec["path"])
