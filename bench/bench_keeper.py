@@ -61,7 +61,7 @@ def _parts(stack: Any, data_dir: Path, **limits: Any) -> Any:
 
 
 def rebalance_cost(stack: Any, workdir: Path) -> None:
-    from keeper import demo
+    from keeper.devstack import demo
 
     users = dict(zip(_portfolios(), stack.users, strict=True))
     rebalancers = {n: u for n, u in users.items() if n.startswith("user")}
