@@ -249,6 +249,81 @@ def test_upward_imports_are_found() -> None:
     ]
 
 
+# --- the code outside keeper/ that reaches into it ---------------------------------------
+
+
+def top_level_names(path: Path) -> set[str]:
+    """Names a module binds at its top level (definitions, assignments, imports), also inside
+    top-level ``if``/``try`` blocks."""
+    names: set[str] = set()
+    body = list(ast.parse(path.read_text(), str(path)).body)
+    while body:
+        node = body.pop()
+        if isinstance(node, ast.If | ast.Try):
+            body.extend([*node.body, *node.orelse, *getattr(node, "finalbody", [])])
+            for handler in getattr(node, "handlers", []):
+                body.extend(handler.body)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+def unresolved_keeper_imports(files: Iterable[Path], modules: Mapping[str, Path]) -> list[str]:
+    """``from keeper… import name`` / ``import keeper…`` anywhere in ``files`` (inside
+    functions too) that names no module of keeper, or a name the module does not bind."""
+    bad = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            wanted: list[tuple[str, str | None]]
+            if isinstance(node, ast.Import):
+                wanted = [(a.name, None) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                wanted = [(node.module, a.name) for a in node.names]
+            else:
+                continue
+            for module, name in wanted:
+                if module.split(".")[0] != "keeper":
+                    continue
+                where = (
+                    f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{node.lineno}"
+                )
+                if module not in modules:
+                    bad.append(f"{where}: no module {module}")
+                elif (
+                    name not in (None, "*")
+                    and f"{module}.{name}" not in modules
+                    and name not in top_level_names(modules[module])
+                ):
+                    bad.append(f"{where}: {module} has no {name}")
+    return bad
+
+
+def test_imports_of_keeper_from_bench_scripts_and_tests_resolve() -> None:
+    """Benches and scripts are not run by the suite, and their imports sit inside functions:
+    a module that moves must not leave them behind."""
+    files = [p for d in ("bench", "scripts", "tests") for p in sorted((ROOT / d).rglob("*.py"))]
+    bad = unresolved_keeper_imports(files, module_files())
+    assert not bad, "imports of keeper that do not resolve:\n" + "\n".join(bad)
+
+
+def test_unresolved_imports_are_found(tmp_path: Path) -> None:
+    user = tmp_path / "bench_x.py"
+    user.write_text(
+        "def run():\n    from keeper import demo\n    from keeper.devstack.demo import run, nope\n"
+    )
+    bad = unresolved_keeper_imports([user], module_files())
+    assert [b.split(": ", 1)[1] for b in bad] == [
+        "keeper has no demo",
+        "keeper.devstack.demo has no nope",
+    ]
+
+
 # --- paths named in the docs -------------------------------------------------------------
 
 
