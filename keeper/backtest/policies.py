@@ -194,8 +194,9 @@ class StrategyPolicy:
 
 
 def strategy_tokens(cfg: StrategyConfig) -> list[str]:
-    """Every token a strategy may hold: its targets, cash asset and drawdown safe asset."""
-    tokens = set(cfg.target_weights())
+    """Every token a strategy may hold: its targets, market-cap universe, cash asset and
+    drawdown safe asset."""
+    tokens = set(cfg.target_weights()) | set(cfg.model.market_caps or {})
     if cfg.model.cash_asset:
         tokens.add(cfg.model.cash_asset)
     if cfg.triggers.drawdown.enabled:

@@ -98,7 +98,7 @@ def simulate(
     cash = np.empty(end - first)
     t = first
     while t < end:
-        nxt = policy.next_event(book, t)
+        nxt = min(policy.next_event(book, t), end)
         # the book is constant on [t, nxt): value it in one go
         seg = slice(t - first, nxt - first)
         values[seg] = p[t:nxt] @ book.units + book.cash

@@ -2,14 +2,15 @@
 
 Daily log returns of asset ``i`` on day ``t`` in regime ``s_t``::
 
-    r_it = (mu_s * beta_i - sigma_i^2 k_s^2 / 2) / 365
+    r_it = mu_s beta_i / 365
            + k_s sigma_i / sqrt(365) (sqrt(rho_i) f_t + sqrt(1 - rho_i) e_it) + J_t beta_i
 
 ``f`` and ``e`` are independent standard normals (one market factor, so the correlation of two
 assets is ``sqrt(rho_i rho_j)``; BTC/ETH-like defaults give 0.8), ``J_t`` a common jump
 (Poisson, ``jumps_per_year`` times the regime's jump multiplier, size normal). The regime
 ``s_t`` is a Markov chain over bull / bear / sideways / high-volatility with the mean durations
-below. ``mu_s`` is the regime's annual drift of the market, ``k_s`` its volatility multiplier.
+below. ``mu_s`` is the regime's annual log drift of the market (the median path's slope;
+the mean return is higher by ``sigma^2 / 2``), ``k_s`` its volatility multiplier.
 
 The numbers are not fitted to any history; they give the mixture the backtests need (long
 trends both ways, quiet stretches, stressed ones, fat tails) at BTC-like 60 % and ETH-like
@@ -40,7 +41,7 @@ class AssetProfile:
 @dataclass(frozen=True)
 class RegimeProfile:
     name: str
-    #: annual drift of the market in this regime (log terms, before the volatility correction)
+    #: annual log drift of the market in this regime
     mu: float
     #: volatility multiplier
     vol: float
@@ -60,13 +61,13 @@ ASSETS: dict[str, AssetProfile] = {
 }
 
 REGIMES: tuple[RegimeProfile, ...] = (
-    RegimeProfile("bull", 0.90, 0.90, 150.0, 0.5),
+    RegimeProfile("bull", 1.00, 0.90, 150.0, 0.5),
     RegimeProfile("bear", -0.80, 1.10, 110.0, 1.5),
-    RegimeProfile("sideways", 0.0, 0.65, 170.0, 0.5),
-    RegimeProfile("high-vol", 0.0, 1.70, 45.0, 2.5),
+    RegimeProfile("sideways", 0.05, 0.65, 170.0, 0.5),
+    RegimeProfile("high-vol", -0.10, 1.70, 45.0, 2.5),
 )
 JUMPS_PER_YEAR = 6.0
-JUMP_MEAN = -0.01
+JUMP_MEAN = 0.0
 JUMP_SD = 0.06
 
 
@@ -119,7 +120,7 @@ def synthetic_prices(
     e = rng.standard_normal((days, n))
     shocks = np.sqrt(rho) * f[:, None] + np.sqrt(1.0 - rho) * e
     vol_d = k[:, None] * sigma[None, :] / np.sqrt(365.0)
-    drift = (mu[:, None] * beta[None, :] - 0.5 * (k[:, None] * sigma[None, :]) ** 2) / 365.0
+    drift = mu[:, None] * beta[None, :] / 365.0
     jumps = rng.poisson(JUMPS_PER_YEAR * jscale / 365.0) * rng.normal(JUMP_MEAN, JUMP_SD, days)
     r = drift + vol_d * shocks + jumps[:, None] * beta[None, :]
     logp = np.vstack([np.zeros(n), np.cumsum(r, axis=0)])
