@@ -59,6 +59,18 @@ VOLATILITY_REGIMES: dict[VolatilityRegime, RegimeRule] = {
     VolatilityRegime.EXTREME: RegimeRule(60.0, Frequency.DAILY, 0.6),
 }
 
+#: The default, relative rule: the same four regimes, with levels in % of the assets' own
+#: long-run volatility (``triggers.volatility.reference_days``): below 75 % low, 75-125 %
+#: medium, 125-175 % high, 175 % and more extreme. With the document's absolute levels crypto
+#: (60-90 % a year) sits in "extreme" on most days and trades daily; relative levels put each
+#: asset in its usual regime most of the time and react to a change of its volatility.
+RELATIVE_VOLATILITY_REGIMES: dict[VolatilityRegime, RegimeRule] = {
+    VolatilityRegime.LOW: RegimeRule(0.0, Frequency.MONTHLY, 1.25),
+    VolatilityRegime.MEDIUM: RegimeRule(75.0, Frequency.BIWEEKLY, 1.0),
+    VolatilityRegime.HIGH: RegimeRule(125.0, Frequency.WEEKLY, 0.8),
+    VolatilityRegime.EXTREME: RegimeRule(175.0, Frequency.DAILY, 0.6),
+}
+
 
 class MarketRegime(StrEnum):
     """Statistical character of recent returns."""

@@ -68,7 +68,9 @@ def test_recorded_history_drives_the_volatility_regime_and_the_slippage_sigma(tm
             "preset": "custom",
             "band": "5%",
             "targets": {"WETH": 0.5, "USDC": 0.5},
-            "triggers": {"volatility": {"enabled": True, "lookback_days": 30}},
+            "triggers": {
+                "volatility": {"enabled": True, "lookback_days": 30, "reference": "absolute"}
+            },
         }
     )
     data = MarketData(("WETH", "USDC"), closes)

@@ -57,3 +57,41 @@ def test_robust_z_equals_the_homoskedastic_one_on_constant_magnitude_returns() -
     # delta_1 = T * (T - 1) / T^2 = (T - 1)/T; theta = delta_1; z = -sqrt(T) / sqrt(theta)
     t = 400
     assert z == pytest.approx(-np.sqrt(t) / np.sqrt((t - 1) / t), rel=1e-9)
+
+
+def _eth_usdc(moves: np.ndarray) -> np.ndarray:
+    eth = 2000.0 * np.exp(np.concatenate([[0.0], np.cumsum(moves)]))
+    return np.column_stack([eth, np.ones_like(eth)])
+
+
+def test_volatility_regime_is_read_against_the_assets_own_long_run_level() -> None:
+    from datetime import UTC, datetime
+
+    from keeper.strategy.constants import Frequency
+    from keeper.strategy.controls import ControlState
+    from keeper.strategy.costs import PoolCostModel
+    from keeper.strategy.engine import MarketData, evaluate
+
+    cfg = parse_strategy(
+        {
+            "name": "v",
+            "targets": {"WETH": 0.5, "USDC": 0.5},
+            "band": 0.05,
+            "frequency": "monthly",
+            "triggers": {"volatility": {"enabled": True}},
+        }
+    )
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    costs = PoolCostModel(gas_price_gwei=1.0, eth_usd=2000.0)
+    state = ControlState(last_rebalance=now)
+    # a year at +-4 % a day (~76 % a year, "extreme" by the document's absolute levels) is
+    # this asset's usual volatility: medium, the strategy's own band and bi-weekly checks
+    steady = MarketData(("WETH", "USDC"), _eth_usdc(np.tile([0.04, -0.04], 183)))
+    ev = evaluate(cfg, {"WETH": 1.0, "USDC": 1.0}, now, state, steady, costs)
+    assert "(medium)" in ev.notes[0] and ev.band == pytest.approx(0.05)
+    assert ev.frequency is Frequency.BIWEEKLY
+    # the last month at twice its usual swings: extreme
+    moves = np.concatenate([np.tile([0.04, -0.04], 168), np.tile([0.08, -0.08], 15)])
+    stressed = MarketData(("WETH", "USDC"), _eth_usdc(moves))
+    ev = evaluate(cfg, {"WETH": 1.0, "USDC": 1.0}, now, state, stressed, costs)
+    assert "(extreme)" in ev.notes[0] and "x its 365-day level" in ev.notes[0]
