@@ -66,6 +66,14 @@ REGIMES: tuple[RegimeProfile, ...] = (
     RegimeProfile("sideways", 0.05, 0.65, 170.0, 0.5),
     RegimeProfile("high-vol", -0.10, 1.70, 45.0, 2.5),
 )
+#: wrappers and staking tokens follow their base asset (same price; wstETH accrues ~3 % a year
+#: of staking yield); without the base in the table they are generated like it
+ALIASES: dict[str, tuple[str, float]] = {
+    "BTC": ("WBTC", 0.0),
+    "ETH": ("WETH", 0.0),
+    "stETH": ("WETH", 0.0),
+    "wstETH": ("WETH", 0.03),
+}
 JUMPS_PER_YEAR = 6.0
 JUMP_MEAN = 0.0
 JUMP_SD = 0.06
@@ -91,6 +99,24 @@ def synthetic_prices(
         raise BacktestInputError("days", f"need at least 2 days, got {days}")
     if len(set(tokens)) != len(tokens) or not tokens:
         raise BacktestInputError("tokens", "give distinct token symbols")
+    aliased = [t for t in tokens if t in ALIASES and ALIASES[t][0] in tokens]
+    if aliased:
+        base = synthetic_prices(days, seed, tuple(t for t in tokens if t not in aliased), start)
+        cols = {b: base.column(b) for b in base.tokens}
+        years = np.arange(days + 1) / 365.0
+        for alias in aliased:
+            src, growth = ALIASES[alias]
+            cols[alias] = (
+                cols[src]
+                * (ASSETS[alias].start_price / ASSETS[src].start_price)
+                * np.exp(growth * years)
+            )
+        prices = np.column_stack([cols[c] for c in tokens])
+        if stable:
+            prices = np.hstack([prices, np.ones((days + 1, len(stable)))])
+        return PriceTable(
+            base.dates, (*tokens, *stable), prices, source=base.source, labels=base.labels
+        )
     rng = np.random.default_rng(seed)
     n = len(tokens)
     prof = [_profile(t, k) for k, t in enumerate(tokens)]
@@ -103,15 +129,15 @@ def synthetic_prices(
     # chosen in proportion to its duration
     dur = np.array([r.days for r in REGIMES])
     state = np.empty(days, dtype=np.int64)
-    s = int(rng.integers(len(REGIMES)))
+    now = int(rng.integers(len(REGIMES)))
     u = rng.random(days)
     pick = rng.random(days)
     for t in range(days):
-        if u[t] < 1.0 / dur[s]:
-            others = [k for k in range(len(REGIMES)) if k != s]
+        if u[t] < 1.0 / dur[now]:
+            others = [j for j in range(len(REGIMES)) if j != now]
             w = dur[others] / dur[others].sum()
-            s = others[int(np.searchsorted(np.cumsum(w), pick[t] * 0.999999))]
-        state[t] = s
+            now = others[int(np.searchsorted(np.cumsum(w), pick[t] * 0.999999))]
+        state[t] = now
     mu = np.array([r.mu for r in REGIMES])[state]
     k = np.array([r.vol for r in REGIMES])[state]
     jscale = np.array([r.jump_scale for r in REGIMES])[state]
