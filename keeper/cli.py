@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "strategy": "keeper.strategy.live.cli:strategy",
     "market": "keeper.market.cli:market",
     "backtest": "keeper.backtest.cli:backtest",
+    "history": "keeper.backtest.history_cli:history",
 }
 
 
