@@ -4,9 +4,10 @@
 
 Every experiment replays seeded synthetic histories at $10k and $1M with the system's own
 costs (settlement gas at the default gas distribution, V2/V3 pool execution, private relay)
-and prints one table per experiment: mean annualised return, Sharpe, max drawdown, rebalances
-per year and costs paid (as a share of the starting value), averaged over the seeds, beside
-the baselines (buy-and-hold, monthly, threshold 5 % and 10 %).
+and prints one table per experiment, averaged over the seeds: annualised return, log growth
+per year, Sharpe, max drawdown, rebalances per year and costs paid (summed in USD over the
+run, as a share of the starting value), beside the baselines (buy-and-hold, monthly,
+threshold 5 % and 10 %).
 """
 
 from __future__ import annotations
@@ -50,6 +51,28 @@ PRESET_FILES: dict[str, dict[str, Any]] = {
 }
 
 
+def _components(preset: str, derivatives: str) -> dict[str, Any]:
+    from keeper.strategy.presets import PRESETS
+
+    comps = {k: dict(v) for k, v in PRESETS[preset]["components"].items()}
+    comps["derivatives"]["frequency"] = derivatives
+    return comps
+
+
+#: alternatives to a preset's defaults, tried beside it (name suffix -> overrides)
+PRESET_VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "btc": {
+        "band 10%": {"band": 0.10},
+        "band 10%, derivatives weekly": {"band": 0.10, "components": _components("btc", "weekly")},
+    },
+    "eth": {
+        "band 10%": {"band": 0.10},
+        "band 10%, derivatives weekly": {"band": 0.10, "components": _components("eth", "weekly")},
+    },
+    "index-fund": {"band 10%": {"band": 0.10}},
+}
+
+
 def _table(cfg: StrategyConfig, seed: int, days: int) -> PriceTable:
     tokens = strategy_tokens(cfg)
     stable = {t for t in tokens if t in KNOWN_TOKENS and KNOWN_TOKENS[t].stable}
@@ -59,16 +82,18 @@ def _table(cfg: StrategyConfig, seed: int, days: int) -> PriceTable:
 
 def _row(results: list[tuple[float, Any]]) -> dict[str, float]:
     """Mean metrics over seeds: (starting value, BacktestResult) pairs."""
-    ann, sharpe, mdd, rebal, cost = [], [], [], [], []
+    ann, growth, sharpe, mdd, rebal, cost = [], [], [], [], [], []
     for value, r in results:
         m = r.metrics
         ann.append(m.annual_return)
+        growth.append(float(np.log(r.final_value / value)) / r.years)
         sharpe.append(m.sharpe)
         mdd.append(m.max_drawdown)
         rebal.append(r.rebalances / r.years)
         cost.append(r.total_cost / value)
     return {
         "annual": float(np.mean(ann)),
+        "growth": float(np.mean(growth)),
         "sharpe": float(np.mean(sharpe)),
         "max_dd": float(np.mean(mdd)),
         "rebal_per_year": float(np.mean(rebal)),
@@ -111,6 +136,10 @@ def compare(
     return out
 
 
+def _variant(cfg: StrategyConfig, targets: np.ndarray) -> Policy:
+    return StrategyPolicy(cfg)
+
+
 @contextmanager
 def band_scales(scales: tuple[float, float, float, float]) -> Iterator[None]:
     """Temporarily set the relative volatility regimes' band scales (an experiment knob)."""
@@ -149,11 +178,12 @@ def volatility_direction(
 
 def _print(title: str, rows: dict[str, dict[str, float]]) -> None:
     print(f"\n{title}")
-    print("| policy | annual | Sharpe | max DD | rebalances/yr | costs (% of start) |")
-    print("|---|---|---|---|---|---|")
+    print("| policy | annual | log growth/yr | Sharpe | max DD | rebalances/yr | costs paid |")
+    print("|---|---|---|---|---|---|---|")
     for name, m in rows.items():
         print(
-            f"| {name} | {m['annual'] * 100:+.1f}% | {m['sharpe']:.2f} | {m['max_dd'] * 100:.1f}% "
+            f"| {name} | {m['annual'] * 100:+.1f}% | {m['growth'] * 100:+.1f}% "
+            f"| {m['sharpe']:.2f} | {m['max_dd'] * 100:.1f}% "
             f"| {m['rebal_per_year']:.1f} | {m['costs'] * 100:.2f}% |"
         )
 
@@ -177,7 +207,13 @@ def main(argv: list[str]) -> int:
     if args.only in (None, "presets"):
         for name, doc in PRESET_FILES.items():
             cfg = parse_strategy(doc)
-            res2 = compare(cfg, seeds, args.days, progress=note)
+            variants: dict[str, Callable[[np.ndarray], Policy]] = {
+                f"{cfg.name}, {label}": functools.partial(
+                    _variant, parse_strategy({**doc, **over, "name": f"{cfg.name}, {label}"})
+                )
+                for label, over in PRESET_VARIANTS.get(name, {}).items()
+            }
+            res2 = compare(cfg, seeds, args.days, variants, progress=note)
             for value, rows in res2.items():
                 _print(f"preset {name}, ${value:,.0f}", rows)
     return 0
