@@ -6,11 +6,15 @@ With no ``--prices`` the seeded synthetic generator is used, and the output says
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
 
 from keeper.backtest.exceptions import BacktestInputError
+
+if TYPE_CHECKING:
+    from keeper.backtest.pools import PoolProfile
 
 
 def _targets(text: str | None) -> dict[str, float] | None:
@@ -142,6 +146,13 @@ def _gas_series(path: str, table: object) -> np.ndarray:
     help="Gas price CSV date,gwei (default: lognormal, median 10 gwei).",
 )
 @click.option(
+    "--pools",
+    "pools_path",
+    type=click.Path(dir_okay=False),
+    help="Pool snapshot (keeper quote --save FILE): its pools against USDC replace the default "
+    "profiles.",
+)
+@click.option(
     "--allow-gaps", is_flag=True, help="Keep data gaps (reported, never filled) instead of failing."
 )
 @click.option("--seed", default=7, show_default=True, type=int, help="Synthetic generator seed.")
@@ -177,6 +188,7 @@ def backtest(
     batch_users: float,
     liquidity_scale: float,
     gas_path: str | None,
+    pools_path: str | None,
     allow_gaps: bool,
     seed: int,
     days: int,
@@ -232,6 +244,7 @@ def backtest(
         liquidity_scale=liquidity_scale,
         proportional=_proportional(cost_mode),
         gas_gwei=_gas_series(gas_path, table) if gas_path else None,
+        pool_profiles=_snapshot_profiles(pools_path) if pools_path else None,
     )
     sizes = list(values) or [10_000.0, 1_000_000.0]
     n_runs = len(sizes) * (3 + len(policies) + len(strategies))
@@ -256,6 +269,13 @@ def backtest(
         page = write_html(study, out, images)
         console.print(f"plots: {', '.join(p.name for p in images)}")
         console.print(f"report: {page}")
+
+
+def _snapshot_profiles(path: str) -> dict[str, PoolProfile]:
+    from keeper.backtest.pools import profiles_from_snapshot
+    from keeper.routing.snapshot import Snapshot
+
+    return profiles_from_snapshot(Snapshot.load(path))
 
 
 def _proportional(mode: str) -> float | None:

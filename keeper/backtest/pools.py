@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from keeper.routing.constants import FEE_DENOMINATOR, MAX_TICK, MIN_TICK, Q96
 from keeper.routing.v2math import amount_out as v2_amount_out
@@ -111,3 +111,35 @@ def leg_loss_usd(p: PoolProfile, price_usd: float, usd: float, sell: bool) -> tu
     usd_out = out / scale_num if sell else out / scale_tok * price_usd
     fee = usd_in * p.fee / FEE_DENOMINATOR
     return fee, max(0.0, usd_in - usd_out - fee)
+
+
+def profiles_from_snapshot(snapshot: Any, numeraire: str = "USDC") -> dict[str, PoolProfile]:
+    """Profiles from a pool snapshot (``keeper quote --save FILE``, ``keeper.routing.snapshot``):
+    for each token, its deepest pool against the numeraire. A V2 pool keeps its reserves' USD
+    depth (twice the numeraire side); a V3 pool keeps its *active* liquidity over a +-25 %
+    position (the USD value of that liquidity there), so trades near the snapshot's price see
+    the snapshot's own depth. Tokens without such a pool keep the default profiles."""
+    tokens = {t.address.lower(): t for t in snapshot.tokens}
+    out: dict[str, PoolProfile] = {}
+    for pool in snapshot.pools:
+        t0, t1 = tokens[pool.token0.lower()], tokens[pool.token1.lower()]
+        if numeraire not in (t0.symbol, t1.symbol) or t0.symbol == t1.symbol:
+            continue
+        token, num = (t1, t0) if t0.symbol == numeraire else (t0, t1)
+        if pool.kind == "v2":
+            reserve_num = int(pool.reserve0 if num is t0 else pool.reserve1)
+            depth = 2.0 * reserve_num / 10**num.decimals
+            prof = PoolProfile("v2", int(pool.fee), depth, 0.0, token.decimals)
+        else:
+            # raw price of token1 per token0; the profile's formula wants numeraire per token
+            raw = (int(pool.sqrt_price_x96) / Q96) ** 2
+            if num is t0:
+                raw = 1.0 / raw
+            sa, sb = math.sqrt(raw / 1.25), math.sqrt(raw * 1.25)
+            value_raw = int(pool.liquidity) * (2 * math.sqrt(raw) - sa - raw / sb)
+            depth = value_raw / 10**num.decimals
+            prof = PoolProfile("v3", int(pool.fee), depth, 0.25, token.decimals)
+        best = out.get(token.symbol)
+        if best is None or prof.depth_usd > best.depth_usd:
+            out[token.symbol] = prof
+    return out

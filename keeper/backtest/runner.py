@@ -26,7 +26,7 @@ from keeper.backtest.policies import (
     Threshold,
     parse_policy,
 )
-from keeper.backtest.pools import profiles_for
+from keeper.backtest.pools import PoolProfile, profiles_for
 from keeper.backtest.regimes import RegimeCell, Window, classify_windows, regime_table
 from keeper.backtest.result import Attribution, BacktestResult, attribution
 from keeper.backtest.simulator import simulate
@@ -53,6 +53,8 @@ class CostSettings:
     #: a plain proportional fee instead of the system's costs (None: the system's costs)
     proportional: float | None = None
     gas_gwei: FloatArray | None = None
+    #: pool profiles that replace the defaults (e.g. from a ``keeper quote --save`` snapshot)
+    pool_profiles: dict[str, PoolProfile] | None = None
 
 
 @dataclass
@@ -90,10 +92,14 @@ def cost_model(table: PriceTable, settings: CostSettings) -> CostModel:
         series = GasSeries(settings.gas_gwei, np.broadcast_to(eth, (table.bars,)).copy())
     else:
         series = GasSeries.default(table.bars, eth)
+    profiles = profiles_for(table.tokens, settings.liquidity_scale)
+    for token, prof in (settings.pool_profiles or {}).items():
+        if token in profiles:
+            profiles[token] = prof.scaled(settings.liquidity_scale)
     return onchain_costs(
         table.tokens,
         series,
-        profiles_for(table.tokens, settings.liquidity_scale),
+        profiles,
         netted=settings.netted,
         private=settings.private,
         slippage=settings.slippage,
