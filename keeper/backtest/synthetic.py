@@ -58,6 +58,8 @@ ASSETS: dict[str, AssetProfile] = {
     "UNI": AssetProfile(7.0, 1.00, 0.50, 1.3),
     "AAVE": AssetProfile(100.0, 1.00, 0.50, 1.3),
     "BTC": AssetProfile(30_000.0, 0.60, 0.80, 1.0),
+    "ETH": AssetProfile(2_000.0, 0.75, 0.80, 1.15),
+    "stETH": AssetProfile(2_000.0, 0.75, 0.80, 1.15),
 }
 
 REGIMES: tuple[RegimeProfile, ...] = (

@@ -103,3 +103,11 @@ def test_the_generator_is_seeded_and_crypto_like() -> None:
     kurt = ((r - r.mean(0)) ** 4).mean(0) / r.var(0) ** 2
     assert (kurt > 4).all()  # fat tails from regimes and jumps
     assert a.labels is not None and set(a.labels) == {"bull", "bear", "sideways", "high-vol"}
+
+
+def test_wrapped_and_staked_tokens_follow_their_base() -> None:
+    t = synthetic_prices(days=365, seed=1, tokens=("WETH", "stETH", "wstETH", "WBTC", "BTC"))
+    np.testing.assert_allclose(t.column("stETH"), t.column("WETH"))
+    np.testing.assert_allclose(t.column("BTC"), t.column("WBTC"))
+    ratio = t.column("wstETH") / t.column("WETH")
+    assert ratio[-1] / ratio[0] == pytest.approx(np.exp(0.03))  # a year of staking yield
