@@ -14,7 +14,7 @@ a public swap loses its whole slippage tolerance while a private one loses nothi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -240,7 +240,6 @@ class BarEstimator:
     t: int
     tokens: tuple[str, ...]
     prices: FloatArray
-    index: dict[str, int] = field(default_factory=dict)
 
     def estimate(self, trades_usd: dict[str, float]) -> CostEstimate:
         tokens = tuple(self.tokens)

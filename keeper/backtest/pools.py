@@ -57,8 +57,13 @@ DEFAULT_PROFILES: dict[str, PoolProfile] = {
 FALLBACK_PROFILE = PoolProfile("v2", 3000, 2_000_000.0, 0.0, 18)
 
 
-def profiles_for(tokens: tuple[str, ...], scale: float = 1.0) -> dict[str, PoolProfile]:
-    return {t: DEFAULT_PROFILES.get(t, FALLBACK_PROFILE).scaled(scale) for t in tokens}
+def profiles_for(
+    tokens: tuple[str, ...], scale: float = 1.0, numeraire: str = "USDC"
+) -> dict[str, PoolProfile]:
+    """The default profile of each token (the numeraire has none: it crosses no pool)."""
+    return {
+        t: DEFAULT_PROFILES.get(t, FALLBACK_PROFILE).scaled(scale) for t in tokens if t != numeraire
+    }
 
 
 def _raw_price(price_usd: float, decimals: int) -> float:

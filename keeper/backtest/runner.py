@@ -172,15 +172,19 @@ def _walk(
     fee = settings.proportional or 0.0
     gas = np.zeros(table.bars)
     impact = None
+    held = np.flatnonzero(targets > 0)
+    # a full rebalance: the first held token sold, every other held token bought
+    full = np.zeros(len(targets))
+    full[held] = 1.0
+    full[held[0]] = -1.0
     for term in model.terms:
         if isinstance(term, SettlementGas):
-            trades = np.where(targets > 0, 1.0, 0.0) * np.sign(np.arange(len(targets)) - 0.5)
             gas = np.array(
-                [term.cost(t, table.tokens, trades, table.prices[t]) for t in range(table.bars)]
+                [term.cost(t, table.tokens, full, table.prices[t]) for t in range(table.bars)]
             )
     if settings.proportional is None and settings.pools:
         profiles = profiles_for(table.tokens, settings.liquidity_scale)
-        fee = float(np.mean([p.fee / 1e6 for p in profiles.values()]))
+        fee = float(np.mean([p.fee / 1e6 for p in profiles.values()])) if profiles else 0.0
         impact = impact_coefficients(profiles, table.tokens, table.prices[0], 0.05 * value)
     bands = np.round(np.arange(0.01, 0.2001, 0.01), 4)
     return walk_forward(table.prices, targets, bands, value, 0.05, fee, gas, impact)
