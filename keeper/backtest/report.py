@@ -138,10 +138,12 @@ def walk_line(study: Study, value: float) -> str | None:
         return None
     bands = ", ".join(f"{b:.0%}" for _, _, b in wf.steps)
     v0 = wf.values[0]
+    start, end = study.table.day(wf.steps[0][0]), study.table.day(wf.steps[-1][1])
     return (
-        f"walk-forward (threshold band tuned on the previous 2 years, traded the next year; "
-        f"out-of-sample only): tuned {_pct(wf.final / v0 - 1)} vs fixed 5% band "
-        f"{_pct(wf.fixed_values[-1] / v0 - 1)}; bands chosen: {bands}"
+        f"walk-forward, out of sample only ({start} to {end}; threshold band tuned on the "
+        f"previous 2 years, traded the next year): tuned {_pct(wf.final / v0 - 1)} vs fixed 5% "
+        f"band {_pct(wf.fixed_values[-1] / v0 - 1)} over the same stretches; bands chosen: "
+        f"{bands}"
     )
 
 
