@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
     "strategy": "keeper.strategy.live.cli:strategy",
     "market": "keeper.market.cli:market",
     "backtest": "keeper.backtest.cli:backtest",
-    "history": "keeper.backtest.history_cli:history",
+    "history": "keeper.strategy.live.history_cli:history",
 }
 
 

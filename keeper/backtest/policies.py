@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from keeper.backtest.exceptions import BacktestInputError
 
 if TYPE_CHECKING:
-    from keeper.backtest.simulator import Book
+    from keeper.backtest.book import Book
     from keeper.strategy.config import StrategyConfig
     from keeper.strategy.controls import ControlState
 
@@ -173,7 +173,8 @@ class StrategyPolicy:
         return t0
 
     def target(self, book: Book, t: int) -> FloatArray | None:
-        from keeper.strategy.engine import MarketData, after_proposal, evaluate
+        from keeper.strategy.engine import after_proposal, evaluate
+        from keeper.strategy.market_data import MarketData
 
         assert self._state is not None
         now = _moment(book.dates[t])

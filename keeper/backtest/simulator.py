@@ -19,12 +19,12 @@ the policy's :meth:`~keeper.backtest.policies.Policy.next_event` jumps to the ne
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from keeper.backtest.book import Book
 from keeper.backtest.costs import FEES, KINDS, CostModel
 from keeper.backtest.data import PriceTable
 from keeper.backtest.exceptions import BacktestInputError
@@ -33,25 +33,6 @@ from keeper.backtest.result import BacktestResult
 
 FloatArray = NDArray[np.float64]
 Convention = Literal["net", "bt"]
-
-
-@dataclass
-class Book:
-    """What the replay holds, and what policies may read (prices up to the bar they are at)."""
-
-    dates: NDArray[np.datetime64]
-    tokens: tuple[str, ...]
-    prices: FloatArray
-    costs: CostModel
-    first: int
-    end: int
-    from_cash: bool
-    units: FloatArray
-    cash: float = 0.0
-    events: list[tuple[int, FloatArray, FloatArray, float]] = field(default_factory=list)
-
-    def value(self, t: int) -> float:
-        return float(self.prices[t] @ self.units + self.cash)
 
 
 def simulate(

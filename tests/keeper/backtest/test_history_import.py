@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from keeper.backtest.data import write_prices
 from keeper.backtest.synthetic import synthetic_prices
 from keeper.cli import cli
-from keeper.strategy.history import PriceHistory
+from keeper.strategy.live.history import PriceHistory
 
 
 def test_imported_closes_are_what_the_models_read(tmp_path: Path) -> None:

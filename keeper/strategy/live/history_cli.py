@@ -2,7 +2,7 @@
 
 The live models (volatility and market regimes, covariance, Kelly and the other allocation
 models) read daily closes from the strategy's SQLite history (``history.path``, see
-``keeper.strategy.history``); a fresh install has none and falls back to defaults ("not enough
+``keeper.strategy.live.history``); a fresh install has none and falls back to defaults ("not enough
 price history"). This command loads the closes of a price CSV — the backtester's schema and
 checks (``keeper.backtest.data``): a bad row is an error naming its row and column — into
 that store, one close per token per UTC day. A close is stamped at the end of its UTC day
@@ -55,7 +55,7 @@ def import_prices(
 ) -> None:
     """Load daily closes from CSV_FILE (date + one column per token, or date,token,close)."""
     from keeper.backtest.data import read_prices
-    from keeper.strategy.history import PriceHistory
+    from keeper.strategy.live.history import PriceHistory
 
     if history_file is None and strategy_file is None:
         raise ConfigError("--history", "give --history FILE or --strategy FILE (its history.path)")
