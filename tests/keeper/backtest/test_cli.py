@@ -29,7 +29,7 @@ def test_synthetic_backtest_writes_table_plots_and_report(tmp_path: Path) -> Non
             "--policy",
             "quarterly",
             "--days",
-            "400",
+            "250",
             "--value",
             "10000",
             "--value",
