@@ -113,6 +113,8 @@ class RefundDebitRow(Base):
     #: the settlement transaction the debit rides in (its outcome decides spent / void)
     tx_hash: Mapped[str] = mapped_column(String(66), index=True)
     payout_tx_hash: Mapped[str | None] = mapped_column(String(66))
+    #: a fee credit: base units of the intent's fee token it took off the fee
+    fee_units: Mapped[str | None] = mapped_column(String(78))
     state: Mapped[str] = mapped_column(String(16), index=True)
     block_number: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[float] = mapped_column(Float)
@@ -136,6 +138,7 @@ class IntentRefund:
     earned_wei: int = 0
     credited_wei: int = 0  # taken off this intent's own keeper fee
     bundles: tuple[str, ...] = ()
+    credited_fee_units: int = 0  # the same credit in base units of the intent's fee token
 
 
 @dataclass(frozen=True)
@@ -145,14 +148,16 @@ class Debit:
     amount: int
     intent_id: str | None = None
     payout_tx_hash: str | None = None
+    fee_units: int | None = None
 
 
 class RefundBook:
     """Reads and writes of the refund ledger (shares the intent store's database)."""
 
     def __init__(self, engine: Engine) -> None:
+        # the tables are created with the store's schema (create_schema: missing tables are
+        # added to an existing database, which is how the ledger arrives on an older store)
         self.engine = engine
-        Base.metadata.create_all(engine)  # the new tables on an existing store
 
     # -- settled bundles ------------------------------------------------------------------
     def bundle_landed(
@@ -302,20 +307,27 @@ class RefundBook:
                         intent_id=d.intent_id,
                         tx_hash=tx_hash.lower(),
                         payout_tx_hash=d.payout_tx_hash,
+                        fee_units=None if d.fee_units is None else str(d.fee_units),
                         state="reserved",
                         block_number=block,
                         created_at=now,
                     )
                 )
 
-    def resolve(self, tx_hash: str, landed: bool, block: int | None = None) -> list[Debit]:
-        """The settlement ``tx_hash`` landed (its debits are spent) or was given up (void)."""
+    def resolve(
+        self, tx_hash: str, landed: bool, block: int | None = None, *, void: bool = False
+    ) -> list[Debit]:
+        """The settlement ``tx_hash`` landed (its debits are spent) or was given up (void).
+
+        ``void=True`` also takes debits already voided: a settlement given up on that still
+        landed later (a leaked transaction) did pass them on."""
+        states = ("reserved", "void") if void else ("reserved",)
         with Session(self.engine) as session, session.begin():
             rows = list(
                 session.scalars(
                     select(RefundDebitRow).where(
                         RefundDebitRow.tx_hash == tx_hash.lower(),
-                        RefundDebitRow.state == "reserved",
+                        RefundDebitRow.state.in_(states),
                     )
                 )
             )
@@ -323,10 +335,7 @@ class RefundBook:
                 row.state = "spent" if landed else "void"
                 if block is not None:
                     row.block_number = block
-            return [
-                Debit(r.owner, r.kind, int(r.amount_wei), r.intent_id, r.payout_tx_hash)
-                for r in rows
-            ]
+            return [_debit(r) for r in rows]
 
     def debits(self, owner: str | None = None, state: str | None = None) -> list[Debit]:
         query = select(RefundDebitRow).order_by(RefundDebitRow.id)
@@ -335,16 +344,14 @@ class RefundBook:
         if state is not None:
             query = query.where(RefundDebitRow.state == state)
         with Session(self.engine) as session:
-            return [
-                Debit(r.owner, r.kind, int(r.amount_wei), r.intent_id, r.payout_tx_hash)
-                for r in session.scalars(query)
-            ]
+            return [_debit(r) for r in session.scalars(query)]
 
     def per_intent(self, intent_ids: Iterable[str]) -> dict[str, IntentRefund]:
         """Refund earned by and credit given to each intent."""
         ids = list(intent_ids)
         earned: dict[str, int] = defaultdict(int)
         credited: dict[str, int] = defaultdict(int)
+        units: dict[str, int] = defaultdict(int)
         bundles: dict[str, set[str]] = defaultdict(set)
         with Session(self.engine) as session:
             for r in session.scalars(
@@ -360,8 +367,9 @@ class RefundBook:
                 )
             ):
                 credited[d.intent_id or ""] += int(d.amount_wei)
+                units[d.intent_id or ""] += int(d.fee_units or 0)
         return {
-            i: IntentRefund(earned[i], credited[i], tuple(sorted(bundles[i])))
+            i: IntentRefund(earned[i], credited[i], tuple(sorted(bundles[i])), units[i])
             for i in ids
             if i in earned or i in credited
         }
@@ -396,3 +404,14 @@ class RefundBook:
                 )
             ).all()
         return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _debit(row: RefundDebitRow) -> Debit:
+    return Debit(
+        row.owner,
+        row.kind,
+        int(row.amount_wei),
+        row.intent_id,
+        row.payout_tx_hash,
+        None if row.fee_units is None else int(row.fee_units),
+    )

@@ -329,6 +329,11 @@ class RelayClient:
                 return endpoint
         raise InvalidBundleError("urls", "no endpoint is configured to answer refund queries")
 
+    @property
+    def refund_source(self) -> str:
+        """The name of the endpoint refund queries go to (how the ledger labels its rows)."""
+        return self._target[self._refund_endpoint().url].label
+
     def _query(self, model: type[M], method: str, params: list[Any]) -> M:
         endpoint = self._refund_endpoint()
         return _parse(model, endpoint.url, method, self._call(endpoint, method, params))
