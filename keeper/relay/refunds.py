@@ -124,7 +124,7 @@ class RefundWallet:
         return str(self.account.address)
 
     def transfer(self, to: str, amount: int, base_fee: int) -> DecodedTx:
-        tx = {
+        tx: dict[str, Any] = {
             "type": 2,
             "chainId": self.chain_id,
             "nonce": self.nonce,

@@ -284,7 +284,7 @@ class NettingPlanner:
         prices: Mapping[str, float],
     ) -> dict[str, int]:
         """Lower each fee by its owner's refund credit, in claim order; intent id -> wei used."""
-        self._credit_units: dict[str, int] = {}
+        self._credit_units = {}
         if self.credit_source is None or not live:
             return {}
         left = {
