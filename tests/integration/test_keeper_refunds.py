@@ -148,3 +148,37 @@ def settled_fee(stack: LocalStack, tx_hash: str) -> int:
     receipt = stack.w3.provider.make_request("eth_getTransactionReceipt", [tx_hash])["result"]
     events = SettledEvents(executor_abi()).decode(receipt["logs"], stack.executor)
     return sum(e.fee for e in events)
+
+
+@pytest.mark.parametrize("lands_while_down", [True, False], ids=["landed", "missed"])
+def test_a_kill_9_after_a_payout_is_submitted_pays_it_exactly_once(tmp_path, lands_while_down):
+    portfolios = {"alice": {"WETH": 5}, "bob": {"USDC": 20_000}}
+    with local_stack(tmp_path, portfolios, block_time=None) as stack:
+        alice, bob = stack.users
+        data = tmp_path / "keeper"
+        env = keeper_env(stack)
+        bob_eth = stack.w3.eth.get_balance(bob.address)
+        first = KeeperProcess(stack, data, **env).start()
+        try:
+            ids = [
+                submit(first, swap(stack, alice, "WETH", 2, "USDC", 1, ("WETH", 10**16))),
+                submit(first, swap(stack, bob, "USDC", 5_000, "WETH", 1, ("USDC", 50 * 10**6))),
+            ]
+            assert drive(stack, lambda: all(record(first, i)["refund"] for i in ids))
+            bob_share = int(record(first, ids[1])["refund"]["earnedWei"])
+            # alice's next intent carries bob's payout in its bundle; kill once it is sent
+            third = submit(first, swap(stack, alice, "WETH", 1, "USDC", 2, ("WETH", 10**16)))
+            stack.relay.mine_block()
+            assert wait_for(lambda: record(first, third)["state"] == "submitted", timeout=30)
+        finally:
+            first.kill()
+        if lands_while_down:
+            assert stack.relay.mine_block().included
+        else:
+            for _ in range(7):  # its target blocks pass without it
+                assert not stack.relay.mine_block(include_bundles=False).included
+        with KeeperProcess(stack, data, **env) as second:
+            assert drive(stack, lambda: record(second, third)["state"] == "settled")
+            assert second.stop() == 0
+        # paid exactly once, whether the first bundle landed or a new one carried it
+        assert stack.w3.eth.get_balance(bob.address) - bob_eth == bob_share
