@@ -71,11 +71,13 @@ class RefundPassing:
     def bundle(self, signed: SignedSettlement) -> Bundle:
         """The settlement, the payouts due, and the refund fields, as one bundle."""
         payouts = self._payouts_for(signed)
-        self._payouts[signed.tx_hash.lower()] = payouts
-        options: dict[str, Any] = {}
+        self._payouts = {signed.tx_hash.lower(): payouts}  # one bundle in the making at a time
+        # BuilderNet's own (flat-tax) fee refunds go to the keeper's account too, not to the
+        # reputation key that signs the requests: the refunds it passes on are all in one place
+        options: dict[str, Any] = {"refund_identity": signed.sender}
         percent = self.settings.relay.refund_percent
         if percent is not None:
-            options = {
+            options |= {
                 "refund_percent": percent,
                 "refund_recipient": signed.sender,
                 "refund_tx_hashes": [signed.tx_hash],
