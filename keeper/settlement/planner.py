@@ -40,6 +40,7 @@ from keeper.routing import Market, Route, RoutingError
 from keeper.routing.calldata import route_interactions
 from keeper.routing.netting import Fill, NettingResult, PairClearing, net
 from keeper.routing.netting import Order as PairOrder
+from keeper.settlement.credits import FeeCredits, apply_credits
 from keeper.settlement.direct import OrderFlows, assign_direct_legs
 from keeper.settlement.gas import FeeQuote
 from keeper.settlement.plan import Candidate, Plan
@@ -77,7 +78,7 @@ class NettingPlanner:
         direct_legs: send sell legs straight to a buyer of the batch where one can take them
             whole (one transfer instead of two); False: every leg through the executor.
         credit_source: owners -> wei of builder refunds each may have taken off its keeper
-            fees (:meth:`credited_fee`); None: no credits.
+            fees (:mod:`keeper.settlement.credits`); None: no credits.
     """
 
     def __init__(
@@ -101,7 +102,6 @@ class NettingPlanner:
     ) -> None:
         self.direct_legs = direct_legs
         self.credit_source = credit_source
-        self._credit_units: dict[str, int] = {}
         self.executor = executor
         self.chain_id = chain_id
         self.snapshot = snapshot
@@ -191,7 +191,12 @@ class NettingPlanner:
             del live[intent_id]
         prices = self.prices(market)
         keeper_fees = {i: self.keeper_fee(v, fees, prices) for i, v in live.items()}
-        credits = self._apply_credits(live, keeper_fees, prices)
+        credits = FeeCredits()
+        if self.credit_source is not None and live:
+            balances = self.credit_source(sorted({i.owner for i in live.values()}))
+            credits = apply_credits(
+                live, keeper_fees, balances, lambda wei, t: self.wei_in_token(wei, t, prices)
+            )
         result: NettingResult | None = None
         for _ in range(MAX_ROUNDS):
             if not live:
@@ -277,35 +282,6 @@ class NettingPlanner:
         fee = min(fee, intent.max_fee, intent.sells[leg].amount // 2)
         return (leg, fee) if fee > 0 else (-1, 0)
 
-    def _apply_credits(
-        self,
-        live: Mapping[str, RebalanceIntent],
-        keeper_fees: dict[str, tuple[int, int]],
-        prices: Mapping[str, float],
-    ) -> dict[str, int]:
-        """Lower each fee by its owner's refund credit, in claim order; intent id -> wei used."""
-        self._credit_units = {}
-        if self.credit_source is None or not live:
-            return {}
-        left = {
-            k.lower(): v
-            for k, v in self.credit_source(sorted({i.owner for i in live.values()})).items()
-        }
-        used: dict[str, int] = {}
-        for intent_id, intent in live.items():
-            leg, fee = keeper_fees[intent_id]
-            credit = left.get(intent.owner.lower(), 0)
-            if not fee or credit <= 0:
-                continue
-            lowered, wei = self.credited_fee(intent, fee, credit, prices)
-            if wei <= 0:
-                continue
-            left[intent.owner.lower()] = credit - wei
-            used[intent_id] = wei
-            self._credit_units[intent_id] = fee - lowered
-            keeper_fees[intent_id] = (leg, lowered) if lowered > 0 else (-1, 0)
-        return used
-
     def wei_in_token(self, wei: int, token: str, prices: Mapping[str, float]) -> int:
         """``wei`` of ETH in base units of ``token`` at ``prices`` (rounded down), as fees are."""
         token_usd = prices.get(token.lower(), 0.0)
@@ -314,18 +290,6 @@ class NettingPlanner:
             return 0
         decimals = self.decimals.get(token.lower(), 18)
         return int(wei / 1e18 * eth_usd / token_usd * 10**decimals)
-
-    def credited_fee(
-        self, intent: RebalanceIntent, fee: int, credit_wei: int, prices: Mapping[str, float]
-    ) -> tuple[int, int]:
-        """``(fee lowered by the credit, wei of credit used)``: the fee goes down by exactly the
-        credit's value in the fee token (:meth:`wei_in_token`), never below zero; when the fee
-        is smaller than that, only the part of the credit worth the fee is used."""
-        credit_token = self.wei_in_token(credit_wei, intent.fee_token, prices)
-        if credit_token <= fee:
-            return fee - credit_token, credit_wei if credit_token > 0 else 0
-        per_token = credit_wei / credit_token  # wei per base unit of the fee token
-        return 0, min(credit_wei, int(fee * per_token) + 1)
 
     def _pieces(
         self,
@@ -369,7 +333,7 @@ class NettingPlanner:
         dropped: dict[str, str],
         prices: Mapping[str, float],
         keeper_fees: Mapping[str, tuple[int, int]],
-        credits: Mapping[str, int] | None = None,
+        credits: FeeCredits | None = None,
     ) -> Plan:
         sold: dict[str, list[int]] = {i: [0] * len(v.sells) for i, v in live.items()}
         bought: dict[str, list[int]] = {i: [0] * len(v.buys) for i, v in live.items()}
@@ -437,8 +401,8 @@ class NettingPlanner:
             intent_ids=tuple(ids),
             # what each owner is expected to receive in all: direct legs + executor delivery
             quoted={i: tuple(bought[i]) for i in ids},
-            credits={i: w for i, w in (credits or {}).items() if i in ids},
-            credit_units={i: u for i, u in self._credit_units.items() if i in ids},
+            credits={i: w for i, w in credits.wei.items() if i in ids} if credits else {},
+            credit_units={i: u for i, u in credits.units.items() if i in ids} if credits else {},
         )
         eth_usd = prices.get((self.weth or "").lower(), 0.0)
         return Plan(
