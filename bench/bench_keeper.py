@@ -42,17 +42,30 @@ def _portfolios() -> dict[str, dict[str, float]]:
     return out
 
 
-def _parts(stack: Any, data_dir: Path, **limits: Any) -> Any:
+#: BuilderNet refundPercent the rebalance bundle asks for (the local relay pays it)
+REFUND_PERCENT = 90
+
+
+def _parts(stack: Any, data_dir: Path, refunds: bool = False, **limits: Any) -> Any:
     from keeper.config import load_settings
     from keeper.daemon.daemon import build
     from keeper.devstack.localstack import KEEPER_SIGNER
 
+    relay: dict[str, Any] = {"urls": [stack.relay.url], "target_blocks": 6}
+    if refunds:  # the local relay as a BuilderNet builder that also answers refund queries
+        builder = {"name": "local", "url": stack.relay.url, "refunds": True}
+        relay = {
+            "urls": [],
+            "builders": [{**builder, "refund_queries": True}],
+            "target_blocks": 6,
+            "refund_percent": REFUND_PERCENT,
+        }
     settings = load_settings(
         data_dir=data_dir,
         rpc_url=stack.anvil.url,
         signer=KEEPER_SIGNER,
         keeper_id=data_dir.name,
-        relay={"urls": [stack.relay.url], "target_blocks": 6},
+        relay=relay,
         intake={"enabled": False},
         metrics={"enabled": False},
         limits=limits,
@@ -65,7 +78,7 @@ def rebalance_cost(stack: Any, workdir: Path) -> None:
 
     users = dict(zip(_portfolios(), stack.users, strict=True))
     rebalancers = {n: u for n, u in users.items() if n.startswith("user")}
-    parts = _parts(stack, workdir / "rebalance")
+    parts = _parts(stack, workdir / "rebalance", refunds=True)
     before = {n: demo._balances(stack, u.address) for n, u in rebalancers.items()}
     legs, baseline, ids = {}, {}, []
     start = int(stack.w3.eth.get_block("latest")["timestamp"])
@@ -104,6 +117,18 @@ def rebalance_cost(stack: Any, workdir: Path) -> None:
           f"({stack.router02_swap_gas:,} gas per swap, measured)")  # fmt: skip
     print(f"  batch is {100 * (1 - batch_usd / alone_usd):.1f}% cheaper in total "
           f"(gas alone {100 * (1 - gas / alone_gas):.1f}% less)")  # fmt: skip
+    paid_wei = sum(int(r["gasUsed"]) * int(r["effectiveGasPrice"]) for r in receipts)
+    bundles = {r.bundle_hash for r in records if r.bundle_hash}
+    refund_wei = sum(
+        refund.amount
+        for b in bundles
+        for refund in parts.pipeline.relay.fee_refunds_by_bundle(b).refunds
+    )
+    net_wei = paid_wei - refund_wei
+    print(f"  gas cost net of builder refunds (refundPercent {REFUND_PERCENT}): "
+          f"{paid_wei / 1e18:.6f} ETH paid - {refund_wei / 1e18:.6f} ETH refunded = "
+          f"{net_wei / 1e18:.6f} ETH (${net_wei / 1e18 * 3_000:,.2f} at $3,000/ETH, "
+          f"{100 * refund_wei / max(paid_wei, 1):.1f}% back)")  # fmt: skip
     parts.store.close()
 
 
