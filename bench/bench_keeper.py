@@ -87,6 +87,7 @@ def rebalance_cost(stack: Any, workdir: Path) -> None:
         baseline[name] = demo.baseline_cost(stack, legs[name])
         ids.append(parts.intake.submit(body)[0].id)
     pipeline = parts.pipeline
+    pipeline.planner = planned = RecordingPlanner(pipeline.planner)
     for _ in range(30):
         pipeline.run_block(pipeline.chain.head())
         if all(parts.store.get(i).state.value == "settled" for i in ids):
@@ -129,7 +130,51 @@ def rebalance_cost(stack: Any, workdir: Path) -> None:
           f"{paid_wei / 1e18:.6f} ETH paid - {refund_wei / 1e18:.6f} ETH refunded = "
           f"{net_wei / 1e18:.6f} ETH (${net_wei / 1e18 * 3_000:,.2f} at $3,000/ETH, "
           f"{100 * refund_wei / max(paid_wei, 1):.1f}% back)")  # fmt: skip
+    print(netted_share_line(planned, records))
     parts.store.close()
+
+
+class RecordingPlanner:
+    """The pipeline's planner, keeping every plan it answers (to read the settled netting)."""
+
+    def __init__(self, planner: Any) -> None:
+        self.planner = planner
+        self.plans: list[Any] = []
+
+    def plan(self, batch: Any, head: Any, fees: Any) -> Any:
+        plan = self.planner.plan(batch, head, fees)
+        self.plans.append(plan)
+        return plan
+
+    def __getattr__(self, name: str) -> Any:  # prefetch, close, value_usd
+        return getattr(self.planner, name)
+
+
+def settled_flow(planned: RecordingPlanner, records: list[Any]) -> Any:
+    """The netted share of the flow of the plans that settled: per settlement transaction,
+    the last plan of exactly the intents it settled (an earlier plan of them was re-planned
+    or not included), valued at the market's reference prices."""
+    from keeper.routing.netting import netted_flow
+
+    by_tx: dict[str, set[str]] = {}
+    for r in records:
+        if r.state.value == "settled" and r.tx_hash:
+            by_tx.setdefault(r.tx_hash, set()).add(r.id)
+    clearings = []
+    for ids in by_tx.values():
+        plan = next(
+            p for p in reversed(planned.plans)
+            if p.settlement is not None and set(p.settlement.intent_ids) == ids
+        )  # fmt: skip
+        clearings.extend(plan.clearings)
+    return netted_flow(clearings, planned.planner.value_usd)
+
+
+def netted_share_line(planned: RecordingPlanner, records: list[Any]) -> str:
+    flow = settled_flow(planned, records)
+    return (f"  netted share of flow: {100 * flow.share:.1f}% (${flow.netted_usd:,.0f} of "
+            f"${flow.total_usd:,.0f} sold settled between users, ${flow.routed_usd:,.0f} "
+            "routed through pools)")  # fmt: skip
 
 
 def _load_intents(stack: Any, count: int, nonce_base: int) -> list[dict]:

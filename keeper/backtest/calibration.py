@@ -118,7 +118,9 @@ def compare(
             table = _table(cfg, seed, days)
             given, _ = model_targets(cfg, (), None)
             w = np.array([given.get(t, 0.0) for t in table.tokens])
-            model: CostModel = cost_model(table, CostSettings())
+            model: CostModel = cost_model(
+                table, CostSettings(netted=0.0)
+            )  # a lone user (docs/BACKTESTS.md)
             makers: dict[str, Callable[[], Policy]] = {
                 "buy-and-hold": functools.partial(BuyAndHold, w),
                 "monthly": functools.partial(Calendar, w, "monthly"),

@@ -120,10 +120,10 @@ def _gas_series(path: str, table: object) -> np.ndarray:
 )
 @click.option(
     "--netted",
-    default=0.0,
-    show_default=True,
+    default=None,
     type=click.FloatRange(0, 1),
-    help="Share of the flow netted against other users.",
+    help="Share of the flow netted against other users [default: the share the keeper bench "
+    "measured on its 20-user rebalance, docs/BACKTESTS.md; 0: a lone user].",
 )
 @click.option(
     "--batch-users",
@@ -184,7 +184,7 @@ def backtest(
     no_pools: bool,
     public: bool,
     slippage: float,
-    netted: float,
+    netted: float | None,
     batch_users: float,
     liquidity_scale: float,
     gas_path: str | None,
@@ -198,6 +198,7 @@ def backtest(
     from rich.console import Console
     from rich.progress import Progress
 
+    from keeper.backtest.costs import BENCH_NETTED_SHARE
     from keeper.backtest.data import read_prices
     from keeper.backtest.plots import plot_study
     from keeper.backtest.policies import strategy_tokens
@@ -239,7 +240,7 @@ def backtest(
         pools=not no_pools,
         private=not public,
         slippage=slippage,
-        netted=netted,
+        netted=BENCH_NETTED_SHARE if netted is None else netted,
         batch_users=batch_users,
         liquidity_scale=liquidity_scale,
         proportional=_proportional(cost_mode),

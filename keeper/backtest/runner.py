@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from keeper.backtest.costs import CostModel, GasSeries, onchain_costs, proportional_costs
+from keeper.backtest.costs import (
+    BENCH_NETTED_SHARE,
+    CostModel,
+    GasSeries,
+    onchain_costs,
+    proportional_costs,
+)
 from keeper.backtest.data import PriceTable
 from keeper.backtest.exceptions import BacktestInputError
 from keeper.backtest.policies import (
@@ -47,7 +53,8 @@ class CostSettings:
     mev: bool = True
     private: bool = True
     slippage: float = 0.005
-    netted: float = 0.0
+    #: the keeper bench's measured share (costs.BENCH_NETTED_SHARE); 0 for a lone user
+    netted: float = BENCH_NETTED_SHARE
     batch_users: float = 1.0
     liquidity_scale: float = 1.0
     #: a plain proportional fee instead of the system's costs (None: the system's costs)

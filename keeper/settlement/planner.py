@@ -411,6 +411,7 @@ class NettingPlanner:
             notional_usd=notional,
             eth_usd=eth_usd,
             routes=result.residual_routes,
+            clearings=result.clearings,
         )
 
 

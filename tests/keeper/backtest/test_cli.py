@@ -6,6 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from keeper.backtest.costs import BENCH_NETTED_SHARE
 from keeper.cli import cli
 
 STRATEGY = """
@@ -58,6 +59,8 @@ def test_synthetic_backtest_writes_table_plots_and_report(tmp_path: Path) -> Non
     page = (out / "report.html").read_text()
     assert page.count("<img") == 8
     assert "SYNTHETIC" in page and "sideways" in page and "two-coins" in page
+    # without --netted, the keeper bench's measured netted share
+    assert f"{BENCH_NETTED_SHARE:.0%} netted</p>" in page
 
 
 def test_a_bad_price_file_is_one_line_without_traceback(tmp_path: Path) -> None:

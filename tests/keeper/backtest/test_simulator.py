@@ -8,6 +8,7 @@ import pytest
 from keeper.backtest.costs import (
     AMM_SWAP_GAS,
     BATCH_GAS,
+    BENCH_NETTED_SHARE,
     INTENT_GAS,
     CostModel,
     FixedGas,
@@ -18,6 +19,7 @@ from keeper.backtest.costs import (
 )
 from keeper.backtest.data import PriceTable
 from keeper.backtest.policies import BuyAndHold, Calendar, Threshold
+from keeper.backtest.runner import CostSettings, cost_model
 from keeper.backtest.simulator import simulate
 from keeper.backtest.synthetic import synthetic_prices
 
@@ -94,6 +96,26 @@ def test_settlement_gas_of_one_swap_is_the_executors_measured_batch() -> None:
     # half the flow netted against other users: half an AMM interaction expected
     netted = SettlementGas(gas.series, netted=0.5)
     assert netted.units(("WETH", "USDC"), trades) == pytest.approx(226_776 - AMM_SWAP_GAS / 2)
+
+
+def test_the_default_costs_net_the_keeper_benchs_share_and_a_lone_user_nets_nothing() -> None:
+    dates = np.array(["2024-01-01", "2024-01-02"], dtype="datetime64[s]")
+    table = PriceTable(dates, ("WETH", "USDC"), np.array([[2000.0, 1.0], [2000.0, 1.0]]))
+    trades, prices = np.array([-10_000.0, 10_000.0]), np.array([2000.0, 1.0])
+    gwei = np.full(2, 10.0)
+    default = cost_model(table, CostSettings(gas_gwei=gwei))
+    alone = cost_model(table, CostSettings(gas_gwei=gwei, netted=0.0))
+    assert CostSettings().netted == BENCH_NETTED_SHARE and 0 < BENCH_NETTED_SHARE < 1
+    assert f"{BENCH_NETTED_SHARE:.0%} netted" in default.label and "netted" not in alone.label
+    gas_default, fees_default = default.breakdown(0, table.tokens, trades, prices)[:2]
+    gas_alone, fees_alone = alone.breakdown(0, table.tokens, trades, prices)[:2]
+    # per unit of gas: 10 gwei at $2,000 ETH; only the routed share needs an AMM interaction
+    assert gas_alone == pytest.approx(226_776 * 10e-9 * 2000)
+    assert gas_default == pytest.approx(
+        (226_776 - BENCH_NETTED_SHARE * AMM_SWAP_GAS) * 10e-9 * 2000
+    )
+    # and only the routed share pays the pool (the 0.05 % WETH pool's fee, linear in the flow)
+    assert fees_default == pytest.approx((1 - BENCH_NETTED_SHARE) * fees_alone, rel=1e-6)
 
 
 def test_portfolio_size_changes_the_outcome_under_fixed_gas() -> None:
