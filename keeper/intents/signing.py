@@ -76,6 +76,24 @@ def sign_intent(intent: RebalanceIntent, account: Any, chain_id: int) -> bytes:
     return _sign(intent.typed_data(chain_id), account, "intent")
 
 
+def sign_intent_digest(intent: RebalanceIntent, account: Any, chain_id: int) -> bytes:
+    """``account``'s ECDSA signature of the intent's EIP-712 digest itself (no prefix): the form
+    a smart wallet (``intent.owner``) whose ERC-1271 check accepts its signer's signature of the
+    digest expects, ``account`` being that signer. Whether the wallet accepts it is the wallet's
+    rule; intake asks the wallet (:mod:`keeper.intents.signatures`)."""
+    digest = intent_digest(intent, chain_id)
+    raw: Any = None
+    if hasattr(account, "sign_raw_msghash"):  # Ape accounts
+        signed = account.sign_raw_msghash(digest)
+        raw = signed.encode_rsv() if signed is not None else None
+    elif hasattr(account, "unsafe_sign_hash"):  # eth-account LocalAccount
+        raw = account.unsafe_sign_hash(digest).signature
+    if raw is None or len(bytes(raw)) != 65:
+        signer = getattr(account, "address", account)
+        raise SigningError("intent", f"account {signer} did not sign the intent's digest")
+    return bytes(raw)
+
+
 def sign_permit(permit: AllowancePermit, account: Any, chain_id: int, vault: str) -> bytes:
     """Sign a vault allowance permit with ``account`` (which must be ``permit.owner``)."""
     signer = str(getattr(account, "address", ""))
