@@ -1,8 +1,9 @@
 """How signed intents reach the keeper: a loopback HTTP endpoint and a drop folder.
 
-Both go through :meth:`IntakeService.submit`: parse, policy checks, on-chain checks, then the
-store (idempotent: the same signed intent twice gets the same id). A rejection names the field
-and never stops the daemon.
+Both go through :meth:`IntakeService.submit`: parse, policy checks, the signature (the
+executor's own rule, ERC-1271 wallets included; v in {0, 1} is stored as 27/28), on-chain
+checks, then the store (idempotent: the same signed intent twice gets the same id). A
+rejection names the field and never stops the daemon.
 
 HTTP (JSON):
     ``POST /intents`` body ``{"intent": {...}, "signature": "0x..", "chainId": 1}`` ->
@@ -34,6 +35,7 @@ from keeper.intents.validation import (
     IntentPolicy,
     IntentRejectedError,
     check_on_chain,
+    check_signature,
     parse_submission,
 )
 
@@ -117,6 +119,7 @@ class IntakeService:
         signed = parse_submission(raw)
         now = self.chain_time()
         digest = self.policy.check(signed, now)
+        signed = check_signature(signed, digest, self.chain)  # what is stored is what settles
         intent_id = "0x" + digest.hex()
         try:  # a known intent is answered from the store, whatever the chain says now
             return self.store.get(intent_id), False

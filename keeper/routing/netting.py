@@ -11,8 +11,9 @@ Fairness rule (see docs/ROUTING.md): within a pair {A, B} every order gets the s
   the residual's average AMM price ``P = out(R) / R``, found as the fixed point of
   ``R(P) = sum(excess sold) - sum(other sold) / P``. The excess side thus pays exactly what the
   AMM charges for the net flow; the other side gets the same price without touching a pool.
-* Each side's proceeds are shared pro rata to the amounts sold, rounding down (a few wei of
-  dust may stay with the executor). An order whose share is below its signed minimum is
+* Each side's proceeds are shared pro rata to the amounts sold, in whole base units that add up
+  to exactly the side's proceeds (rounded down, the leftover wei to the largest remainders):
+  nothing stays with the executor. An order whose share is below its signed minimum is
   dropped with a reason and the pair is cleared again without it, until every remaining order
   meets its limit — netting never leaves a user below the limit they signed.
 """
@@ -216,15 +217,35 @@ def _clear_pair(
         residual = _fixed_point(market, b, a, sold_b, sold_a, gas_price, max_hops, eth_price)
         to_b_side = sold_a + residual.amount_out
         to_a_side = sold_b - residual.amount_in
-    fills = []
-    for order in orders:
-        side_total, side_sold = (
-            (to_a_side, sold_a) if order.sell_token == a else (to_b_side, sold_b)
-        )
-        share = side_total * order.sell_amount // side_sold
-        fills.append(Fill(order.id, order.sell_token, order.buy_token, order.sell_amount, share))
+    shares = _pro_rata(to_a_side, [o.sell_amount if o.sell_token == a else 0 for o in orders])
+    for k, share in enumerate(
+        _pro_rata(to_b_side, [o.sell_amount if o.sell_token == b else 0 for o in orders])
+    ):
+        shares[k] += share
+    fills = [
+        Fill(o.id, o.sell_token, o.buy_token, o.sell_amount, share)
+        for o, share in zip(orders, shares, strict=True)
+    ]
     price = to_a_side / sold_a if sold_a else sold_b / to_b_side if to_b_side else 0.0
     return PairClearing(a, b, price, sold_a, sold_b, residual), fills
+
+
+def _pro_rata(total: int, weights: Sequence[int]) -> list[int]:
+    """``total`` shared in proportion to ``weights``, in whole base units that add up to exactly
+    ``total``: each share rounded down, then the wei that rounding left over (fewer than the
+    number of shares) one each to the largest remainders (ties: the earlier order). Every share
+    is its exact pro-rata value rounded down or up, and nothing is left over for the executor."""
+    weight = sum(weights)
+    if weight == 0:
+        return [0] * len(weights)
+    floors = [total * w // weight for w in weights]
+    left = total - sum(floors)
+    by_remainder = sorted(
+        (k for k, w in enumerate(weights) if w), key=lambda k: (-(total * weights[k] % weight), k)
+    )
+    for k in by_remainder[:left]:
+        floors[k] += 1
+    return floors
 
 
 def _spot(market: Market, sell: int, buy: int, max_hops: int) -> float:
