@@ -266,10 +266,10 @@ def test_a_smart_wallet_owners_intent_goes_through_intake_and_the_live_cycle_and
     """An ERC-1271 wallet (the test wallet, whose signer is Alice) owns the intent: intake asks
     the wallet, the keeper batches, simulates, signs and sends it through the relay, and the
     wallet receives its USDC (issue 13, finding 5)."""
+    from keeper.devstack.localstack import _artifact
     from keeper.intents.signing import sign_intent_digest
     from keeper.intents.types import RebalanceIntent, TokenAmount
     from keeper.intents.validation import SignedIntent
-    from keeper.localstack import _artifact
     from keeper.market.funding import balance_of, fund_portfolio
 
     w3, alice = stack.w3, stack.users[0]

@@ -17,8 +17,8 @@ from ape import chain as ape_chain
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keeper.chainview import Head
 from keeper.config import GasPolicy
+from keeper.daemon.chainview import Head
 from keeper.intents.signing import intent_digest, sign_intent
 from keeper.intents.types import RebalanceIntent, TokenAmount
 from keeper.intents.validation import SignedIntent

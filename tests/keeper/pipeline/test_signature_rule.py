@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from ape import chain as ape_chain
 
+from keeper.daemon.simulation import Simulator
 from keeper.intents.chainstate import Web3ChainState
 from keeper.intents.intake import IntakeService
 from keeper.intents.signatures import SECP256K1_N, SignatureRefusedError, settleable_signature
@@ -16,7 +17,6 @@ from keeper.intents.types import Execution, Order
 from keeper.intents.validation import IntentPolicy, IntentRejectedError, SignedIntent
 from keeper.settlement.abi import encode_orders
 from keeper.settlement.plan import Candidate
-from keeper.simulation import Simulator
 from tests.keeper.pipeline.conftest import E6, E18, FAR_FUTURE, MAX_UINT160, MAX_UINT256
 
 
