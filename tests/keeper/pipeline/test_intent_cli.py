@@ -40,7 +40,7 @@ def test_a_user_signs_submits_lists_and_cancels_an_intent_from_the_command_line(
         cli,
         ["intent", "sign", "--account", "TEST::2", "--rpc-url", rpc_url,
          "--executor", executor.address, "--sell", f"{weth.address}:1.5",
-         "--buy", f"{usdc.address}:4000", "--nonce", "77", "--out", str(signed_file)],
+         "--buy", f"{usdc.address}:4000", "--nonce", "77", "--out", str(signed_file), "--yes"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     body = json.loads(signed_file.read_text())
