@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "market": "keeper.market.cli:market",
     "backtest": "keeper.backtest.cli:backtest",
     "history": "keeper.strategy.live.history_cli:history",
+    "vault": "keeper.intents.vault_cli:vault",
+    "dev": "keeper.devstack.dev:dev",
 }
 
 
