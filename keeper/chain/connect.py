@@ -52,3 +52,28 @@ def parse_address(option: str, value: str) -> str:
     if not isinstance(value, str) or not is_hex_address(value):
         raise InputError(option, str(value), "expected a 0x address of 40 hex digits")
     return str(to_checksum_address(value))
+
+
+class PortTakenError(KeeperError):
+    """A port a command would listen on is in use; names the port and the setting."""
+
+    def __init__(self, port: int, setting: str) -> None:
+        self.port, self.setting = port, setting
+        super().__init__(
+            f"{setting} {port}: port already taken on 127.0.0.1 (another anvil, relay or "
+            f"keeper?); stop it or choose another port with {setting}"
+        )
+
+
+def check_port(port: int, setting: str, host: str = "127.0.0.1") -> None:
+    """Refuse, in one line naming ``setting``, a port something already listens on (0: any)."""
+    import socket
+
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise PortTakenError(port, setting) from None

@@ -66,10 +66,14 @@ def run_keeper(
     **overrides: Any,
 ) -> int:
     """Load settings, build the keeper, run it until SIGINT/SIGTERM; returns the exit code."""
+    from keeper.chain.connect import check_port
     from keeper.config import load_settings
     from keeper.daemon.daemon import KeeperDaemon, build
 
     settings = load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+    # a port in use is one line naming the setting, before anything starts
+    check_port(settings.intake.port, "intake.port (KEEPER_INTAKE__PORT)", settings.intake.host)
+    check_port(settings.metrics.port, "metrics.port (KEEPER_METRICS__PORT)", settings.metrics.host)
     daemon = KeeperDaemon(build(settings, deployments_file))
 
     def graceful(signum: int, frame: FrameType | None) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import click
 
+from keeper.chain.connect import check_port
 from keeper.exceptions import KeeperError
 
 #: whole tokens each test user starts with (drifted from the example strategy's targets)
@@ -40,27 +40,6 @@ triggers:
   calendar: {enabled: false}
   drawdown: {enabled: true, derisk_at: 15%, stop_loss: 30%, safe_asset: USDC}
 """
-
-
-class PortTakenError(KeeperError):
-    def __init__(self, port: int, option: str) -> None:
-        self.port, self.option = port, option
-        super().__init__(
-            f"{option} {port}: port already taken (another anvil, relay or keeper?); "
-            f"stop it or choose another with {option}"
-        )
-
-
-def check_port(port: int, option: str) -> None:
-    """Refuse, in one line naming ``option``, a loopback port something already listens on."""
-    if port == 0:
-        return
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            raise PortTakenError(port, option) from None
 
 
 def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
