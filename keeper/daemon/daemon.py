@@ -144,6 +144,7 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
         usd_token=usd_token,
         fee_gas_per_order=settings.fee.gas_per_order,
         fee_markup_bps=settings.fee.markup_bps,
+        symbols={t.address: t.symbol for t in market.tokens},
     )
     metrics = KeeperMetrics()
     metrics.paper_mode.set(1 if account is None else 0)

@@ -128,7 +128,11 @@ def exit_(
     else:
         record = load_record(None, int(connect(rpc, "--rpc").eth.chain_id))
     if record is None or record.market is None:
-        raise InputError("--deployments", str(deployments or ""), "no market recorded")
+        raise InputError(
+            "--deployments",
+            str(deployments or "deployments/<chain id>.json"),
+            "no market recorded there (give the file 'keeper dev up' or 'ape run deploy' wrote)",
+        )
     symbols = [t.symbol for t in record.market.tokens]
     match = [s for s in symbols if s.lower() == to.lower()]
     if not match:
