@@ -43,6 +43,7 @@ triggers:
 
 
 def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (and SIGINT once the stack runs) unwinds like Ctrl-C: everything is stopped."""
     raise KeyboardInterrupt
 
 
@@ -89,6 +90,7 @@ def up(workdir: Path, rpc_port: int, relay_port: int, intake_port: int, block_ti
     # a fresh chain each time: what an earlier keeper stored refers to the old one
     shutil.rmtree(workdir / "keeper", ignore_errors=True)
     previous = signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    previous_int = signal.getsignal(signal.SIGINT)
     click.echo("starting the seeded market, executor, relay and keeper (about a minute) ...")
     try:
         with local_stack(
@@ -114,6 +116,8 @@ def up(workdir: Path, rpc_port: int, relay_port: int, intake_port: int, block_ti
                     },
                 }
                 (workdir / "dev.json").write_text(json.dumps(info, indent=2) + "\n")
+                # importing ape (while starting) made Ctrl-C a bare exit(130): take it back
+                signal.signal(signal.SIGINT, _raise_on_sigterm)
                 _print(info)
                 while keeper.proc is not None and keeper.proc.poll() is None:
                     time.sleep(0.5)
@@ -122,6 +126,7 @@ def up(workdir: Path, rpc_port: int, relay_port: int, intake_port: int, block_ti
         click.echo("stopping ... stopped (chain, relay and keeper)")
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def _print(info: dict[str, Any]) -> None:

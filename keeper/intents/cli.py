@@ -20,6 +20,7 @@ import click
 from keeper.exceptions import KeeperError
 from keeper.intents.cli_support import (
     DEFAULT_INTAKE,
+    MIN_TTL_S,
     TokenBook,
     check_sides,
     check_ttl,
@@ -200,6 +201,13 @@ def sign(
             raise KeeperError(
                 f"--from {proposal_file}: proposed for chain {proposal.chain_id}, "
                 f"but --rpc-url is chain {chain_id}"
+            )
+        now = int(web3.eth.get_block("latest")["timestamp"])
+        late = [i for i in intents if i.deadline < now + MIN_TTL_S]
+        if late:
+            raise KeeperError(
+                f"--from {proposal_file}: intent nonce {late[0].nonce} is past its deadline or "
+                f"within {MIN_TTL_S} s of it; run 'keeper propose' again"
             )
     else:
         book, proposal = TokenBook(web3, record), None

@@ -17,7 +17,12 @@ EXECUTOR = "0x" + "44" * 20
 
 @pytest.mark.parametrize(
     ("text", "decimals", "units"),
-    [("1.5", 18, 15 * 10**17), ("5,970", 6, 5_970_000_000), ("0.000001", 6, 1), ("2", 8, 2 * 10**8)],
+    [
+        ("1.5", 18, 15 * 10**17),
+        ("5,970", 6, 5_970_000_000),
+        ("0.000001", 6, 1),
+        ("2", 8, 2 * 10**8),
+    ],
 )
 def test_whole_tokens_become_exact_base_units(text, decimals, units):
     assert parse_units("--sell", text, decimals) == units
