@@ -42,6 +42,7 @@ def _after_separator(**options: Any) -> None:
 def cli(after_separator: tuple[str, ...], **options: Any) -> None:
     """Run the keeper against the connected network."""
     from keeper.daemon.cli import run_keeper, setup_logging
+    from keeper.exceptions import KeeperError
 
     if after_separator:
         ctx = _after_separator.make_context("ape run keeper --", list(after_separator))
@@ -50,11 +51,14 @@ def cli(after_separator: tuple[str, ...], **options: Any) -> None:
             {k: v for k, v in ctx.params.items() if ctx.get_parameter_source(k) is given}
         )
     setup_logging(options["log_format"], "info")
-    raise SystemExit(
-        run_keeper(
+    try:
+        code = run_keeper(
             options["config"],
             options["max_blocks"],
             options["deployments_file"],
             signer=options["signer"],
         )
-    )
+    except KeeperError as err:  # one line, as `keeper run` prints it
+        click.echo(f"error: {err}", err=True)
+        code = 1
+    raise SystemExit(code)

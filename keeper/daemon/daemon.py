@@ -53,9 +53,13 @@ def _rpc_url(settings: KeeperSettings) -> str:
 
     if networks.active_provider is None:  # not under `ape run`: connect to settings.network
         networks.parse_network_choice(settings.network).__enter__()
-    uri = getattr(networks.provider.web3.provider, "endpoint_uri", None)
+    provider = networks.provider
+    # ape's node provider wraps web3's AutoProvider (no endpoint_uri): ask ape for its URL
+    uri = getattr(provider, "http_uri", None) or getattr(
+        provider.web3.provider, "endpoint_uri", None
+    )
     if not uri:
-        raise ConfigError("rpc_url", f"network {settings.network} has no HTTP endpoint")
+        raise ConfigError("rpc_url", f"network {provider.network_choice} has no HTTP endpoint")
     return str(uri)
 
 

@@ -30,6 +30,8 @@ from keeper.intents.units import AmountError, format_units, parse_units
 
 UINT160_MAX = 2**160 - 1
 UINT48_MAX = 2**48 - 1
+#: 9999-12-31 00:00 UTC, the last day ``datetime`` can show (in any time zone)
+_LAST_DATE = 253_402_214_400
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 
 _VAULT_ABI = [
@@ -94,6 +96,8 @@ def _when(stamp: int) -> str:
         return "never set"
     if stamp >= UINT48_MAX:
         return "never expires"
+    if stamp > _LAST_DATE:  # e.g. 2**40: beyond what a calendar date can show
+        return "until after the year 9999"
     return f"until {datetime.fromtimestamp(stamp).astimezone():%Y-%m-%d %H:%M %Z}"
 
 

@@ -45,6 +45,9 @@ def test_a_user_approves_inspects_signs_a_permit_and_locks_down_from_the_command
     assert len(bytes.fromhex(body["signature"][2:])) == 65
     assert "permit: 250.0 USDC until " in signed.stderr
 
+    alice = shell.run("vault", "status", info["users"]["alice"]["address"], *chain).stdout
+    assert "vault allowance unlimited until after the year 9999" in alice  # dev up: 2**40 s
+
     out = shell.run("vault", "lockdown", "WETH", "--account", ACCOUNT, *chain).stdout
     assert out.startswith("locked down WETH: 0x")
     assert "vault allowance 0.0 WETH" in status()
