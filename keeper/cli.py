@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "market": "keeper.market.cli:market",
     "backtest": "keeper.backtest.cli:backtest",
     "history": "keeper.strategy.live.history_cli:history",
+    "vault": "keeper.intents.vault_cli:vault",
+    "dev": "keeper.devstack.dev:dev",
 }
 
 
@@ -57,6 +59,28 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KeeperError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(1)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # A usage error (unknown option, a value not among the choices) is one line too, with
+        # the command whose --help lists the valid inputs, and exit code 2 as click uses.
+        kwargs.setdefault("standalone_mode", True)
+        if not kwargs["standalone_mode"]:
+            return super().main(*args, **kwargs)
+        try:
+            return super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.UsageError as err:
+            where = err.ctx.command_path if err.ctx is not None else "keeper"
+            click.echo(f"error: {err.format_message()} (see '{where} --help')", err=True)
+            sys.exit(2)
+        except click.ClickException as err:
+            click.echo(f"error: {err.format_message()}", err=True)
+            sys.exit(err.exit_code)
+        except click.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(1)
+        except OSError as err:  # a file or a network peer, outside any command's own checks
             click.echo(f"error: {err}", err=True)
             sys.exit(1)
 

@@ -25,6 +25,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -52,7 +53,17 @@ def _checksum(value: str) -> str:
     return str(to_checksum_address(value))
 
 
-Address = Annotated[str, AfterValidator(_checksum)]
+def _unquoted_hex(value: Any) -> Any:
+    """YAML reads an unquoted ``0x…`` as a hexadecimal integer: that integer is the address
+    (re-padded to 20 bytes), not "Input should be a valid string"."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value < 2**160:
+            raise ValueError(f"{hex(value)} is longer than an address; quote addresses in YAML")
+        return "0x" + format(value, "040x")
+    return value
+
+
+Address = Annotated[str, BeforeValidator(_unquoted_hex), AfterValidator(_checksum)]
 
 
 def _is_loopback(host: str) -> bool:

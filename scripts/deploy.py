@@ -47,10 +47,10 @@ def cli(cli_ctx, account, guardian, keepers, no_targets, redeploy, deployments_d
     chain_id = int(chain.chain_id)
     path = deployments_path(chain_id, deployments_dir)
     targets: list[str] = []
-    if not no_targets:
-        market = load_market(chain_id, deployments_dir)
-        if len(chain.provider.get_code(market.contracts["UniswapV3Factory"])) > 0:
-            targets = default_targets(market)
+    market = load_market(chain_id, deployments_dir)
+    seeded = len(chain.provider.get_code(market.contracts["UniswapV3Factory"])) > 0
+    if seeded and not no_targets:
+        targets = default_targets(market)
     try:
         with local_chain_caches():
             result = deploy(
@@ -60,6 +60,7 @@ def cli(cli_ctx, account, guardian, keepers, no_targets, redeploy, deployments_d
                 targets=targets,
                 deployments_file=path,
                 redeploy=redeploy,
+                market=market if seeded else None,
             )
     except KeeperError as err:
         cli_ctx.abort(str(err))
@@ -70,4 +71,6 @@ def cli(cli_ctx, account, guardian, keepers, no_targets, redeploy, deployments_d
     click.echo(f"owner {record.owner} guardian {record.guardian} chain {chain_id}")
     if result.created:
         click.echo(f"keepers {len(keepers)} allow-listed, {len(targets)} interaction targets")
-    click.echo(f"recorded in {path}")
+    if not result.created and keepers:
+        click.echo(f"keepers {', '.join(keepers)} allow-listed on the reused executor")
+    click.echo(f"recorded in {path}" + (" (with the market)" if seeded else ""))

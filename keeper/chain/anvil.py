@@ -88,6 +88,13 @@ class AnvilProcess(Service):
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    @property
+    def exit_code(self) -> int | None:
+        """None while the started anvil runs; its exit code once it died (-1 if never started)."""
+        if self._proc is None:
+            return -1
+        return self._proc.poll()
+
     def start(self) -> AnvilProcess:
         command = [
             find_anvil(),

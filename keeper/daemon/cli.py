@@ -34,12 +34,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger: message key=value ...``: the same fields as the JSON lines."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+        if not fields:
+            return line
+        head, newline, rest = line.partition("\n")  # a traceback stays below the fields
+        extra = " ".join(f"{k}={json.dumps(v, default=str)}" for k, v in fields.items())
+        return f"{head} {extra}{newline}{rest}"
+
+
 def setup_logging(fmt: str, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger("keeper")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -53,10 +66,14 @@ def run_keeper(
     **overrides: Any,
 ) -> int:
     """Load settings, build the keeper, run it until SIGINT/SIGTERM; returns the exit code."""
+    from keeper.chain.connect import check_port
     from keeper.config import load_settings
     from keeper.daemon.daemon import KeeperDaemon, build
 
     settings = load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+    # a port in use is one line naming the setting, before anything starts
+    check_port(settings.intake.port, "intake.port (KEEPER_INTAKE__PORT)", settings.intake.host)
+    check_port(settings.metrics.port, "metrics.port (KEEPER_METRICS__PORT)", settings.metrics.host)
     daemon = KeeperDaemon(build(settings, deployments_file))
 
     def graceful(signum: int, frame: FrameType | None) -> None:

@@ -53,9 +53,13 @@ def _rpc_url(settings: KeeperSettings) -> str:
 
     if networks.active_provider is None:  # not under `ape run`: connect to settings.network
         networks.parse_network_choice(settings.network).__enter__()
-    uri = getattr(networks.provider.web3.provider, "endpoint_uri", None)
+    provider = networks.provider
+    # ape's node provider wraps web3's AutoProvider (no endpoint_uri): ask ape for its URL
+    uri = getattr(provider, "http_uri", None) or getattr(
+        provider.web3.provider, "endpoint_uri", None
+    )
     if not uri:
-        raise ConfigError("rpc_url", f"network {settings.network} has no HTTP endpoint")
+        raise ConfigError("rpc_url", f"network {provider.network_choice} has no HTTP endpoint")
     return str(uri)
 
 
@@ -165,6 +169,7 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
         usd_token=usd_token,
         fee_gas_per_order=settings.fee.gas_per_order,
         fee_markup_bps=settings.fee.markup_bps,
+        symbols={t.address: t.symbol for t in market.tokens},
     )
     metrics = KeeperMetrics()
     refunds = None

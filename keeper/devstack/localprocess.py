@@ -101,6 +101,7 @@ class KeeperProcess:
         data_dir: Path,
         signer: str | None = KEEPER_SIGNER,
         rpc_url: str | None = None,
+        intake_port: int | None = None,
         **env: str,
     ) -> None:
         from keeper.chain.anvil import free_port
@@ -110,7 +111,7 @@ class KeeperProcess:
         # the keeper never sees a trial block), as they would go to a node beside the builder.
         self.rpc_url = rpc_url or stack.relay.url
         self.data_dir = data_dir
-        self.intake_port = free_port()
+        self.intake_port = intake_port or free_port()
         self.metrics_port = free_port()
         self.env = {
             "KEEPER_DATA_DIR": str(data_dir),

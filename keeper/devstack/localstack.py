@@ -92,9 +92,9 @@ def _send(w3: Any, account: Any, tx: dict[str, Any]) -> Any:
 
 
 def _artifact(name: str) -> tuple[list[Any], str]:
-    from ape import project
+    from keeper.chain.project import repo_project
 
-    contract_type = getattr(project, name).contract_type
+    contract_type = getattr(repo_project(), name).contract_type
     abi = [item.model_dump(mode="json", by_alias=True) for item in contract_type.abi]
     return abi, str(contract_type.deployment_bytecode.bytecode)
 
@@ -191,10 +191,13 @@ def local_stack(
     portfolios: Mapping[str, Mapping[str, float]] | None = None,
     block_time: float | None = 1.0,
     relay_process: bool = False,
+    anvil_port: int | None = None,
+    relay_port: int = 0,
 ) -> Iterator[LocalStack]:
     """Start market + executor + relay; ``portfolios`` (name -> symbol -> whole tokens) funds
     one user per entry (dev accounts 2, 3, ...) and sets up their vault allowances.
-    ``relay_process`` runs the relay as a child process (else in this process's threads)."""
+    ``relay_process`` runs the relay as a child process (else in this process's threads);
+    ``anvil_port``/``relay_port`` fix the ports (else free ones; in-process relay only)."""
     from web3 import HTTPProvider, Web3
 
     from keeper.market.deployments import (
@@ -213,7 +216,11 @@ def local_stack(
     deployer, keeper, users = accounts[0], accounts[1], accounts[2:]
     with ExitStack() as stack:
         anvil = stack.enter_context(
-            AnvilProcess(chain_id=1, args=["--load-state", str(state_file()), "--order", "fifo"])
+            AnvilProcess(
+                chain_id=1,
+                port=anvil_port,
+                args=["--load-state", str(state_file()), "--order", "fifo"],
+            )
         )
         w3 = Web3(HTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
         market = describe_market(chain_id=1)
@@ -240,7 +247,7 @@ def local_stack(
         relay = stack.enter_context(
             RelayProcess(anvil.url, block_time)
             if relay_process
-            else LocalRelay(anvil.url, block_time=block_time)
+            else LocalRelay(anvil.url, port=relay_port, block_time=block_time)
         )
         yield LocalStack(
             anvil=anvil,

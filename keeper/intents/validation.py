@@ -239,19 +239,22 @@ def check_on_chain(intent: RebalanceIntent, chain: ChainState, chain_time: int) 
         if approved < leg.amount:
             raise IntentRejectedError(
                 path,
-                f"{leg.amount} exceeds the owner's ERC-20 approval of the vault ({approved})",
+                f"{leg.amount} exceeds the owner's ERC-20 approval of the vault ({approved}); "
+                f"fix: keeper vault approve {leg.token} AMOUNT --account OWNER",
                 "insufficient_allowance",
             )
         amount, expiration = chain.vault_allowance(intent.owner, leg.token)
         if amount < leg.amount:
             raise IntentRejectedError(
                 path,
-                f"{leg.amount} exceeds the owner's vault allowance ({amount})",
+                f"{leg.amount} exceeds the owner's vault allowance ({amount}); "
+                f"fix: keeper vault approve {leg.token} AMOUNT --account OWNER",
                 "insufficient_allowance",
             )
         if expiration <= chain_time:
             raise IntentRejectedError(
                 path,
-                f"the owner's vault allowance for {leg.token} expired at {expiration}",
+                f"the owner's vault allowance for {leg.token} expired at {expiration}; "
+                f"fix: keeper vault approve {leg.token} AMOUNT --expires 30d --account OWNER",
                 "insufficient_allowance",
             )

@@ -47,14 +47,20 @@ def deploy(
     targets: Sequence[str] = (),
     deployments_file: Path | None = None,
     redeploy: bool = False,
+    market: Market | None = None,
 ) -> Deployment:
     """Deploy (or reuse) the executor from ``account`` (an Ape account).
 
     ``owner`` and ``guardian`` default to ``account``. Keepers and targets can only be set here
-    when ``account`` is the owner; otherwise the owner sets them later.
+    when ``account`` is the owner; otherwise the owner sets them later. ``keepers`` are
+    allow-listed on a reused executor too (those not yet listed). ``market`` (the market
+    seeded on this chain) is recorded with the executor, as ``keeper run`` needs both.
     """
-    from ape import chain, project
+    from ape import chain
 
+    from keeper.chain.project import repo_project
+
+    project = repo_project()
     chain_id = int(chain.chain_id)
     record = (
         load_deployments(deployments_file, chain_id)
@@ -62,7 +68,11 @@ def deploy(
         else Deployments(chain_id=chain_id)
     )
     live = record.executor and len(chain.provider.get_code(record.executor.address)) > 0
+    if market is not None and record.market is None and deployments_file:
+        record = record.model_copy(update={"market": market})
+        save_deployments(record, deployments_file)
     if record.executor and live and not redeploy:
+        _allow_keepers(account, record.executor, keepers, chain_id)
         return Deployment(record.executor, created=False)
     owner_address = owner or account.address
     guardian_address = guardian or account.address
@@ -89,3 +99,20 @@ def deploy(
         updated = record.model_copy(update={"executor": executor_record})
         save_deployments(updated, deployments_file)
     return Deployment(executor_record, created=True)
+
+
+def _allow_keepers(
+    account: Any, executor: ExecutorRecord, keepers: Sequence[str], chain_id: int
+) -> None:
+    """Allow-list ``keepers`` on an executor that is already deployed (owner only)."""
+    from keeper.chain.project import repo_project
+
+    contract = repo_project().BatchExecutor.at(executor.address)
+    missing = [k for k in keepers if not contract.isKeeper(k)]
+    if missing and str(contract.owner()).lower() != str(account.address).lower():
+        raise ExecutorDeploymentError(
+            chain_id,
+            f"--keeper: only the executor's owner {contract.owner()} can allow-list keepers",
+        )
+    for keeper in missing:
+        contract.setKeeper(keeper, True, sender=account)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from keeper.market import liquidity
@@ -58,13 +57,9 @@ def default_source(name: str) -> tuple[list[dict[str, Any]], str]:
 
 def _project() -> Any:
     """This repository's Ape project, whatever the working directory."""
-    import ape
+    from keeper.chain.project import repo_project
 
-    from keeper.chain.anvil import PROJECT_ROOT
-
-    if Path(ape.project.path).resolve() == PROJECT_ROOT:
-        return ape.project
-    return ape.Project(PROJECT_ROOT)
+    return repo_project()
 
 
 def seed(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from keeper.routing.bracket import IllinoisBracket
 from keeper.routing.exceptions import NettingError, RoutingError
@@ -71,6 +71,8 @@ class NettingResult:
     fills: tuple[Fill, ...]
     excluded: dict[str, str]  # order id -> reason
     clearings: tuple[PairClearing, ...]
+    #: order id -> (would receive, its minimum) in base units, for orders excluded that way
+    shortfalls: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def residual_routes(self) -> tuple[Route, ...]:
@@ -135,6 +137,7 @@ def net(
     fills: list[Fill] = []
     excluded: dict[str, str] = {}
     clearings: list[PairClearing] = []
+    shortfalls: dict[str, tuple[int, int]] = {}
     for (a, b), pair_orders in by_pair.items():
         live = list(pair_orders)
         while True:
@@ -155,8 +158,10 @@ def net(
             worst = {f.order_id for f in short}
             for order in live:
                 if order.id in worst:
+                    got = _fill_of(pair_fills, order.id)
+                    shortfalls[order.id] = (got, order.min_buy_amount)
                     excluded[order.id] = (
-                        f"limit not met: would receive {_fill_of(pair_fills, order.id)} "
+                        f"limit not met: would receive {got} "
                         f"< minimum {order.min_buy_amount} at the pair's clearing price"
                     )
             live = [o for o in live if o.id not in worst]
@@ -166,7 +171,7 @@ def net(
         if clearing is not None:
             clearings.append(clearing)
             fills.extend(pair_fills)
-    return NettingResult(tuple(fills), excluded, tuple(clearings))
+    return NettingResult(tuple(fills), excluded, tuple(clearings), shortfalls)
 
 
 def _fill_of(fills: Sequence[Fill], order_id: str) -> int:

@@ -282,11 +282,11 @@ class ErrorDecoder:
 @cache
 def executor_abi() -> tuple[dict[str, Any], ...]:
     """The compiled BatchExecutor ABI of this project (loaded on first use)."""
-    import ape
+    from keeper.chain.project import repo_project
 
     return tuple(
         item.model_dump(mode="json", by_alias=True)
-        for item in ape.project.BatchExecutor.contract_type.abi
+        for item in repo_project().BatchExecutor.contract_type.abi
     )
 
 

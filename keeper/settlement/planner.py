@@ -36,6 +36,7 @@ from typing import Any
 
 from keeper.chain.head import Head
 from keeper.intents.types import DirectLeg, Execution, Interaction, Order, RebalanceIntent
+from keeper.intents.units import format_units
 from keeper.routing import Market, Route, RoutingError
 from keeper.routing.calldata import route_interactions
 from keeper.routing.netting import Fill, NettingResult, PairClearing, net
@@ -79,6 +80,7 @@ class NettingPlanner:
             whole (one transfer instead of two); False: every leg through the executor.
         credit_source: owners -> wei of builder refunds each may have taken off its keeper
             fees (:mod:`keeper.settlement.credits`); None: no credits.
+        symbols: token address -> symbol, for the reasons an owner reads.
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class NettingPlanner:
         fee_markup_bps: int = 0,
         direct_legs: bool = True,
         credit_source: Callable[[Sequence[str]], Mapping[str, int]] | None = None,
+        symbols: Mapping[str, str] | None = None,
     ) -> None:
         self.direct_legs = direct_legs
         self.credit_source = credit_source
@@ -112,6 +115,7 @@ class NettingPlanner:
         self.fee_gas_per_order = fee_gas_per_order
         self.fee_markup_bps = fee_markup_bps
         self.decimals = {k.lower(): v for k, v in decimals.items()}
+        self.symbols = {k.lower(): v for k, v in (symbols or {}).items()}
         self.swap_router = swap_router
         self.margin_bps = safety_margin_bps
         self.weth = weth
@@ -213,7 +217,10 @@ class NettingPlanner:
                     dropped[intent_id] = f"netting failed: {err}"
                 live, result = {}, None
                 break
-            failing = {piece.split("#")[0]: why for piece, why in result.excluded.items()}
+            failing = {
+                piece.split("#")[0]: self._why(piece, why, live, result.shortfalls)
+                for piece, why in result.excluded.items()
+            }
             if not failing:
                 break
             dropped.update(failing)
@@ -244,6 +251,7 @@ class NettingPlanner:
         gas_price = fees.base_fee + fees.max_priority_fee
         fills: list[Fill] = []
         excluded: dict[str, str] = {}
+        shortfalls: dict[str, tuple[int, int]] = {}
         clearings: list[PairClearing] = []
         pending: list[Route] = []  # routes not yet applied to ``market``
         for group in by_pair.values():
@@ -254,9 +262,40 @@ class NettingPlanner:
                 result = net(market, group, gas_price, max_hops=self.max_hops)
             fills.extend(result.fills)
             excluded.update(result.excluded)
+            shortfalls.update(result.shortfalls)
             clearings.extend(result.clearings)
             pending.extend(result.residual_routes)
-        return NettingResult(tuple(fills), excluded, tuple(clearings))
+        return NettingResult(tuple(fills), excluded, tuple(clearings), shortfalls)
+
+    def _why(
+        self,
+        piece: str,
+        why: str,
+        live: Mapping[str, RebalanceIntent],
+        shortfalls: Mapping[str, tuple[int, int]],
+    ) -> str:
+        """A piece's exclusion reason for its owner: amounts in whole tokens with symbols, and
+        the minimum the owner signed (not the piece's share plus the keeper's safety margin)."""
+        intent_id, _, legs = piece.partition("#")
+        intent = live.get(intent_id)
+        if piece not in shortfalls or intent is None or "." not in legs:
+            return why
+        got, piece_minimum = shortfalls[piece]
+        buy = intent.buys[int(legs.split(".")[1])]
+        key = buy.token.lower()
+        decimals, symbol = self.decimals.get(key, 18), self.symbols.get(key, buy.token[:10])
+        if len(intent.sells) == 1:
+            mine = f"your minimum {format_units(buy.amount, decimals)} {symbol}"
+        else:  # a multi-leg intent: this sell leg's share of the signed minimum
+            share = piece_minimum * 10_000 // (10_000 + self.margin_bps)
+            mine = (
+                f"this leg's share {format_units(share, decimals)} {symbol} of your minimum "
+                f"{format_units(buy.amount, decimals)} {symbol}"
+            )
+        return (
+            f"limit not met: would receive {format_units(got, decimals)} {symbol} < {mine} "
+            f"(at this block's prices, with the keeper's {self.margin_bps / 100:g}% safety margin)"
+        )
 
     def keeper_fee(
         self, intent: RebalanceIntent, fees: FeeQuote, prices: Mapping[str, float]

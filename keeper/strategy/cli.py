@@ -8,6 +8,7 @@ this group.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -46,52 +47,115 @@ def check(file: str) -> None:
     click.echo("\n".join([*_describe(cfg), "ok"]))
 
 
-def _store(state_file: str) -> ControlStore:
-    return ControlStore(Path(state_file))
+def state_store(
+    state_file: str | None, strategy_file: str | None, owner: str | None
+) -> ControlStore:
+    """``--state``, else the default file of ``--strategy`` and ``--owner`` (controls.py)."""
+    from keeper.chain.connect import InputError, parse_address
+    from keeper.strategy.controls import default_state_path
+
+    if state_file:
+        return ControlStore(Path(state_file))
+    if not strategy_file or not owner:
+        raise InputError(
+            "--state", "", "give --state FILE, or --strategy and --owner (the default state file)"
+        )
+    name = load_strategy(strategy_file).name
+    return ControlStore(default_state_path(name, parse_address("--owner", owner)))
+
+
+def _state_options(fn: Any) -> Any:
+    fn = click.option("--owner", help="the portfolio owner (with --strategy: default state)")(fn)
+    fn = click.option(
+        "--strategy", "strategy_file", type=click.Path(dir_okay=False, exists=True),
+        help="the strategy file (with --owner: its default state file)",
+    )(fn)  # fmt: skip
+    return click.option(
+        "--state", "state_file", type=click.Path(dir_okay=False), help="controls/state JSON file"
+    )(fn)
 
 
 @strategy.command("pause")
-@click.option("--state", "state_file", required=True, type=click.Path(dir_okay=False))
-def pause(state_file: str) -> None:
+@_state_options
+def pause(state_file: str | None, strategy_file: str | None, owner: str | None) -> None:
     """Stop proposing rebalances until resumed."""
-    _store(state_file).pause()
+    state_store(state_file, strategy_file, owner).pause()
     click.echo("paused")
 
 
 @strategy.command("resume")
-@click.option("--state", "state_file", required=True, type=click.Path(dir_okay=False))
-def resume(state_file: str) -> None:
-    _store(state_file).resume()
+@_state_options
+def resume(state_file: str | None, strategy_file: str | None, owner: str | None) -> None:
+    """Propose rebalances again (also ends the hold after an emergency exit)."""
+    state_store(state_file, strategy_file, owner).resume()
     click.echo("resumed")
 
 
 @strategy.command("trigger")
-@click.option("--state", "state_file", required=True, type=click.Path(dir_okay=False))
-def trigger(state_file: str) -> None:
+@_state_options
+def trigger(state_file: str | None, strategy_file: str | None, owner: str | None) -> None:
     """Ask for a rebalance at the next evaluation (still cost-gated)."""
-    _store(state_file).trigger()
+    state_store(state_file, strategy_file, owner).trigger()
     click.echo("manual rebalance requested")
 
 
 @strategy.command("exit")
-@click.option("--state", "state_file", required=True, type=click.Path(dir_okay=False))
+@_state_options
 @click.option("--to", "to", required=True, help="token to exit into (a stablecoin or WETH)")
-def exit_(state_file: str, to: str) -> None:
-    """Emergency exit: the next proposal sells everything for TO in one intent."""
-    _store(state_file).emergency_exit(to)
-    click.echo(f"emergency exit to {to} requested")
+@click.option("--rpc", default="http://127.0.0.1:8545", show_default=True, help="JSON-RPC URL")
+@click.option(
+    "--deployments",
+    type=click.Path(dir_okay=False, exists=True),
+    help="deployments file (default: deployments/<chain id of --rpc>.json)",
+)
+def exit_(
+    state_file: str | None,
+    strategy_file: str | None,
+    owner: str | None,
+    to: str,
+    rpc: str,
+    deployments: str | None,
+) -> None:
+    """Emergency exit: the next proposal sells everything for TO in one intent; then the
+    strategy holds until resumed or given new targets (it never buys back on its own)."""
+    from keeper.chain.connect import InputError, connect
+    from keeper.intents.cli_support import load_record
+    from keeper.market.deployments import load_deployments
+
+    store = state_store(state_file, strategy_file, owner)
+    if deployments:  # the file names its chain: no node needed
+        record = load_deployments(Path(deployments))
+    else:
+        record = load_record(None, int(connect(rpc, "--rpc").eth.chain_id))
+    if record is None or record.market is None:
+        raise InputError(
+            "--deployments",
+            str(deployments or "deployments/<chain id>.json"),
+            "no market recorded there (give the file 'keeper dev up' or 'ape run deploy' wrote)",
+        )
+    symbols = [t.symbol for t in record.market.tokens]
+    match = [s for s in symbols if s.lower() == to.lower()]
+    if not match:
+        raise InputError("--to", to, f"not a token of this market ({', '.join(symbols)})")
+    store.emergency_exit(match[0])
+    click.echo(f"emergency exit to {match[0]} requested ({store.path})")
 
 
 @strategy.command("set")
-@click.option("--state", "state_file", required=True, type=click.Path(dir_okay=False))
+@_state_options
 @click.option("--target", "targets", multiple=True, help="SYMBOL=WEIGHT, repeated; 'clear' resets")
 @click.option("--cost-limit", help="largest cost as a fraction or percentage; 'clear' resets")
 @click.option("--frequency", help="daily|weekly|bi-weekly|monthly|quarterly; 'clear' resets")
 def set_(
-    state_file: str, targets: tuple[str, ...], cost_limit: str | None, frequency: str | None
+    state_file: str | None,
+    strategy_file: str | None,
+    owner: str | None,
+    targets: tuple[str, ...],
+    cost_limit: str | None,
+    frequency: str | None,
 ) -> None:
     """Change targets, the cost limit or the frequency."""
-    store = _store(state_file)
+    store = state_store(state_file, strategy_file, owner)
     if targets:
         if targets == ("clear",):
             store.set_targets(None)

@@ -2,6 +2,11 @@
 
 Pause/resume, a manual trigger, target changes, an emergency exit, a cost limit and a
 frequency override (product document, features 24-25). The file is rewritten atomically.
+
+Where it lives by default (:func:`default_state_path`): one file per strategy and owner,
+``$KEEPER_STATE_DIR/<strategy name>-<owner>.json``; without ``KEEPER_STATE_DIR``,
+``$XDG_STATE_HOME/keeper/`` or ``~/.local/state/keeper/``. The drawdown peak lives here, so a
+strategy without this file has no memory of its peak.
 """
 
 from __future__ import annotations
@@ -18,6 +23,20 @@ from keeper.strategy.constants import Frequency
 from keeper.strategy.exceptions import StrategyConfigError
 
 
+def state_dir() -> Path:
+    """The folder of the default state files (see the module docstring)."""
+    if os.environ.get("KEEPER_STATE_DIR"):
+        return Path(os.environ["KEEPER_STATE_DIR"]).expanduser()
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base).expanduser() / "keeper"
+
+
+def default_state_path(strategy_name: str, owner: str) -> Path:
+    """The state file of ``strategy_name`` for ``owner`` (lower-case address in the name)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in strategy_name)
+    return state_dir() / f"{safe}-{owner.lower()}.json"
+
+
 class ControlState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -30,6 +49,9 @@ class ControlState(BaseModel):
     frequency: Frequency | None = None
     #: token to exit into; set by an emergency exit request, cleared once proposed
     exit_to: str | None = None
+    #: set once an emergency exit was proposed: the strategy holds (proposes nothing, never a
+    #: buy-back) until the user resumes or sets new targets; the reason it says why
+    exit_hold: str | None = None
     last_rebalance: datetime | None = None
     component_last: dict[str, datetime] = Field(default_factory=dict)
     drawdown_peak: float = 0.0
@@ -87,13 +109,14 @@ class ControlStore:
         return self.update(paused=True)
 
     def resume(self) -> ControlState:
-        return self.update(paused=False)
+        return self.update(paused=False, exit_hold=None)
 
     def trigger(self) -> ControlState:
         return self.update(manual_requested=True)
 
     def set_targets(self, targets: dict[str, float] | None) -> ControlState:
-        return self.update(target_overrides=targets)
+        """New targets; they also end the hold after an emergency exit (not a user pause)."""
+        return self.update(target_overrides=targets, exit_hold=None)
 
     def set_cost_limit(self, fraction: float | str | None) -> ControlState:
         return self.update(cost_limit=fraction)

@@ -242,7 +242,7 @@ def evaluate(
         scope=scope,
         yields_apy=None if apy is None else _vals(apy, tokens),
         force=risk,
-        hold_reason="paused by the user" if state.paused else None,
+        hold_reason=state.exit_hold or ("paused by the user" if state.paused else None),
     )
     return Evaluation(decision, state, targets, band, frequency, tuple(notes))
 
@@ -254,11 +254,18 @@ def _vals(d: dict[str, float], tokens: list[str]) -> FloatArray:
 def after_proposal(state: ControlState, now: datetime, cfg: StrategyConfig) -> ControlState:
     """The state once a rebalance was proposed: clocks reset, one-shot requests cleared."""
     comps = {name: now for name in cfg.components}
+    hold = state.exit_hold
+    if state.exit_to:
+        hold = (
+            f"holding after the emergency exit to {state.exit_to} "
+            f"({now:%Y-%m-%d %H:%M} UTC): 'keeper strategy resume' or new targets to trade again"
+        )
     return state.model_copy(
         update={
             "last_rebalance": now,
             "component_last": comps,
             "manual_requested": False,
             "exit_to": None,
+            "exit_hold": hold,
         }
     )

@@ -85,3 +85,18 @@ def test_ape_run_deploy_prints_the_addresses_and_records_them(tmp_path):
     assert record is not None
     assert f"BatchExecutor {record.address} deployed" in done.stdout
     assert f"AllowanceVault {record.vault}" in done.stdout
+
+
+def test_the_market_is_recorded_with_the_executor_and_a_reused_executor_takes_new_keepers(
+    owner, keeper, alice, market, project, tmp_path, chain
+):
+    path = tmp_path / f"{chain.chain_id}.json"
+    first = deploy(owner, deployments_file=path, market=market)
+    assert load_deployments(path).market == market  # keeper run needs both
+
+    again = deploy(owner, keepers=[keeper.address], deployments_file=path, market=market)
+
+    assert not again.created and again.record == first.record
+    assert project.BatchExecutor.at(first.record.address).isKeeper(keeper)
+    with pytest.raises(ExecutorDeploymentError, match="only the executor's owner"):
+        deploy(alice, keepers=[alice.address], deployments_file=path)

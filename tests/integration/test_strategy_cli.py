@@ -82,7 +82,10 @@ def test_propose_prints_the_decision_line_and_writes_the_unsigned_intents(stack,
         "[price history: 1 daily close(s), need 21: default volatility 80% (stablecoins 1%)]"
     )
     assert re.search(r"sell [\d.,]+ WETH -> buy >= [\d.,]+ (USDC|DAI)", out)
-    (intent,) = json.loads(intents.read_text())
+    document = json.loads(intents.read_text())
+    (intent,) = document["intents"]
+    assert document["chainId"] == 1 and document["owner"] == carol
+    assert {t["symbol"] for t in document["tokens"]} == {"WETH", "WBTC", "USDC", "DAI"}
     assert intent["owner"] == carol and intent["nonce"] == "11"
     assert len(intent["sells"]) == 2 and len(intent["buys"]) == 2
 
@@ -151,7 +154,7 @@ def test_watch_alerts_the_proposal_and_then_confirms_its_completion(stack, tmp_p
         assert proposal["data"]["outbox"] == str(outbox)
         # the user reviews the outbox, signs and submits
         ids = []
-        for raw in json.loads(outbox.read_text()):
+        for raw in json.loads(outbox.read_text())["intents"]:
             intent = RebalanceIntent.model_validate(raw)
             signature = sign_intent(intent, carol, stack.chain_id)
             body = SignedIntent(intent=intent, signature=signature, chain_id=stack.chain_id)

@@ -39,10 +39,23 @@ class Alert(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+def _risk_in_force(signal: Signal) -> bool:
+    """A risk signal that fired now, or whose de-risked targets still apply (the follow-ups of
+    a drawdown cut or a stop-loss)."""
+    return signal.kind is SignalKind.RISK and (signal.fired or signal.targets is not None)
+
+
+def risk_reason(signals: Sequence[Signal]) -> str | None:
+    """Why a proposal is a risk reduction (the drawdown reading), if it is one."""
+    reasons = [s.reason for s in signals if _risk_in_force(s)]
+    return "; ".join(reasons) if reasons else None
+
+
 def alert_kind(signals: Sequence[Signal]) -> AlertKind:
-    """The most urgent kind among fired signals: risk > opportunity > scheduled."""
+    """The most urgent kind among fired signals: risk > opportunity > scheduled. A proposal
+    made while a drawdown cut or stop-loss is in force is a risk follow-up."""
     kinds = {s.kind for s in signals if s.fired}
-    if SignalKind.RISK in kinds:
+    if SignalKind.RISK in kinds or any(_risk_in_force(s) for s in signals):
         return AlertKind.RISK
     if SignalKind.OPPORTUNITY in kinds:
         return AlertKind.OPPORTUNITY

@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +32,15 @@ from pydantic import BaseModel, Field
 from keeper.strategy.config import StrategyConfig, load_strategy
 from keeper.strategy.controls import ControlStore
 from keeper.strategy.engine import after_proposal
-from keeper.strategy.live.alerts import Alert, AlertDispatcher, AlertKind, alert_kind
+from keeper.strategy.live.alerts import (
+    Alert,
+    AlertDispatcher,
+    AlertKind,
+    alert_kind,
+    risk_reason,
+)
 from keeper.strategy.live.evaluation import gather_market_data, history_for, propose_live
+from keeper.strategy.live.nonces import assign_nonces, proposal_file
 
 #: intents that ended badly are reported as notices
 _BAD_ENDS = ("failed", "expired", "cancelled")
@@ -54,11 +63,6 @@ class WatchedUser:
     @property
     def config(self) -> StrategyConfig:
         return load_strategy(self.strategy_file)
-
-
-def nonce_for(timestamp: int, offset: int = 0) -> int:
-    """A fresh unordered nonce: chain time in seconds times 256 (room for split intents)."""
-    return (timestamp << 8) + offset
 
 
 @dataclass
@@ -120,7 +124,7 @@ class Watcher:
             user.owner,
             self.executor,
             state,
-            nonce=nonce_for(stamp),
+            nonce=0,  # the real nonces are picked below, once the proposal is known
             market_data=data,
         )
         ev = result.evaluation
@@ -136,27 +140,35 @@ class Watcher:
             return
         kind = AlertKind.RISK if state.exit_to else alert_kind(signals)
         store.save(after_proposal(ev.state, now, cfg))
+        proposal = assign_nonces(self.w3, self.executor, result.proposal, self._pending(user.owner))
         last = memory.last_proposal.get(key)
         if last is not None and last[0] == kind.value and stamp - last[1] < self.realert_s:
             return
-        payload = [json.loads(i.to_json()) for i in result.proposal.intents]
+        document = proposal_file(chain_id, proposal, result.portfolio)
+        payload = [json.loads(i.to_json()) for i in proposal.intents]
         user.outbox.parent.mkdir(parents=True, exist_ok=True)
-        user.outbox.write_text(json.dumps(payload, indent=2))
+        user.outbox.write_text(document.to_json() + "\n")
         memory.last_proposal[key] = (kind.value, float(stamp))
-        message = "\n".join([ev.explanation, *result.proposal.summary()[1:]])
+        reason = risk_reason(signals) if kind is AlertKind.RISK and not state.exit_to else None
+        head = f"{reason}; {ev.explanation}" if reason else ev.explanation
+        message = "\n".join([head, *proposal.summary()[1:]])
         data_out = {"intents": payload, "outbox": str(user.outbox)}
         self._send(Alert(kind=kind, owner=user.owner, message=message, data=data_out))
 
+    def _pending(self, owner: str) -> set[int]:
+        """Nonces of ``owner``'s intents the keeper still holds (none known without it)."""
+        from keeper.intents.cli_support import pending_nonces
+
+        return pending_nonces(self.keeper_url, owner) if self.keeper_url else set()
+
     def _completions(self, user: WatchedUser, memory: WatchMemory) -> None:
-        import requests
+        from keeper.intents.cli_support import intake_get
 
         key = user.owner.lower()
         done = set(memory.reported.get(key, []))
-        answer = requests.get(
-            f"{self.keeper_url}/intents", params={"owner": user.owner}, timeout=10
-        )
-        answer.raise_for_status()
-        for record in answer.json()["intents"]:
+        assert self.keeper_url is not None
+        answer = intake_get(self.keeper_url, "/intents", {"owner": user.owner}, "--keeper-url")
+        for record in answer["intents"]:
             intent_id, state = record["id"], record["state"]
             if intent_id in done or state not in ("settled", *_BAD_ENDS):
                 continue
@@ -179,3 +191,44 @@ class Watcher:
             self._send(alert)
             done.add(intent_id)
         memory.reported[key] = sorted(done)
+
+
+def run_rounds(
+    watcher: Watcher,
+    echo: Callable[[str], None],
+    interval: float,
+    rounds: int | None = None,
+    max_backoff: float = 300.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Run ``watcher`` round after round (``rounds`` of them, or until Ctrl-C): one heartbeat
+    line per round, one line per alert; a failed round (the node or keeper unreachable) is one
+    line and the next try waits twice as long, up to ``max_backoff``. Returns the rounds run."""
+    from web3.exceptions import Web3Exception
+
+    from keeper.exceptions import KeeperError
+
+    done = failures = 0
+    try:
+        while rounds is None or done < rounds:
+            stamp = datetime.now(UTC).strftime("%H:%M:%S")
+            wait = interval
+            try:
+                alerts = watcher.round()
+            except (KeeperError, OSError, ValueError, Web3Exception) as err:
+                failures += 1
+                wait = min(max_backoff, interval * 2**failures)
+                echo(f"{stamp} round {done + 1} failed: {err}; retrying in {wait:.0f} s")
+            else:
+                failures = 0
+                for alert in alerts:
+                    echo(f"[{alert.kind.value}] {alert.message.splitlines()[0]}")
+                echo(f"{stamp} round {done + 1}: {len(alerts)} alert(s); next in {interval:g} s")
+            done += 1
+            if rounds is None or done < rounds:
+                sleep(wait)
+    except KeyboardInterrupt:
+        echo(f"stopped after {done} round(s) (Ctrl-C)")
+        return done
+    echo(f"stopped after {done} round(s)")
+    return done

@@ -40,7 +40,7 @@ def test_a_user_signs_submits_lists_and_cancels_an_intent_from_the_command_line(
         cli,
         ["intent", "sign", "--account", "TEST::2", "--rpc-url", rpc_url,
          "--executor", executor.address, "--sell", f"{weth.address}:1.5",
-         "--buy", f"{usdc.address}:4000", "--nonce", "77", "--out", str(signed_file)],
+         "--buy", f"{usdc.address}:4000", "--nonce", "77", "--out", str(signed_file), "--yes"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     body = json.loads(signed_file.read_text())
@@ -87,7 +87,7 @@ def test_a_smart_wallets_signer_signs_for_it_and_intake_accepts_or_names_the_sig
     signed_file = tmp_path / "wallet.json"
     sign = ["intent", "sign", "--account", "TEST::2", "--rpc-url", rpc_url,
             "--executor", executor.address, "--sell", f"{weth.address}:1",
-            "--buy", f"{usdc.address}:3000", "--out", str(signed_file)]  # fmt: skip
+            "--buy", f"{usdc.address}:3000", "--yes", "--out", str(signed_file)]  # fmt: skip
     result = runner.invoke(cli, [*sign, "--owner", wallet.address])
     assert result.exit_code == 0, result.output
     assert json.loads(signed_file.read_text())["intent"]["owner"] == wallet.address

@@ -65,9 +65,11 @@ def test_missing_erc20_approval_or_small_vault_allowance_is_rejected(
     weth.mint(bob, E18, sender=bob)
     err = rejection(service, users, bob, users.intent(bob, [(weth, E18)], [(usdc, 1)]))
     assert err.code == "insufficient_allowance" and "ERC-20 approval" in err.problem
+    assert f"fix: keeper vault approve {weth.address} AMOUNT" in err.problem
     users.fund(bob, weth, 0, allowance=E18 // 2)
     err = rejection(service, users, bob, users.intent(bob, [(weth, E18)], [(usdc, 1)]))
     assert err.code == "insufficient_allowance" and "vault allowance" in err.problem
+    assert "fix: keeper vault approve" in err.problem
 
 
 def test_a_nonce_cancelled_on_chain_is_rejected(service, users, executor, carol, weth, usdc):
