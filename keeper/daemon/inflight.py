@@ -91,6 +91,8 @@ class Follower:
     held: list[Claim]
     #: store writes that may wait until the cycle's bundle is sent
     deferred: list[Callable[[], None]]
+    #: records what a settlement did (keeper.daemon.recording.SettlementRecorder); None = not
+    recorder: Any = None
 
     def write_deferred(self) -> None:
         while self.deferred:
@@ -165,6 +167,8 @@ class Follower:
                         bundle_hash=flight.bundle_hash,
                     )
                     report.settled += len(moved)
+                    if moved:
+                        self._record(flight, receipt)
 
                 self.deferred.append(settle)
                 return
@@ -180,6 +184,19 @@ class Follower:
         self.store.renew(flight.token)
         if flight.bundle is not None and self.relay is not None:
             self._send(flight, head.number + 1)
+
+    def _record(self, flight: InFlight, receipt: dict[str, Any]) -> None:
+        """Keep what the settlement did (the dashboard's history). Its intents are settled
+        whatever happens here: a failed read is logged and the record is skipped."""
+        from keeper.exceptions import KeeperError
+
+        if self.recorder is None:
+            return
+        try:
+            self.recorder.record(flight, receipt)
+        except (KeeperError, OSError, ValueError, KeyError) as err:
+            self.metrics.failures.labels(kind="record").inc()
+            log.warning("settlement %s not recorded: %s", flight.tx_hash, err)
 
     def _check_delivery(self, flight: InFlight, receipt: dict[str, Any]) -> None:
         from keeper.settlement.outcome import shortfalls
