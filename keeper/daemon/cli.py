@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -50,14 +51,19 @@ def run_keeper(
     config: Path | None = None,
     max_blocks: int | None = None,
     deployments_file: Path | None = None,
+    services: Callable[[Any, Path | None], Sequence[Any]] | None = None,
     **overrides: Any,
 ) -> int:
-    """Load settings, build the keeper, run it until SIGINT/SIGTERM; returns the exit code."""
+    """Load settings, build the keeper, run it until SIGINT/SIGTERM; returns the exit code.
+
+    ``services(parts, deployments_file)``: more services to run beside the keeper (the
+    dashboard, from a layer above this one)."""
     from keeper.config import load_settings
     from keeper.daemon.daemon import KeeperDaemon, build
 
     settings = load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
-    daemon = KeeperDaemon(build(settings, deployments_file))
+    parts = build(settings, deployments_file)
+    daemon = KeeperDaemon(parts, services(parts, deployments_file) if services else ())
 
     def graceful(signum: int, frame: FrameType | None) -> None:
         logging.getLogger("keeper.daemon").info("stopping", extra={"signal": signum})
