@@ -169,9 +169,10 @@ def test_a_control_signed_by_someone_else_is_refused_and_changes_nothing(setup):
 def test_a_signed_request_cannot_be_changed_after_signing(setup):
     client, _, state = setup
     body = signed_body(client, OWNER, OWNER, action="pause")
-    body["request"]["action"] = "resume"  # the signature was for pause
+    body["request"]["action"] = "trigger"  # the signature was for pause
     answer = client.post(f"/api/owners/{OWNER.address}/controls", json=body)
     assert answer.status_code == 403 and answer.json()["detail"].startswith("signature")
+    assert ControlStore(state).load().manual_requested is False
 
 
 def test_an_expired_control_request_is_refused(setup):
