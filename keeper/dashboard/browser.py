@@ -46,3 +46,30 @@ def page_errors(page: Any) -> list[str]:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     return errors
+
+
+def capture(browser: Any, pages: dict[str, str], out_dir: Path, width: int = 1360) -> list[Path]:
+    """Full-page PNGs of ``pages`` (name -> URL) as ``out_dir/dashboard-<name>.png``, with a
+    launched ``browser`` (:func:`launch`).
+
+    Raises RuntimeError naming the page when one logs a console error or answers an error."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        for name, url in pages.items():
+            page = context.new_page()
+            errors = page_errors(page)
+            answer = page.goto(url, wait_until="networkidle")
+            if answer is None or not answer.ok:
+                status = answer.status if answer is not None else "no answer"
+                raise RuntimeError(f"{name}: {url} answered {status}")
+            if errors:
+                raise RuntimeError(f"{name}: console errors: {errors}")
+            path = out_dir / f"dashboard-{name}.png"
+            page.screenshot(path=str(path), full_page=True)
+            written.append(path)
+            page.close()
+    finally:
+        context.close()
+    return written

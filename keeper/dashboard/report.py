@@ -221,7 +221,7 @@ def write_report(
     body += [f"<h2>{e(name)}</h2><img src='{e(file)}' alt='{e(name)}'>" for name, file in charts]
     page = folder / f"{month}.html"
     page.write_text(
-        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<!doctype html><html><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
         f"<title>{e(title)}</title><style>body{{font:14px system-ui;max-width:900px;"
         "margin:24px auto}}table{{border-collapse:collapse;margin:8px 0}}td,th{{border-bottom:"
         "1px solid #ddd;padding:4px 10px;text-align:left}}img{{max-width:100%}}</style></head>"

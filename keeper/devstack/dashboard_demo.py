@@ -61,14 +61,45 @@ def write_strategy(folder: Path) -> Path:
                 "band": BAND,
                 "targets": TARGETS,
                 "triggers": {"calendar": {"enabled": False}},
+                "history": {"path": "prices.db"},
             }
         )
     )
     return path
 
 
+#: annual volatility of the simulated closes (demo and screenshots only)
+SIMULATED_VOL = {"WETH": 0.65, "USDC": 0.01}
+
+
+def seed_history(strategy_file: Path, chain_id: int, today: int, days: int, seed: int = 7) -> None:
+    """SIMULATED daily closes for the demo's risk panel: a seeded random walk per token ending
+    at its reference price (the local chain is minutes old, so it has no history of its own).
+    Only ``make demo DASHBOARD=1`` and ``make screenshots`` use it; docs/DASHBOARD.md says so."""
+    import numpy as np
+
+    from keeper.market.spec import TOKENS
+    from keeper.strategy.live.history import PriceHistory
+
+    history = PriceHistory(strategy_file.parent / "prices.db", chain_id)
+    rng = np.random.default_rng(seed)
+    reference = {t.symbol: t.usd_price for t in TOKENS if t.symbol in SIMULATED_VOL}
+    paths = {}
+    for symbol, vol in SIMULATED_VOL.items():
+        steps = rng.normal(0.0, vol / np.sqrt(365), days)
+        walk = np.exp(np.cumsum(steps[::-1]))[::-1]  # ends at 1 today
+        paths[symbol] = reference[symbol] * walk / walk[-1]
+    for i in range(days - 1):  # today's close comes from the chain
+        day = today - (days - 1) + i
+        history.record({s: float(p[i]) for s, p in paths.items()}, day * 86_400 + 43_200)
+
+
 @contextmanager
-def dashboard_scenario(workdir: Path, timeout: float = 120.0) -> Iterator[DashboardScenario]:
+def dashboard_scenario(
+    workdir: Path, timeout: float = 120.0, simulated_days: int = 0
+) -> Iterator[DashboardScenario]:
+    """The scenario; ``simulated_days`` > 0 seeds that many days of SIMULATED closes
+    (:func:`seed_history`) for the risk panel."""
     import requests
 
     from keeper.chain.anvil import free_port
@@ -79,6 +110,10 @@ def dashboard_scenario(workdir: Path, timeout: float = 120.0) -> Iterator[Dashbo
     with local_stack(workdir, PORTFOLIOS, block_time=1.0) as stack:
         alice, bob, carol = stack.users
         strategy_file = write_strategy(workdir / "strategies")
+        if simulated_days:
+            latest = stack.w3.eth.get_block("latest")
+            today = int(latest["timestamp"]) // 86_400
+            seed_history(strategy_file, stack.chain_id, today, simulated_days)
         state_file = workdir / "strategies" / "alice.state.json"
         reports_dir = workdir / "reports"
         port = free_port()
@@ -160,7 +195,7 @@ def main() -> int:
     try:
         with (
             tempfile.TemporaryDirectory(prefix="keeper-dashboard-") as tmp,
-            dashboard_scenario(Path(tmp)) as s,
+            dashboard_scenario(Path(tmp), simulated_days=120) as s,
         ):
             print(f"\ndashboard: {s.url}/")
             print(f"  portfolio: {s.url}/portfolio/{s.alice.address}")

@@ -136,3 +136,56 @@ def test_a_control_signed_by_the_owner_pauses_and_one_signed_by_someone_else_is_
     assert page.inner_text("#paused-badge") == "paused"
     page.reload()
     assert page.inner_text("#next-when") == "paused"
+
+
+def test_screenshots_of_the_three_pages_render_without_console_errors(scenario, browser, tmp_path):
+    from keeper.dashboard.browser import capture
+
+    pages = {
+        "portfolio": f"{scenario.url}/portfolio/{scenario.alice.address}",
+        "settlement": f"{scenario.url}/settlements/{scenario.tx_hash}",
+        "keeper": f"{scenario.url}/keeper",
+    }
+    written = capture(browser, pages, tmp_path)  # raises on a console error or an error answer
+    assert [w.name for w in written] == [f"dashboard-{n}.png" for n in pages]
+    for path in written:
+        data = path.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, path
+
+
+def test_keeper_report_writes_the_month_and_the_portfolio_links_to_it(scenario, page):
+    import time
+
+    from click.testing import CliRunner
+
+    from keeper.cli import cli
+
+    stamp = scenario.stack.w3.eth.get_block("latest")["timestamp"]
+    month = time.strftime("%Y-%m", time.gmtime(stamp))
+    env = {"KEEPER_DATA_DIR": str(scenario.data_dir)}
+    folder = scenario.reports_dir / scenario.alice.address.lower()
+    args = ["report", "--owner", scenario.alice.address, "--month", month, "--out", str(folder)]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    markdown = (folder / f"{month}.md").read_text()
+    _, events = settled_events(scenario)
+    mine = next(e for e in events if e.owner == scenario.alice.address)
+    assert "| rebalances | 1 |" in markdown
+    assert f"{mine.sold[0] / 1e18:,.4f} WETH" in markdown
+    for png in (f"{month}-costs.png", f"{month}-savings.png"):
+        assert (folder / png).stat().st_size > 5_000
+    page.goto(f"{scenario.url}/portfolio/{scenario.alice.address}")
+    page.click(f".reports a[href$='/{month}.html']")
+    page.wait_for_url(f"**/reports/**/{month}.html")
+    assert "Rebalancing report" in page.inner_text("h1")
+    assert page.locator("img").count() == 2
+
+
+def test_keeper_report_refuses_a_malformed_month():
+    from click.testing import CliRunner
+
+    from keeper.cli import cli
+
+    result = CliRunner().invoke(cli, ["report", "--owner", "0x" + "11" * 20, "--month", "2026-13"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: month: expected YYYY-MM (e.g. 2026-11), got '2026-13'"
