@@ -181,6 +181,9 @@ def record_prices(
 @click.option("--webhook", "webhooks", multiple=True, help="POST alerts here (repeatable)")
 @click.option("--interval", default=60.0, show_default=True, help="seconds between rounds")
 @click.option("--rounds", type=int, help="stop after N rounds (default: run until Ctrl-C)")
+@click.option(
+    "--store-url", help="the keeper's store (SQLAlchemy URL): journal each decision there"
+)
 def watch(
     strategy_file: str,
     owner: str,
@@ -193,6 +196,7 @@ def watch(
     webhooks: tuple[str, ...],
     interval: float,
     rounds: int | None,
+    store_url: str | None,
 ) -> None:
     """Evaluate every INTERVAL seconds; alert proposals, scheduled notices and completions."""
     import time
@@ -217,6 +221,12 @@ def watch(
         keeper_url=keeper_url,
         history_file=history_file,
     )
+    store = None
+    if store_url:
+        from keeper.intents.store import IntentStore
+
+        store = IntentStore(store_url, "strategy-watch")
+        watcher.journal = store.ledger
     done = 0
     try:
         while rounds is None or done < rounds:
@@ -227,6 +237,9 @@ def watch(
                 time.sleep(interval)
     except KeyboardInterrupt:
         pass
+    finally:
+        if store is not None:
+            store.close()
 
 
 strategy.add_command(record_prices)
