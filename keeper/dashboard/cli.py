@@ -119,9 +119,9 @@ def serve(
 def control(action: str, url: str, owner: str, signer: str, targets: str | None) -> None:
     """Prepare a control request, sign it as the owner (EIP-712) and send it."""
     import requests
-    from eth_account.messages import encode_typed_data
 
     from keeper.chain.signer import load_signer
+    from keeper.dashboard.controls import ControlRequest, sign
     from keeper.exceptions import KeeperError
 
     params = {"action": action, **({"targets": targets} if targets else {})}
@@ -132,9 +132,10 @@ def control(action: str, url: str, owner: str, signer: str, targets: str | None)
     if not answer.ok:
         raise KeeperError(answer.json().get("detail", answer.text))
     typed = answer.json()
-    account = load_signer(signer)
-    signature = account.sign_message(encode_typed_data(full_message=typed)).signature
-    body = {"request": typed["message"], "signature": "0x" + bytes(signature).hex()}
+    request = ControlRequest.model_validate(typed["message"])
+    domain = typed["domain"]
+    signature = sign(request, load_signer(signer), domain["chainId"], domain["verifyingContract"])
+    body = {"request": typed["message"], "signature": signature}
     sent = requests.post(f"{base}/api/owners/{owner}/controls", json=body, timeout=10)
     if not sent.ok:
         raise KeeperError(f"refused: {sent.json().get('detail', sent.text)}")

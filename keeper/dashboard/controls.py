@@ -134,9 +134,16 @@ def prepare(
 
 
 def sign(request: ControlRequest, account: Any, chain_id: int, executor: str) -> str:
-    """The owner's signature (what a wallet or ``keeper dashboard control`` produces)."""
+    """The owner's signature (what a wallet or ``keeper dashboard control`` produces), with an
+    eth-account account or an Ape account (alias)."""
     message = encode_typed_data(full_message=typed_data(request, chain_id, executor))
-    return "0x" + bytes(account.sign_message(message).signature).hex()
+    signed = account.sign_message(message)
+    if signed is None:
+        raise ControlError("signature", f"account {account.address} declined to sign", 422)
+    raw = getattr(signed, "signature", None)  # eth-account SignedMessage
+    if raw is None and hasattr(signed, "encode_rsv"):  # Ape MessageSignature
+        raw = signed.encode_rsv()
+    return "0x" + bytes(raw).hex()
 
 
 def recover(signed: SignedControl, chain_id: int, executor: str) -> str:

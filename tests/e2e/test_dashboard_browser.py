@@ -189,3 +189,64 @@ def test_keeper_report_refuses_a_malformed_month():
     result = CliRunner().invoke(cli, ["report", "--owner", "0x" + "11" * 20, "--month", "2026-13"])
     assert result.exit_code == 1
     assert result.output.strip() == "error: month: expected YYYY-MM (e.g. 2026-11), got '2026-13'"
+
+
+def test_the_owner_resumes_from_the_command_line_and_a_standalone_dashboard_reads_the_store(
+    scenario,
+):
+    """``keeper dashboard control`` signs as the owner (an Ape test account); ``keeper
+    dashboard serve`` serves the same store without a daemon in its process."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import requests
+
+    from keeper.chain.anvil import free_port
+    from keeper.daemon.daemon import wait_for
+    from keeper.strategy.controls import ControlStore
+
+    ControlStore(scenario.state_file).pause()
+    control = subprocess.run(
+        [sys.executable, "-m", "keeper.cli", "dashboard", "control", "resume", "--url",
+         scenario.url, "--owner", scenario.alice.address, "--signer", "TEST::2"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert control.returncode == 0, control.stderr
+    assert json.loads(control.stdout)["paused"] is False
+    assert ControlStore(scenario.state_file).load().paused is False
+    stranger = subprocess.run(
+        [sys.executable, "-m", "keeper.cli", "dashboard", "control", "pause", "--url",
+         scenario.url, "--owner", scenario.alice.address, "--signer", "TEST::3"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert stranger.returncode == 1
+    assert stranger.stderr.strip().startswith("error: refused: signature: signed by 0x")
+    assert ControlStore(scenario.state_file).load().paused is False
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPER_")}
+    env["KEEPER_DATA_DIR"] = str(scenario.data_dir)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "keeper.cli", "dashboard", "serve", "--rpc-url",
+         scenario.stack.anvil.url, "--deployments", str(scenario.stack.deployments_file),
+         "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/api/keeper"
+
+        def up() -> bool:
+            try:
+                return requests.get(url, timeout=2).ok
+            except requests.RequestException:
+                return proc.poll() is not None
+
+        assert wait_for(up, 60) and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        body = requests.get(url, timeout=10).json()
+        assert body["live"] is False and body["intents_by_state"]["accepted"] == 1
+        assert scenario.tx_hash.lower() in [s["tx_hash"] for s in body["settlements"]]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)
