@@ -143,6 +143,8 @@ def sign(request: ControlRequest, account: Any, chain_id: int, executor: str) ->
     raw = getattr(signed, "signature", None)  # eth-account SignedMessage
     if raw is None and hasattr(signed, "encode_rsv"):  # Ape MessageSignature
         raw = signed.encode_rsv()
+    if raw is None or len(bytes(raw)) != 65:
+        raise ControlError("signature", f"unexpected signature {type(signed).__name__}", 422)
     return "0x" + bytes(raw).hex()
 
 
