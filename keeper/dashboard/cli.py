@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,35 @@ def control(action: str, url: str, owner: str, signer: str, targets: str | None)
     click.echo(json.dumps(sent.json(), indent=2))
 
 
+def month_risk(settings: Any, owner: str, start: int, end: int) -> Any:
+    """Risk metrics of the owner's target allocation over the month's daily closes, when the
+    owner is in ``dashboard.owners`` and their strategy keeps a price history; else None."""
+    import numpy as np
+
+    from keeper.dashboard.risk import risk_metrics
+    from keeper.strategy.config import load_strategy
+    from keeper.strategy.live.history import PriceHistory
+
+    entry = next((e for e in settings.dashboard.owners if e.owner.lower() == owner.lower()), None)
+    if entry is None:
+        return None
+    cfg = load_strategy(entry.strategy)
+    if cfg.history.path is None:
+        return None
+    history = PriceHistory(entry.strategy.parent / cfg.history.path, settings.chain_id or 1)
+    targets = cfg.target_weights()
+    symbols = sorted(targets)
+    # the month's days that have passed (a report on the month in progress stops at today)
+    last_day = min(end // 86_400 - 1, int(time.time()) // 86_400)
+    closes = history.daily_prices(symbols, until_day=last_day)
+    days = min(closes.shape[0], last_day - start // 86_400 + 1)
+    closes = closes[-days:] if days > 0 else closes[:0]
+    if closes.shape[0] == 0:
+        return None
+    holdings = np.array([targets[s] for s in symbols]) / closes[0]
+    return risk_metrics(closes, holdings)
+
+
 @click.command("report")
 @click.option("--owner", required=True, help="the portfolio owner's address")
 @click.option("--month", required=True, help="YYYY-MM (UTC)")
@@ -161,9 +191,10 @@ def report(owner: str, month: str, config: Path | None, out_dir: Path | None) ->
     settings = load_settings(config)
     start, end = parse_month(month)
     folder = out_dir or (settings.dashboard.reports_dir or Path("reports")) / owner.lower()
+    risk = month_risk(settings, owner, start, end)
     store = IntentStore(settings.database_url, f"{settings.keeper_id}-report")
     try:
-        html, markdown = write_report(store.ledger, owner, month, start, end, folder)
+        html, markdown = write_report(store.ledger, owner, month, start, end, folder, risk)
     finally:
         store.close()
     click.echo(f"wrote {html} and {markdown}")

@@ -77,6 +77,12 @@ class MonthSummary:
     def alone_usd(self) -> float:
         return sum(f.own_cost_usd for _, f in self.fills)
 
+    @property
+    def netting_usd(self) -> float:
+        """The part of the savings that is better execution (received more than alone, at mid
+        prices); the rest is gas the owner did not pay for a transaction of their own."""
+        return sum(f.received_usd - f.counterfactual.own_received_usd for _, f in self.fills)
+
 
 def summarise(ledger: Ledger, owner: str, month: str, start: int, end: int) -> MonthSummary:
     settlements = list(reversed(ledger.settlements(owner=owner, since=start, until=end)))
@@ -153,29 +159,50 @@ def _rows(summary: MonthSummary) -> list[list[str]]:
 HEADERS = ["time (UTC)", "block", "sold", "received", "cost", "saved"]
 
 
-def _lines(summary: MonthSummary) -> list[tuple[str, str]]:
-    lines = [
-        ("rebalances", str(len(summary.settlements))),
-        ("traded", f"${summary.traded_usd:,.2f}"),
-        ("trading cost (LP fees + impact, at mid prices)", f"${summary.trading_usd:,.2f}"),
-        ("keeper fees", f"${summary.fees_usd:,.2f}"),
-        ("gas of the owner's share (paid by the keeper)", f"${summary.gas_usd:,.2f}"),
-        ("cost had each rebalance been one transaction alone (own router)",
-         f"${summary.alone_usd:,.2f}"),
-        ("saved vs one transaction alone, own router (fair)", f"${summary.savings_usd:,.2f}"),
-        ("saved vs one Router02 transaction per leg", f"${summary.router02_savings_usd:,.2f}"),
-        ("decisions journaled / proposals / signed controls",
-         f"{summary.decisions} / {summary.proposals} / {summary.controls}"),
+def _sections(summary: MonthSummary) -> list[tuple[str, list[tuple[str, str]]]]:
+    alone = summary.alone_usd
+    paid = summary.trading_usd + summary.fees_usd
+    sections = [
+        ("Rebalances", [
+            ("settlements", str(len(summary.settlements))),
+            ("traded", f"${summary.traded_usd:,.2f}"),
+            ("decisions journaled / proposals / signed controls",
+             f"{summary.decisions} / {summary.proposals} / {summary.controls}"),
+        ]),
+        ("Costs by kind", [
+            ("trading (LP fees + price impact, at the block's mid prices)",
+             f"${summary.trading_usd:,.2f}"),
+            ("keeper fees", f"${summary.fees_usd:,.2f}"),
+            ("gas of the owner's share (paid by the keeper)", f"${summary.gas_usd:,.2f}"),
+        ]),
+        ("Savings", [
+            ("vs one transaction alone through our own router, same pools and block (fair)",
+             f"${summary.savings_usd:,.2f}"),
+            ("vs one Uniswap V2 Router02 transaction per leg (second line)",
+             f"${summary.router02_savings_usd:,.2f}"),
+        ]),
+        ("Attribution of the rebalancing", [
+            ("what the owner paid to rebalance (trading + fees)", f"${paid:,.2f}"),
+            ("what the same trades would have cost alone (trading + own gas)", f"${alone:,.2f}"),
+            ("saved by better execution than alone (netting between users)",
+             f"${summary.netting_usd:,.2f}"),
+            ("saved gas: no transaction of the owner's own",
+             f"${summary.savings_usd - summary.netting_usd:,.2f}"),
+        ]),
     ]  # fmt: skip
     risk = summary.risk
     if risk is not None and risk.volatility is not None:
-        lines += [
-            ("volatility (annualised)", f"{risk.volatility:.1%}"),
-            (f"VaR / CVaR {risk.level:.0%} one day", f"{risk.var:.2%} / {risk.cvar:.2%}"),
-            ("max drawdown", f"{risk.max_drawdown:.1%}"),
-            ("Sharpe", f"{risk.sharpe:.2f}" if risk.sharpe is not None else "—"),
-        ]
-    return lines
+        sections.append(
+            (f"Risk (target allocation over {risk.days} daily closes)", [
+                ("volatility (annualised)", f"{risk.volatility:.1%}"),
+                (f"VaR / CVaR {risk.level:.0%} one day", f"{risk.var:.2%} / {risk.cvar:.2%}"),
+                ("max drawdown", f"{risk.max_drawdown:.1%}"),
+                ("Sharpe", f"{risk.sharpe:.2f}" if risk.sharpe is not None else "—"),
+                ("EWMA volatility forecast", f"{risk.ewma_volatility:.1%}"),
+                ("correlation shift", "shifted" if risk.correlation_shifted else "stable"),
+            ])
+        )  # fmt: skip
+    return sections
 
 
 def write_report(
@@ -191,12 +218,14 @@ def write_report(
     summary.risk = risk
     folder.mkdir(parents=True, exist_ok=True)
     charts = _charts(summary, folder)
-    lines, rows = _lines(summary), _rows(summary)
+    sections, rows = _sections(summary), _rows(summary)
     title = f"Rebalancing report {month} — {owner}"
 
-    md = [f"# {title}", "", "| | |", "|---|---|"]
-    md += [f"| {k} | {v} |" for k, v in lines]
-    md += ["", "## Rebalances", ""]
+    md = [f"# {title}"]
+    for heading, lines in sections:
+        md += ["", f"## {heading}", "", "| | |", "|---|---|"]
+        md += [f"| {k} | {v} |" for k, v in lines]
+    md += ["", "## Settlements", ""]
     if rows:
         md += ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
         md += ["| " + " | ".join(r) + " |" for r in rows]
@@ -209,9 +238,12 @@ def write_report(
     markdown.write_text("\n".join(md) + "\n")
 
     e = html.escape
-    body = [f"<h1>{e(title)}</h1>", "<table class='summary'>"]
-    body += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in lines]
-    body += ["</table>", "<h2>Rebalances</h2>"]
+    body = [f"<h1>{e(title)}</h1>"]
+    for heading, lines in sections:
+        body += [f"<h2>{e(heading)}</h2>", "<table class='summary'>"]
+        body += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in lines]
+        body.append("</table>")
+    body.append("<h2>Settlements</h2>")
     if rows:
         body.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in HEADERS) + "</tr>")
         body += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows]

@@ -8,24 +8,25 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 
-def write_month_report(scenario: object, month: str) -> tuple[Path, Path]:
+def write_month_report(s: Any, month: str) -> tuple[Path, Path]:
+    """What ``keeper report`` writes for the scenario's owner (with the risk section)."""
+    from keeper.config import DashboardOwner, DashboardSettings, KeeperSettings
+    from keeper.dashboard.cli import month_risk
     from keeper.dashboard.report import parse_month, write_report
     from keeper.intents.store import IntentStore
 
-    s = scenario
-    store = IntentStore(f"sqlite:///{s.data_dir / 'intents.db'}", "screenshots")  # type: ignore[attr-defined]
+    owner = s.alice.address
+    entry = DashboardOwner(owner=owner, strategy=s.strategy_file, state=s.state_file)
+    settings = KeeperSettings(chain_id=1, dashboard=DashboardSettings(owners=[entry]))
+    start, end = parse_month(month)
+    store = IntentStore(f"sqlite:///{s.data_dir / 'intents.db'}", "screenshots")
     try:
-        start, end = parse_month(month)
-        owner = s.alice.address  # type: ignore[attr-defined]
+        risk = month_risk(settings, owner, start, end)
         return write_report(
-            store.ledger,
-            owner,
-            month,
-            start,
-            end,
-            s.reports_dir / owner.lower(),  # type: ignore[attr-defined]
+            store.ledger, owner, month, start, end, s.reports_dir / owner.lower(), risk
         )
     finally:
         store.close()

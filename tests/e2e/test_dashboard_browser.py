@@ -170,7 +170,8 @@ def test_keeper_report_writes_the_month_and_the_portfolio_links_to_it(scenario, 
     markdown = (folder / f"{month}.md").read_text()
     _, events = settled_events(scenario)
     mine = next(e for e in events if e.owner == scenario.alice.address)
-    assert "| rebalances | 1 |" in markdown
+    assert "| settlements | 1 |" in markdown
+    assert "## Attribution of the rebalancing" in markdown
     assert f"{mine.sold[0] / 1e18:,.4f} WETH" in markdown
     for png in (f"{month}-costs.png", f"{month}-savings.png"):
         assert (folder / png).stat().st_size > 5_000
