@@ -2,7 +2,8 @@
 
     ape run keeper --network ethereum:mainnet:node -- --signer my-keeper --config keeper.yaml
 
-Thin wrapper over :func:`keeper.daemon.cli.run_keeper`; settings as for ``keeper run``.
+Thin wrapper over :func:`keeper.daemon.cli.run_keeper` with the dashboard beside it; settings
+as for ``keeper run``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,12 @@ def cli(
     max_blocks: int | None,
     log_format: str,
 ) -> None:
-    """Run the keeper against the connected network."""
+    """Run the keeper (and its dashboard) against the connected network."""
     from keeper.daemon.cli import run_keeper, setup_logging
+    from keeper.dashboard.cli import dashboard_services
 
     setup_logging(log_format, "info")
-    raise SystemExit(run_keeper(config, max_blocks, deployments_file, signer=signer))
+    code = run_keeper(
+        config, max_blocks, deployments_file, services=dashboard_services, signer=signer
+    )
+    raise SystemExit(code)
