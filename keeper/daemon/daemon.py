@@ -169,6 +169,7 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
         prices=planner.prices,
         block_time=lambda n: int(web3.eth.get_block(n)["timestamp"]),
     )
+    pipeline.recorder.on_error = lambda tx, err: metrics.failures.labels(kind="record").inc()
     limits = settings.limits
     policy = IntentPolicy(
         chain_id=chain_id,
@@ -281,6 +282,8 @@ class KeeperDaemon:
             self.metrics_server.stop()
             self.metrics_server = None
         self.parts.pipeline.close()
+        if self.parts.pipeline.recorder is not None:
+            self.parts.pipeline.recorder.close()  # the last records, before the store closes
         self.parts.store.close()
         log.info("keeper stopped")
 

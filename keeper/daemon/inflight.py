@@ -186,17 +186,10 @@ class Follower:
             self._send(flight, head.number + 1)
 
     def _record(self, flight: InFlight, receipt: dict[str, Any]) -> None:
-        """Keep what the settlement did (the dashboard's history). Its intents are settled
-        whatever happens here: a failed read is logged and the record is skipped."""
-        from keeper.exceptions import KeeperError
-
-        if self.recorder is None:
-            return
-        try:
-            self.recorder.record(flight, receipt)
-        except (KeeperError, OSError, ValueError, KeyError) as err:
-            self.metrics.failures.labels(kind="record").inc()
-            log.warning("settlement %s not recorded: %s", flight.tx_hash, err)
+        """Keep what the settlement did (the dashboard's history), in the recorder's own thread.
+        Its intents are settled whatever happens there: a failed read is logged and counted."""
+        if self.recorder is not None:
+            self.recorder.record_later(flight, receipt)
 
     def _check_delivery(self, flight: InFlight, receipt: dict[str, Any]) -> None:
         from keeper.settlement.outcome import shortfalls

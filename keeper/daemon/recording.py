@@ -2,7 +2,8 @@
 at the block, blocks to inclusion, the flows, and what the same trades would have cost without
 the batch (:class:`keeper.intents.ledger.Counterfactual`).
 
-Runs after the cycle's bundle is out (a deferred store write). The block's pools are read at
+Runs in a background thread once the intents are recorded settled (the cycle does not wait for
+it; :meth:`SettlementRecorder.close` lets the last records finish). The block's pools are read at
 the block *before* the settlement (the prices the batch traded against); the counterfactual
 routes each user's trade alone on that same snapshot:
 
@@ -19,7 +20,9 @@ A user's sells are paired with their buys in proportion to the USD each buy leg 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from eth_utils import keccak
@@ -163,6 +166,38 @@ class SettlementRecorder:
         self.market_at = market_at
         self.prices = prices
         self.block_time = block_time
+        self._worker: ThreadPoolExecutor | None = None
+        #: called with the error of a recording that failed in the background
+        self.on_error: Callable[[str, BaseException], None] | None = None
+
+    def record_later(self, flight: InFlight, receipt: Mapping[str, Any]) -> Future[Any]:
+        """Record in a background thread, so the per-block cycle never waits for the pool reads
+        and quotes of a record (the intents are already ``settled``)."""
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording")
+        return self._worker.submit(self._record_logged, flight, receipt)
+
+    def _record_logged(self, flight: InFlight, receipt: Mapping[str, Any]) -> None:
+        from keeper.exceptions import KeeperError
+
+        started = time.perf_counter()
+        try:
+            self.record(flight, receipt)
+        except (KeeperError, OSError, ValueError, KeyError) as err:
+            log.warning("settlement %s not recorded: %s", flight.tx_hash, err)
+            if self.on_error is not None:
+                self.on_error(flight.tx_hash, err)
+            return
+        log.info(
+            "settlement recorded",
+            extra={"tx": flight.tx_hash, "seconds": round(time.perf_counter() - started, 3)},
+        )
+
+    def close(self) -> None:
+        """Finish the records under way."""
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+            self._worker = None
 
     def record(self, flight: InFlight, receipt: Mapping[str, Any]) -> Settlement:
         block = _int(receipt["blockNumber"])
