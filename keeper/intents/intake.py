@@ -52,7 +52,23 @@ def record_json(record: IntentRecord, store: IntentStore | None = None) -> dict[
             {**asdict(t), "source": t.source.value if t.source else None, "target": t.target.value}
             for t in store.history(record.id)
         ]
+        data["refund"] = refunds_json([record.id], store).get(record.id)
     return data
+
+
+def refunds_json(ids: list[str], store: IntentStore) -> dict[str, dict[str, Any]]:
+    """Builder refunds per intent: wei its settlement earned it, wei taken off its fee."""
+    from keeper.intents.refunds import RefundBook
+
+    return {
+        i: {
+            "earnedWei": str(r.earned_wei),
+            "creditedWei": str(r.credited_wei),
+            "creditedFeeUnits": str(r.credited_fee_units),
+            "bundles": list(r.bundles),
+        }
+        for i, r in RefundBook(store.engine).per_intent(ids).items()
+    }
 
 
 class IntakeService:
@@ -210,7 +226,9 @@ class _Handler(BaseHTTPRequestHandler):
                 states = [IntentState(s) for s in query.get("state", [])] or None
                 owner = query.get("owner", [None])[0]
                 records = store.find(states=states, owner=owner)
-                return self._reply(HTTPStatus.OK, {"intents": [record_json(r) for r in records]})
+                refunds = refunds_json([r.id for r in records], store)
+                listed = [{**record_json(r), "refund": refunds.get(r.id)} for r in records]
+                return self._reply(HTTPStatus.OK, {"intents": listed})
             if len(parts) == 2 and parts[0] == "intents":
                 return self._reply(HTTPStatus.OK, record_json(store.get(parts[1]), store))
         except UnknownIntentError as err:

@@ -20,7 +20,7 @@ Fairness rule (see docs/ROUTING.md): within a pair {A, B} every order gets the s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from keeper.routing.bracket import IllinoisBracket
@@ -74,6 +74,47 @@ class NettingResult:
     @property
     def residual_routes(self) -> tuple[Route, ...]:
         return tuple(c.residual for c in self.clearings if c.residual is not None)
+
+
+@dataclass(frozen=True)
+class NettedFlow:
+    """How much of the users' sell flow a netting settled between users.
+
+    ``total_usd``: everything users sold, over all pairs; ``routed_usd``: of it, the residuals
+    sent through the pools. The rest was delivered to users selling the opposite way.
+    """
+
+    total_usd: float
+    routed_usd: float
+
+    @property
+    def netted_usd(self) -> float:
+        return self.total_usd - self.routed_usd
+
+    @property
+    def share(self) -> float:
+        """``netted_usd / total_usd`` (0 when nothing was sold)."""
+        return self.netted_usd / self.total_usd if self.total_usd > 0 else 0.0
+
+
+def netted_flow(
+    clearings: Iterable[PairClearing], value_usd: Callable[[str, int], float]
+) -> NettedFlow:
+    """The netted share of a netting result's flow, valued by ``value_usd(token, amount)``.
+
+    Per pair ``{A, B}`` users sold ``sold_a`` of A and ``sold_b`` of B; only the excess side's
+    residual (``residual.amount_in`` of ``residual.sell_token``) crossed a pool, so::
+
+        total  = value(A, sold_a) + value(B, sold_b)
+        routed = value(residual.sell_token, residual.amount_in)     (0 for an internal cross)
+    """
+    total = routed = 0.0
+    for clearing in clearings:
+        total += value_usd(clearing.token_a, clearing.sold_a)
+        total += value_usd(clearing.token_b, clearing.sold_b)
+        if clearing.residual is not None:
+            routed += value_usd(clearing.residual.sell_token, clearing.residual.amount_in)
+    return NettedFlow(total, routed)
 
 
 def net(
