@@ -21,11 +21,12 @@ PYTEST_ARGS ?=
 BENCH ?=
 PY_DIRS := $(wildcard keeper scripts tests bench)
 
-.PHONY: help bootstrap solc-frontend test demo lint format bench compile clean lock
+.PHONY: help bootstrap solc-frontend test demo lint format bench compile clean lock browser screenshots
 
 help:
 	@echo "make test    - set everything up (venv, npm, compiler) and run the test suite"
-	@echo "make demo    - run the end-to-end demo on an embedded local chain"
+	@echo "make demo    - run the end-to-end demo on an embedded local chain (DASHBOARD=1: the dashboard)"
+	@echo "make screenshots - regenerate docs/dashboard-*.png"
 	@echo "make lint    - ruff + mypy"
 	@echo "make bench   - print benchmark figures (see docs/BENCHMARKS.md)"
 	@echo "make compile - compile the contracts"
@@ -69,11 +70,27 @@ SOL_SOURCES = $(shell find contracts -name '*.sol' -not -path '*/.cache/*') ape-
 
 compile: bootstrap .build/.compile-stamp
 
-test: bootstrap compile
+# Headless Chromium for the dashboard's browser tests and screenshots: the Debian package,
+# installed when missing (apt-get, as root: CI and these machines); never a browser download.
+# Without it the browser tests skip and say why.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } || \
+	    echo "warning: could not install chromium; the browser tests will be skipped" >&2; }
+
+test: bootstrap compile browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# DASHBOARD=1: the dashboard demo instead (keeper + dashboard on the local market; prints the
+# URL and keeps everything up until Ctrl-C)
+DASHBOARD ?=
 demo: bootstrap compile
-	$(BIN)/python -m keeper.devstack.demo
+	$(if $(DASHBOARD),$(BIN)/python -m keeper.devstack.dashboard_demo,$(BIN)/python -m keeper.devstack.demo)
+
+# PNGs of the dashboard's pages into docs/ (a real keeper on the local market, headless Chromium)
+screenshots: bootstrap compile browser
+	$(BIN)/python -m keeper.devstack.screenshots docs
 
 lint: bootstrap
 	$(BIN)/ruff format --check $(PY_DIRS)

@@ -106,6 +106,29 @@ class MetricsSettings(ListenSettings):
     port: int = Field(default=9108, ge=0, le=65535)
 
 
+class DashboardOwner(_Section):
+    """A portfolio the dashboard shows: its owner, strategy file and control-state file."""
+
+    owner: Address
+    strategy: Path
+    #: the strategy's control state (pause, targets, ...; ``keeper strategy`` uses the same)
+    state: Path
+
+
+class DashboardSettings(ListenSettings):
+    """The dashboard (web pages + JSON API), served by ``keeper run`` and ``keeper dashboard``.
+    Read-only unless a request carries its owner's EIP-712 signature (docs/DASHBOARD.md)."""
+
+    port: int = Field(default=8550, ge=0, le=65535)
+    owners: list[DashboardOwner] = Field(default_factory=list)
+    #: where ``keeper report`` writes monthly reports (linked from the portfolio page)
+    reports_dir: Path | None = None
+    #: browser origins allowed to call the API (CORS); empty = none (same origin only)
+    cors_origins: list[str] = Field(default_factory=list)
+    #: how long a prepared control request stays valid (its signed deadline)
+    control_ttl_s: int = Field(default=600, gt=0, le=86_400)
+
+
 class GasPolicy(_Section):
     """maxFeePerGas = min(cap, base fee x headroom + tip); never above the cap."""
 
@@ -232,6 +255,7 @@ class KeeperSettings(BaseSettings):
     lease_s: float = Field(default=120.0, gt=0)
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     gas: GasPolicy = Field(default_factory=GasPolicy)
     relay: RelaySettings = Field(default_factory=RelaySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)

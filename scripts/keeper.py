@@ -3,7 +3,7 @@
     ape run keeper --network ethereum:mainnet:node --signer my-keeper --config keeper.yaml
     ape run keeper --network ethereum:mainnet:node -- --signer my-keeper --config keeper.yaml
 
-Thin wrapper over :func:`keeper.daemon.cli.run_keeper`; settings as for ``keeper run``. The
+Thin wrapper over :func:`keeper.daemon.cli.run_keeper` with the dashboard beside it; settings as for ``keeper run``. The
 keeper's options may come before or after a ``--`` (which separates them from Ape's own).
 """
 
@@ -42,6 +42,7 @@ def _after_separator(**options: Any) -> None:
 def cli(after_separator: tuple[str, ...], **options: Any) -> None:
     """Run the keeper against the connected network."""
     from keeper.daemon.cli import run_keeper, setup_logging
+    from keeper.dashboard.cli import dashboard_services
     from keeper.exceptions import KeeperError
 
     if after_separator:
@@ -56,6 +57,7 @@ def cli(after_separator: tuple[str, ...], **options: Any) -> None:
             options["config"],
             options["max_blocks"],
             options["deployments_file"],
+            services=dashboard_services,
             signer=options["signer"],
         )
     except KeeperError as err:  # one line, as `keeper run` prints it

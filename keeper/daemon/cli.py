@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -63,9 +64,13 @@ def run_keeper(
     config: Path | None = None,
     max_blocks: int | None = None,
     deployments_file: Path | None = None,
+    services: Callable[[Any, Path | None], Sequence[Any]] | None = None,
     **overrides: Any,
 ) -> int:
-    """Load settings, build the keeper, run it until SIGINT/SIGTERM; returns the exit code."""
+    """Load settings, build the keeper, run it until SIGINT/SIGTERM; returns the exit code.
+
+    ``services(parts, deployments_file)``: more services to run beside the keeper (the
+    dashboard, from a layer above this one)."""
     from keeper.chain.connect import check_port
     from keeper.config import load_settings
     from keeper.daemon.daemon import KeeperDaemon, build
@@ -74,7 +79,14 @@ def run_keeper(
     # a port in use is one line naming the setting, before anything starts
     check_port(settings.intake.port, "intake.port (KEEPER_INTAKE__PORT)", settings.intake.host)
     check_port(settings.metrics.port, "metrics.port (KEEPER_METRICS__PORT)", settings.metrics.host)
-    daemon = KeeperDaemon(build(settings, deployments_file))
+    if services is not None and settings.dashboard.enabled:
+        check_port(
+            settings.dashboard.port,
+            "dashboard.port (KEEPER_DASHBOARD__PORT)",
+            settings.dashboard.host,
+        )
+    parts = build(settings, deployments_file)
+    daemon = KeeperDaemon(parts, services(parts, deployments_file) if services else ())
 
     def graceful(signum: int, frame: FrameType | None) -> None:
         logging.getLogger("keeper.daemon").info("stopping", extra={"signal": signum})

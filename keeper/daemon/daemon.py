@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from keeper.exceptions import ConfigError
 from keeper.intents.intake import IntakeServer, IntakeService
 from keeper.intents.store import IntentStore
 from keeper.intents.validation import IntentPolicy
+from keeper.lifecycle import Service
 
 log = logging.getLogger("keeper.daemon")
 
@@ -187,6 +189,21 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
         account=account, relay=relay, metrics=metrics, breaker=breaker,
         events=SettledEvents(executor_abi()), refunds=refunds,
     )  # fmt: skip
+    from keeper.daemon.recording import SettlementRecorder, pools_at
+
+    def market_at(block: int) -> RoutingMarket:
+        template = pools.snapshot or full_read()
+        return pools_at(pools.rpc, template, block)
+
+    pipeline.recorder = SettlementRecorder(
+        store,
+        SettledEvents(executor_abi()),
+        executor,
+        market_at=market_at,
+        prices=planner.prices,
+        block_time=lambda n: int(web3.eth.get_block(n)["timestamp"]),
+    )
+    pipeline.recorder.on_error = lambda tx, err: metrics.failures.labels(kind="record").inc()
     limits = settings.limits
     policy = IntentPolicy(
         chain_id=chain_id,
@@ -211,8 +228,10 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
 class KeeperDaemon:
     """Runs :class:`Pipeline` once per new block. ``stop()`` may be called from any thread."""
 
-    def __init__(self, parts: KeeperParts) -> None:
+    def __init__(self, parts: KeeperParts, services: Sequence[Service] = ()) -> None:
         self.parts = parts
+        #: started after the intake and metrics servers, stopped before them (the dashboard)
+        self.services = list(services)
         self.stopping = threading.Event()
         self.intake_server: IntakeServer | None = None
         self.metrics_server: MetricsServer | None = None
@@ -240,6 +259,11 @@ class KeeperDaemon:
                 settings.metrics.host, settings.metrics.port
             )
             log.info("metrics listening", extra={"url": self.metrics_server.url})
+        for service in self.services:
+            service.start()
+            log.info(
+                f"{type(service).__name__} listening", extra={"url": getattr(service, "url", None)}
+            )
 
     def run(self, max_blocks: int | None = None) -> int:
         """Loop until stopped; returns the process exit code."""
@@ -283,6 +307,8 @@ class KeeperDaemon:
             self.close()
 
     def close(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
         if self.intake_server is not None:
             self.intake_server.stop()
             self.intake_server = None
@@ -290,6 +316,8 @@ class KeeperDaemon:
             self.metrics_server.stop()
             self.metrics_server = None
         self.parts.pipeline.close()
+        if self.parts.pipeline.recorder is not None:
+            self.parts.pipeline.recorder.close()  # the last records, before the store closes
         self.parts.store.close()
         log.info("keeper stopped")
 

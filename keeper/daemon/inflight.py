@@ -92,6 +92,8 @@ class Follower:
     refunds: Any  # keeper.daemon.refunds.RefundPassing | None
     #: store writes that may wait until the cycle's bundle is sent
     deferred: list[Callable[[], None]]
+    #: records what a settlement did (keeper.daemon.recording.SettlementRecorder); None = not
+    recorder: Any = None
 
     def write_deferred(self) -> None:
         while self.deferred:
@@ -168,6 +170,8 @@ class Follower:
                     report.settled += len(moved)
                     if self.refunds is not None:
                         self.refunds.landed(flight.tx_hash, flight.bundle_hash, block, flight.ids)
+                    if moved:
+                        self._record(flight, receipt)
 
                 self.deferred.append(settle)
                 return
@@ -183,6 +187,12 @@ class Follower:
         self.store.renew(flight.token)
         if flight.bundle is not None and self.relay is not None:
             self._send(flight, head.number + 1)
+
+    def _record(self, flight: InFlight, receipt: dict[str, Any]) -> None:
+        """Keep what the settlement did (the dashboard's history), in the recorder's own thread.
+        Its intents are settled whatever happens there: a failed read is logged and counted."""
+        if self.recorder is not None:
+            self.recorder.record_later(flight, receipt)
 
     def _check_delivery(self, flight: InFlight, receipt: dict[str, Any]) -> None:
         from keeper.settlement.outcome import shortfalls

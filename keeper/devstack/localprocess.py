@@ -113,12 +113,14 @@ class KeeperProcess:
         self.data_dir = data_dir
         self.intake_port = intake_port or free_port()
         self.metrics_port = free_port()
+        self.dashboard_port = free_port()
         self.env = {
             "KEEPER_DATA_DIR": str(data_dir),
             "KEEPER_KEEPER_ID": "local-keeper",
             "KEEPER_RELAY__URLS": f'["{stack.relay.url}"]',
             "KEEPER_INTAKE__PORT": str(self.intake_port),
             "KEEPER_METRICS__PORT": str(self.metrics_port),
+            "KEEPER_DASHBOARD__PORT": str(self.dashboard_port),
             "KEEPER_POLL_INTERVAL_S": "0.1",
             # local blocks come every second or so, not every 12 s: keep a bundle alive longer
             "KEEPER_RELAY__TARGET_BLOCKS": "6",

@@ -46,6 +46,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import Session
 
 from keeper.exceptions import KeeperError
+from keeper.intents.ledger import Ledger  # its tables are created with the store's
 from keeper.intents.records import (
     LIVE_STATES,
     Base,
@@ -173,6 +174,11 @@ class IntentStore:
         self.lease_s = lease_s
         self.clock = clock
         create_schema(self.engine)
+
+    @property
+    def ledger(self) -> Ledger:
+        """Settlements, fills, strategy decisions and control requests (same database)."""
+        return Ledger(self.engine, self.clock)
 
     @property
     def is_postgres(self) -> bool:

@@ -146,9 +146,14 @@ def test_watch_alerts_the_proposal_and_then_confirms_its_completion(stack, tmp_p
             "strategy", "watch", "--strategy", strategy_file(tmp_path), "--owner", carol.address,
             "--state", str(tmp_path / "carol.json"), "--outbox", str(outbox), "--keeper-url",
             keeper.url, "--webhook", url, "--rounds", "1",
+            "--store-url", f"sqlite:///{tmp_path / 'keeper' / 'intents.db'}",
         ]  # fmt: skip
         out = run(stack, *args)
         assert out.startswith("[scheduled] USDC 25.8% vs 35.0% target, band 5.0%: rebalance"), out
+        (journaled,) = journal(tmp_path, carol.address)  # the decision, with its time
+        assert journaled.kind == "proposal" and out[len("[scheduled] ") :].startswith(
+            journaled.explanation.splitlines()[0][:40]
+        )
         (proposal,) = received
         assert proposal["kind"] == "scheduled" and proposal["owner"] == carol.address
         assert proposal["data"]["outbox"] == str(outbox)
@@ -169,7 +174,18 @@ def test_watch_alerts_the_proposal_and_then_confirms_its_completion(stack, tmp_p
         # reported once: the next round has nothing new to confirm (and weights are in band)
         out = run(stack, *args)
         assert "[completion]" not in out and "[scheduled]" not in out
+        assert [e.kind for e in journal(tmp_path, carol.address)][:1] == ["decision"]
         assert keeper.stop() == 0
+
+
+def journal(tmp_path, owner: str) -> list:
+    from keeper.intents.store import IntentStore
+
+    store = IntentStore(f"sqlite:///{tmp_path / 'keeper' / 'intents.db'}", "test-reader")
+    try:
+        return store.ledger.events(owner)
+    finally:
+        store.close()
 
 
 def test_imported_history_makes_propose_run_kelly_regime_and_volatility(stack, tmp_path):

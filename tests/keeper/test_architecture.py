@@ -40,6 +40,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("keeper.relay", "keeper.strategy.live"),
     # the service: per-block pipeline, simulation, breaker, metrics, `keeper run`
     ("keeper.daemon",),
+    # web pages and JSON API over the store and the live strategy; `keeper run` with it
+    ("keeper.dashboard",),
     # everything on one machine (it runs the daemon), and the `keeper` command line
     ("keeper.devstack", "keeper.cli"),
 ]

@@ -215,6 +215,9 @@ def record_prices(
 @click.option(
     "--max-backoff", default=300.0, show_default=True, help="longest wait after failed rounds, s"
 )
+@click.option(
+    "--store-url", help="the keeper's store (SQLAlchemy URL): journal each decision there"
+)
 def watch(
     strategy_file: str,
     owner: str,
@@ -228,6 +231,7 @@ def watch(
     interval: float,
     rounds: int | None,
     max_backoff: float,
+    store_url: str | None,
 ) -> None:
     """Evaluate every INTERVAL seconds; alert proposals, scheduled notices and completions.
 
@@ -255,7 +259,17 @@ def watch(
         keeper_url=keeper_url,
         history_file=history_file,
     )
-    run_rounds(watcher, click.echo, interval, rounds, max_backoff)
+    store = None
+    if store_url:
+        from keeper.intents.store import IntentStore
+
+        store = IntentStore(store_url, "strategy-watch")
+        watcher.journal = store.ledger
+    try:
+        run_rounds(watcher, click.echo, interval, rounds, max_backoff)
+    finally:
+        if store is not None:
+            store.close()
 
 
 strategy.add_command(record_prices)

@@ -77,6 +77,9 @@ class Watcher:
     history_file: str | None = None
     realert_s: float = 6 * 3600
     sent: list[Alert] = field(default_factory=list)
+    #: the keeper store's ledger (keeper.intents.ledger.Ledger): every round's decision or
+    #: proposal is journaled there with its time, for the dashboard and reports; None = not
+    journal: Any = None
 
     # -- memory ---------------------------------------------------------------------------
     def _load(self) -> WatchMemory:
@@ -130,6 +133,9 @@ class Watcher:
         ev = result.evaluation
         signals = ev.decision.signals
         key = user.owner.lower()
+        if self.journal is not None:
+            kind = "proposal" if result.proposal is not None else "decision"
+            self.journal.add_event(user.owner, kind, ev.explanation, {"block": stamp})
         if result.proposal is None:
             store.save(ev.state)
             due = [s for s in signals if s.fired and s.trigger == "calendar"]
