@@ -3,8 +3,9 @@
     ape run keeper --network ethereum:mainnet:node --signer my-keeper --config keeper.yaml
     ape run keeper --network ethereum:mainnet:node -- --signer my-keeper --config keeper.yaml
 
-Thin wrapper over :func:`keeper.daemon.cli.run_keeper` with the dashboard beside it; settings as for ``keeper run``. The
-keeper's options may come before or after a ``--`` (which separates them from Ape's own).
+Thin wrapper over :func:`keeper.daemon.cli.run_keeper` with the dashboard beside it; settings
+as for ``keeper run``. The keeper's options may come before or after a ``--`` (which separates
+them from Ape's own).
 """
 
 from __future__ import annotations
