@@ -118,3 +118,18 @@ def call(target, method: str, *args) -> Interaction:
     """An Interaction calling ``target.method(*args)``."""
     data = getattr(target, method).encode_input(*args)
     return Interaction(target=target.address, value=0, call_data=bytes(data))
+
+
+def allow(executor, owner, target, *signatures: str) -> None:
+    """Allow-list interactions calling ``target`` with the functions named by their text
+    ``signatures`` (e.g. ``"transfer(address,uint256)"``)."""
+    executor.setTarget(_addr(target), True, sender=owner)
+
+
+def raw_call(target, signature: str, types: list[str], args: list, value: int = 0) -> Interaction:
+    """An Interaction with hand-encoded calldata (for functions the target's ABI lacks)."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    data = keccak(text=signature)[:4] + encode(types, args)
+    return Interaction(target=_addr(target), value=value, call_data=data)
