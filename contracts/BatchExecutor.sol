@@ -20,12 +20,13 @@ import {PackedOrders} from "./libraries/PackedOrders.sol";
 import {TokenLedger} from "./libraries/TokenLedger.sol";
 
 /// @title BatchExecutor
-/// @notice Settles batches of user-signed rebalance intents, CoW-style: open the buys (record
-/// each buyer's balance) -> transfer in (pull sells through the vault, to the executor or, for a
-/// coincidence of wants, straight to a buyer of the batch) -> interact (plain CALLs) -> transfer
-/// out (deliver buys, measure each buyer's growth over the batch, pay fees) -> check that no
-/// token the executor moved ended below its starting balance. Orders arrive packed
-/// (libraries/PackedOrders.sol). See IBatchExecutor and docs/INTENTS.md.
+/// @notice Settles batches of user-signed rebalance intents, CoW-style: transfer in (pull sells
+/// through the vault, to the executor or, for a coincidence of wants, straight to a buyer of the
+/// batch) -> interact (plain CALLs) -> transfer out (deliver buys, pay fees) -> check that no
+/// token the executor moved ended below its starting balance. A buy counts only the transfers
+/// made for it (the executor's delivery and direct legs), each measured by the owner's balance
+/// delta around that transfer alone: whatever else pays the owner during the batch never counts.
+/// Orders arrive packed (libraries/PackedOrders.sol). See IBatchExecutor and docs/INTENTS.md.
 contract BatchExecutor is
     NonceBitmap,
     ExecutorAdmin,
@@ -40,15 +41,13 @@ contract BatchExecutor is
     /// @dev Distinct tokens a ledger holds before it first grows (most batches touch few).
     uint256 private constant LEDGER_CAPACITY = 8;
 
-    /// @dev Mixed into the transient slots of (owner, buy token) claims:
-    /// uint256(keccak256("IntentRebalancer.buyClaim")) - 1.
-    uint256 private constant _BUY_CLAIM_SEED =
-        0xc6441bc5254da68d237e200aec4ed98b1e04de40ce05a17423287ba8099c63b0;
-
-    /// @dev Transient count of settle calls in the transaction (salts the buy claims):
-    /// uint256(keccak256("IntentRebalancer.settleCount")) - 1.
-    uint256 private constant _SETTLE_COUNT_SLOT =
-        0x9823ea31d300e25bb1ed85e6551768604d6813a9fec0d6b231c57d93e3f1099d;
+    /// @dev One settle call's orders, read once: each order's calldata position, the batch-wide
+    /// index of its first buy leg, and per buy leg what direct legs brought its owner so far.
+    struct Batch {
+        uint256[] at;
+        uint256[] firstLeg;
+        uint256[] credited;
+    }
 
     IAllowanceVault private immutable _vault;
 
@@ -103,20 +102,21 @@ contract BatchExecutor is
         bytes calldata orders,
         Interaction[] calldata interactions
     ) external nonReentrant onlyKeeper whenNotPaused {
-        (uint256[] memory at, uint256 buyLegs) = PackedOrders.index(orders);
-        uint256[] memory before = _openBuys(at, buyLegs);
+        Batch memory batch;
+        uint256 buyLegs;
+        (batch.at, batch.firstLeg, buyLegs) = PackedOrders.index(orders);
+        batch.credited = new uint256[](buyLegs);
         TokenLedger.Ledger memory ledger = TokenLedger.create(LEDGER_CAPACITY);
         bytes32 domainSeparator = _domainSeparatorV4();
-        uint256 orderCount = at.length;
+        uint256 orderCount = batch.at.length;
         for (uint256 i; i < orderCount; ++i) {
-            _verifyAndPull(at, i, domainSeparator, ledger);
+            _verifyAndPull(batch, i, domainSeparator, ledger);
         }
         for (uint256 k; k < interactions.length; ++k) {
             _interact(k, interactions[k]);
         }
-        uint256 leg;
         for (uint256 i; i < orderCount; ++i) {
-            leg = _deliver(at[i], before, leg);
+            _deliver(batch.at[i], batch.credited, batch.firstLeg[i]);
         }
         ledger.checkNoDeficit();
         emit Settlement(msg.sender, orderCount, interactions.length);
@@ -138,57 +138,18 @@ contract BatchExecutor is
         if (!OrderCheck.isValidSignature(owner, digest, PackedOrders.signature(p, sigLength))) {
             return InvalidSignature.selector;
         }
-        if (_buysOneTokenTwice(buys, buyCount)) return DuplicateBuy.selector;
         return OrderCheck.checkSells(owner, sells, sellCount, _vault);
-    }
-
-    /// @dev Whether two buy legs of one order name the same token: settle refuses such an order
-    /// even alone in a batch (DuplicateBuy), so checkOrder must too.
-    function _buysOneTokenTwice(uint256 buys, uint256 buyCount) private pure returns (bool) {
-        for (uint256 j = 1; j < buyCount; ++j) {
-            address token = PackedOrders.legToken(PackedOrders.buyLeg(buys, j));
-            for (uint256 k; k < j; ++k) {
-                if (PackedOrders.legToken(PackedOrders.buyLeg(buys, k)) == token) return true;
-            }
-        }
-        return false;
-    }
-
-    /// @dev Before any token moves: claims each (owner, buy token) for this batch (DuplicateBuy
-    /// if taken: an owner's balance growth is measured over the whole batch, so two legs on the
-    /// same balance would both count it) and records the owner's balance, flat over all legs.
-    function _openBuys(
-        uint256[] memory at,
-        uint256 buyLegs
-    ) private returns (uint256[] memory before) {
-        before = new uint256[](buyLegs);
-        uint256 salt = _claimSalt();
-        uint256 leg;
-        for (uint256 i; i < at.length; ++i) {
-            uint256 p = at[i];
-            address owner = PackedOrders.owner(p);
-            (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(p);
-            uint256 q = PackedOrders.buyLegs(PackedOrders.sellLegs(p, sigLength), sellCount);
-            for (uint256 j; j < buyCount; ++j) {
-                address token = PackedOrders.legToken(PackedOrders.buyLeg(q, j));
-                if (!_claimBuy(owner, token, salt)) revert DuplicateBuy(owner, token);
-                before[leg + j] = _balanceOf(token, owner);
-            }
-            unchecked {
-                leg += buyCount; // < before.length, counted by index()
-            }
-        }
     }
 
     /// @dev Verifies order `i` (keeper, window, fee cap, signature with the digest in
     /// `domainSeparator`), spends its nonce, pulls its sells and records its tokens.
     function _verifyAndPull(
-        uint256[] memory at,
+        Batch memory batch,
         uint256 i,
         bytes32 domainSeparator,
         TokenLedger.Ledger memory ledger
     ) private {
-        uint256 p = at[i];
+        uint256 p = batch.at[i];
         (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(p);
         uint256 sells = PackedOrders.sellLegs(p, sigLength);
         uint256 buys = PackedOrders.buyLegs(sells, sellCount);
@@ -205,7 +166,7 @@ contract BatchExecutor is
             _useNonce(owner, PackedOrders.nonce(p));
         }
         for (uint256 j; j < sellCount; ++j) {
-            _pull(at, owner, PackedOrders.sellLeg(sells, j), ledger);
+            _pull(batch, owner, PackedOrders.sellLeg(sells, j), ledger);
         }
         for (uint256 j; j < buyCount; ++j) {
             uint256 q = PackedOrders.buyLeg(buys, j);
@@ -215,9 +176,10 @@ contract BatchExecutor is
     }
 
     /// @dev Checks one sell leg's amount against its signed maximum and pulls it through the
-    /// vault: to the executor, or straight to the owner of the buy leg it names.
+    /// vault: to the executor, or straight to the owner of the buy leg it names (a direct leg),
+    /// crediting that leg with the buyer's balance delta around this pull alone.
     function _pull(
-        uint256[] memory at,
+        Batch memory batch,
         address owner,
         uint256 q,
         TokenLedger.Ledger memory ledger
@@ -228,27 +190,27 @@ contract BatchExecutor is
         if (amount > maximum) revert SellAboveMaximum(token, amount, maximum);
         if (amount == 0) return;
         (uint256 toOrder, uint256 toLeg) = PackedOrders.sellDestination(q);
-        address to;
         if (toOrder == PackedOrders.TO_EXECUTOR) {
-            to = address(this);
             ledger.track(token);
-        } else {
-            to = _directRecipient(at, toOrder, toLeg, token);
+            _pullVia(owner, token, amount, address(this));
+            return;
         }
+        (address to, uint256 leg) = _directRecipient(batch, toOrder, toLeg, token);
+        uint256 balanceBefore = _balanceOf(token, to);
         _pullVia(owner, token, amount, to);
+        batch.credited[leg] += _received(token, to, balanceBefore, amount);
     }
 
-    /// @dev The owner of order `toOrder`, whose buy leg `toLeg` must be in `token`: its balance
-    /// growth is measured over the whole batch, so what it receives here counts toward its
-    /// signed minimum and nothing else (a direct leg can only reach a measured buyer).
+    /// @dev The owner of order `toOrder` and the batch-wide index of its buy leg `toLeg`, which
+    /// must be in `token` (a direct leg can only reach a buy leg it counts toward).
     function _directRecipient(
-        uint256[] memory at,
+        Batch memory batch,
         uint256 toOrder,
         uint256 toLeg,
         address token
-    ) private pure returns (address) {
-        if (toOrder >= at.length) revert InvalidRecipient(toOrder, toLeg);
-        uint256 r = at[toOrder];
+    ) private pure returns (address, uint256) {
+        if (toOrder >= batch.at.length) revert InvalidRecipient(toOrder, toLeg);
+        uint256 r = batch.at[toOrder];
         (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(r);
         if (toLeg >= buyCount) revert InvalidRecipient(toOrder, toLeg);
         uint256 q = PackedOrders.buyLeg(
@@ -256,7 +218,26 @@ contract BatchExecutor is
             toLeg
         );
         if (PackedOrders.legToken(q) != token) revert InvalidRecipient(toOrder, toLeg);
-        return PackedOrders.owner(r);
+        unchecked {
+            return (PackedOrders.owner(r), batch.firstLeg[toOrder] + toLeg); // < credited.length
+        }
+    }
+
+    /// @dev What a transfer of `sent` brought `account`: its balance delta around that transfer
+    /// alone, at most `sent` (a payment someone slips in during the transfer, e.g. from a token
+    /// hook, can at most make up the transfer's own fee) and 0 if the balance shrank.
+    function _received(
+        address token,
+        address account,
+        uint256 balanceBefore,
+        uint256 sent
+    ) private view returns (uint256) {
+        uint256 balanceAfter = _balanceOf(token, account);
+        if (balanceAfter <= balanceBefore) return 0;
+        unchecked {
+            uint256 grown = balanceAfter - balanceBefore;
+            return grown < sent ? grown : sent;
+        }
     }
 
     /// @dev One interaction: a plain CALL to an allow-listed target, never the executor or the
@@ -305,11 +286,12 @@ contract BatchExecutor is
         return address(uint160(uint256(bytes32(data[end - 32:end]))));
     }
 
-    /// @dev Delivers order `p`'s buys from the executor, then checks each against its signed
-    /// minimum by the owner's balance growth since _openBuys (so fee-on-transfer tokens cannot
-    /// short the user, and direct legs count), pays the keeper fee, and emits IntentSettled.
-    /// @return next index of the next order's first leg in `before`
-    function _deliver(uint256 p, uint256[] memory before, uint256 leg) private returns (uint256 next) {
+    /// @dev Delivers order `p`'s buys from the executor and checks each against its signed
+    /// minimum: what its direct legs brought plus the executor's delivery, each measured around
+    /// its own transfer (so fee-on-transfer tokens cannot short the owner, and nothing else paid
+    /// to the owner during the batch counts); pays the keeper fee and emits IntentSettled.
+    /// @param leg the batch-wide index of the order's first buy leg in `credited`
+    function _deliver(uint256 p, uint256[] memory credited, uint256 leg) private {
         (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(p);
         uint256 sells = PackedOrders.sellLegs(p, sigLength);
         uint256 buys = PackedOrders.buyLegs(sells, sellCount);
@@ -341,7 +323,7 @@ contract BatchExecutor is
             }
         }
         for (uint256 j; j < buyCount; ++j) {
-            uint256 got = _deliverLeg(owner, PackedOrders.buyLeg(buys, j), before[leg + j]);
+            uint256 got = _deliverLeg(owner, PackedOrders.buyLeg(buys, j), credited[leg + j]);
             assembly ("memory-safe") {
                 mstore(add(received, shl(5, add(j, 1))), got)
             }
@@ -353,44 +335,21 @@ contract BatchExecutor is
             log3(data, size, topic, owner, nonce)
             mstore(0x40, data)
         }
-        unchecked {
-            return leg + buyCount; // <= before.length, counted by index()
-        }
     }
 
-    /// @dev One buy leg: the executor's transfer, the owner's measured growth against the signed
-    /// minimum (a balance that shrank counts as nothing received).
-    function _deliverLeg(address owner, uint256 q, uint256 balanceBefore) private returns (uint256 got) {
+    /// @dev One buy leg: `credited` (its direct legs) plus the executor's transfer as measured
+    /// around that transfer, against the signed minimum.
+    function _deliverLeg(address owner, uint256 q, uint256 credited) private returns (uint256 got) {
         address token = PackedOrders.legToken(q);
         uint256 amount = PackedOrders.legAmount(q);
-        if (amount != 0) IERC20(token).safeTransfer(owner, amount);
-        uint256 balanceAfter = _balanceOf(token, owner);
-        unchecked {
-            got = balanceAfter > balanceBefore ? balanceAfter - balanceBefore : 0;
+        got = credited;
+        if (amount != 0) {
+            uint256 balanceBefore = _balanceOf(token, owner);
+            IERC20(token).safeTransfer(owner, amount);
+            got += _received(token, owner, balanceBefore, amount);
         }
         uint256 minimum = PackedOrders.legLimit(q);
         if (got < minimum) revert BuyBelowMinimum(token, got, minimum);
-    }
-
-    /// @dev A salt for this settle call's buy claims: the transient count of settle calls so far
-    /// in the transaction. Mixed into every claim's slot, so the claims of two settle calls in one
-    /// transaction never meet, and none needs clearing.
-    function _claimSalt() private returns (uint256 salt) {
-        assembly ("memory-safe") {
-            salt := add(tload(_SETTLE_COUNT_SLOT), 1)
-            tstore(_SETTLE_COUNT_SLOT, salt)
-        }
-    }
-
-    /// @dev Claims (owner, buy token) for this settle call (transient); false if already claimed.
-    function _claimBuy(address owner, address token, uint256 salt) private returns (bool claimed) {
-        assembly ("memory-safe") {
-            mstore(0x00, owner)
-            mstore(0x20, token)
-            let slot := xor(keccak256(0x00, 0x40), add(_BUY_CLAIM_SEED, salt))
-            claimed := iszero(tload(slot))
-            tstore(slot, 1)
-        }
     }
 
     /// @dev `token.balanceOf(account)`, as a high-level call but without its code-size check and

@@ -6,7 +6,8 @@ import {RebalanceIntent, Interaction} from "./IIntentTypes.sol";
 /// @notice Events and errors of the batch executor.
 interface IBatchExecutorEvents {
     /// @notice One intent settled: what left the owner (per sell leg), what the owner received
-    /// (per buy leg, measured by balance delta), and the keeper fee. The keeper is in Settlement.
+    /// (per buy leg: its direct legs and the executor's delivery, each measured by the owner's
+    /// balance delta around that transfer), and the keeper fee. The keeper is in Settlement.
     event IntentSettled(
         address indexed owner,
         uint256 indexed nonce,
@@ -55,12 +56,10 @@ interface IBatchExecutorErrors {
     /// @notice A sell leg names as its direct recipient an order or buy leg that does not
     /// exist in the batch, or a buy leg in another token.
     error InvalidRecipient(uint256 toOrder, uint256 toLeg);
-    /// @notice An owner has two buy legs in one token in the batch (in one order or two): the
-    /// owner's balance growth is measured over the whole batch, so it could count for both.
-    error DuplicateBuy(address owner, address token);
     /// @notice The keeper asked to take more than the owner signed for.
     error SellAboveMaximum(address token, uint256 amount, uint256 maximum);
-    /// @notice The owner's balance grew by less than the signed minimum.
+    /// @notice A buy leg received less than its signed minimum: `received` is what its direct
+    /// legs and the executor's delivery brought, each measured around its own transfer.
     error BuyBelowMinimum(address token, uint256 received, uint256 minimum);
     /// @notice The keeper fee is above the signed cap.
     error FeeAboveCap(uint256 fee, uint256 maxFee);
