@@ -127,11 +127,12 @@ def single_intent_with_swap_gas(market: Market, user: Any, chain: Any) -> int:
     """Gas of a 1-intent batch whose counter-flow is one Router02 swap (approve + swap)."""
     from keeper.intents.signing import sign_intent
     from keeper.intents.types import Execution, Interaction, Order, RebalanceIntent, TokenAmount
+    from keeper.routing.calldata import ERC20_APPROVE, V2_ROUTER_SWAP, selector
     from keeper.settlement.abi import encode_orders
 
-    for target in (market.weth, market.router):
-        if not market.executor.isAllowedTarget(target):
-            market.executor.setTarget(target, True, sender=market.owner)
+    for target, signature in ((market.weth, ERC20_APPROVE), (market.router, V2_ROUTER_SWAP)):
+        if not market.executor.isAllowedCall(target, selector(signature)):
+            market.executor.setCall(target, selector(signature), True, sender=market.owner)
     path = [market.weth.address, market.usdc.address]
     out = int(market.router.getAmountsOut(E18, path)[-1])
     intent = RebalanceIntent(

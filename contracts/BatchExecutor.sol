@@ -2,7 +2,6 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
@@ -10,6 +9,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {AllowanceVault} from "./AllowanceVault.sol";
 import {ExecutorAdmin} from "./base/ExecutorAdmin.sol";
+import {Interactions} from "./base/Interactions.sol";
 import {NonceBitmap} from "./base/NonceBitmap.sol";
 import {IAllowanceVault, IAllowanceVaultErrors} from "./interfaces/IAllowanceVault.sol";
 import {IBatchExecutor} from "./interfaces/IBatchExecutor.sol";
@@ -29,7 +29,7 @@ import {TokenLedger} from "./libraries/TokenLedger.sol";
 /// Orders arrive packed (libraries/PackedOrders.sol). See IBatchExecutor and docs/INTENTS.md.
 contract BatchExecutor is
     NonceBitmap,
-    ExecutorAdmin,
+    Interactions,
     EIP712,
     ReentrancyGuardTransient,
     IAllowanceVaultErrors
@@ -50,28 +50,6 @@ contract BatchExecutor is
     }
 
     IAllowanceVault private immutable _vault;
-
-    // Calls that spend an allowance someone granted their caller (here: the executor), refused on
-    // every target so that even a user who wrongly approved the executor is not exposed.
-    /// @dev ERC-20 and ERC-721 `transferFrom(address,address,uint256)`.
-    bytes4 private constant TRANSFER_FROM = IERC20.transferFrom.selector;
-    /// @dev MCD DAI's aliases of transferFrom: `pull(address,uint256)`, `move(address,address,uint256)`.
-    bytes4 private constant DAI_PULL = 0xf2d5d56b;
-    bytes4 private constant DAI_MOVE = 0xbb35783b;
-    /// @dev ERC20Burnable `burnFrom(address,uint256)`: destroys the owner's tokens.
-    bytes4 private constant BURN_FROM = 0x79cc6790;
-    /// @dev Permit2 `transferFrom(address,address,uint160,address)` and its batch form
-    /// `transferFrom((address,address,uint160,address)[])`.
-    bytes4 private constant PERMIT2_TRANSFER_FROM = 0x36c78516;
-    bytes4 private constant PERMIT2_BATCH_TRANSFER_FROM = 0x0d58b1db;
-    /// @dev ERC-4626 `withdraw`/`redeem(amount, receiver, owner)` spend the owner's share
-    /// allowance to the caller: allowed only when the owner is the executor.
-    bytes4 private constant ERC4626_WITHDRAW = IERC4626.withdraw.selector;
-    bytes4 private constant ERC4626_REDEEM = IERC4626.redeem.selector;
-    /// @dev Allowance grants (`approve`, `increaseAllowance(address,uint256)`): only to an
-    /// allow-listed target, as an allowance outlives the batch and its no-deficit check.
-    bytes4 private constant APPROVE = IERC20.approve.selector;
-    bytes4 private constant INCREASE_ALLOWANCE = 0x39509351;
 
     /// @param initialOwner manages keepers, targets and the guardian (two-step transfer)
     /// @param guardian_ may pause settlement
@@ -112,9 +90,7 @@ contract BatchExecutor is
         for (uint256 i; i < orderCount; ++i) {
             _verifyAndPull(batch, i, domainSeparator, ledger);
         }
-        for (uint256 k; k < interactions.length; ++k) {
-            _interact(k, interactions[k]);
-        }
+        _interactAll(interactions);
         for (uint256 i; i < orderCount; ++i) {
             _deliver(batch.at[i], batch.credited, batch.firstLeg[i]);
         }
@@ -238,52 +214,6 @@ contract BatchExecutor is
             uint256 grown = balanceAfter - balanceBefore;
             return grown < sent ? grown : sent;
         }
-    }
-
-    /// @dev One interaction: a plain CALL to an allow-listed target, never the executor or the
-    /// vault, never a call that spends an allowance granted to the executor (see _checkCall).
-    function _interact(uint256 index, Interaction calldata interaction) private {
-        address target = interaction.target;
-        if (_isForbiddenTarget(target)) revert ForbiddenTarget(target);
-        if (!isAllowedTarget(target)) revert TargetNotAllowed(target);
-        bytes calldata data = interaction.callData;
-        bytes4 selector = data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
-        _checkCall(target, selector, data);
-        (bool ok, bytes memory reason) = target.call{value: interaction.value}(data);
-        if (!ok) revert InteractionFailed(index, target, reason);
-        emit InteractionExecuted(target, interaction.value, selector);
-    }
-
-    /// @dev Refuses `transferFrom` and its look-alikes (ForbiddenSelector), ERC-4626 withdraw or
-    /// redeem of shares the executor does not own (ForbiddenSelector), and an allowance granted
-    /// to anything but an allow-listed target (SpenderNotAllowed): the granted balance does not
-    /// move during the batch, so the no-deficit check cannot see it, and the spender could take
-    /// the executor's tokens at any later time, even after its keeper was removed.
-    function _checkCall(address target, bytes4 selector, bytes calldata data) private view {
-        if (selector == APPROVE || selector == INCREASE_ALLOWANCE) {
-            address spender = _addressArg(data, 0);
-            if (!isAllowedTarget(spender)) revert SpenderNotAllowed(target, spender);
-        } else if (selector == ERC4626_WITHDRAW || selector == ERC4626_REDEEM) {
-            if (_addressArg(data, 2) != address(this)) revert ForbiddenSelector(target, selector);
-        } else if (
-            selector == TRANSFER_FROM ||
-            selector == DAI_PULL ||
-            selector == DAI_MOVE ||
-            selector == BURN_FROM ||
-            selector == PERMIT2_TRANSFER_FROM ||
-            selector == PERMIT2_BATCH_TRANSFER_FROM
-        ) {
-            revert ForbiddenSelector(target, selector);
-        }
-    }
-
-    /// @dev Static argument `index` of `data` (after the selector) as an address: its low 20
-    /// bytes, as a masking ABI decoder reads it (a strict one reverts on dirty bits). address(0)
-    /// if `data` is too short to hold it.
-    function _addressArg(bytes calldata data, uint256 index) private pure returns (address) {
-        uint256 end = 36 + 32 * index;
-        if (data.length < end) return address(0);
-        return address(uint160(uint256(bytes32(data[end - 32:end]))));
     }
 
     /// @dev Delivers order `p`'s buys from the executor and checks each against its signed

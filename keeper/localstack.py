@@ -3,7 +3,7 @@
 ``local_stack(workdir)`` is a context manager used by ``make demo``, the end-to-end tests and
 the benchmarks. It starts an anvil serving the saved seeded market (chain id 1, ``--order
 fifo`` as the relay's builder needs), deploys the executor with plain web3 (allow-listing the
-keeper and the interaction targets: routers, tokens and V2 pairs), writes the deployments file
+keeper and the interaction calls the keeper routes through), writes the deployments file
 the keeper reads, and then hands block production to a :class:`LocalRelay` (in this process,
 or as a child process: :class:`keeper.localprocess.RelayProcess`). Everything is stopped on
 exit, also on Ctrl-C or failure.
@@ -100,7 +100,7 @@ def _artifact(name: str) -> tuple[list[Any], str]:
 
 
 def deploy_executor(
-    w3: Any, deployer: Any, keepers: list[str], targets: list[str]
+    w3: Any, deployer: Any, keepers: list[str], calls: list[Any]
 ) -> tuple[Any, Any]:
     """Deploy ``BatchExecutor(deployer, deployer)`` with plain web3; returns (contract, receipt)."""
     abi, bytecode = _artifact("BatchExecutor")
@@ -121,11 +121,11 @@ def deploy_executor(
                 {"from": deployer.address}
             ),
         )
-    for target in targets:
+    for allowed in calls:  # keeper.market.executor.AllowedCall
         _send(
             w3,
             deployer,
-            executor.functions.setTarget(target, True).build_transaction(
+            executor.functions.setCall(allowed.target, allowed.selector, True).build_transaction(
                 {"from": deployer.address}
             ),
         )
@@ -203,7 +203,7 @@ def local_stack(
         describe_market,
         save_deployments,
     )
-    from keeper.market.executor import default_targets
+    from keeper.market.executor import routing_calls
     from keeper.market.funding import fund_portfolio
     from keeper.market.state import state_file
     from keeper.relay.sandbox import dev_accounts
@@ -217,10 +217,7 @@ def local_stack(
         )
         w3 = Web3(HTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
         market = describe_market(chain_id=1)
-        v2_pools = [p.address for p in market.pools if p.dex == "uniswap-v2"]
-        executor, receipt = deploy_executor(
-            w3, deployer, [keeper.address], [*default_targets(market), *v2_pools]
-        )
+        executor, receipt = deploy_executor(w3, deployer, [keeper.address], routing_calls(market))
         vault = executor.functions.vault().call()
         path = workdir / "deployments" / "1.json"
         record = ExecutorRecord(

@@ -26,7 +26,8 @@ from keeper.market.deployments import DEPLOYMENTS_DIR
 @click.option(
     "--no-targets",
     is_flag=True,
-    help="Allow-list no interaction targets (default: the market's routers and tokens).",
+    help="Allow-list no interaction calls (default: the calls the keeper routes through the "
+    "market: V2 pool swaps, router swaps, token approve/transfer).",
 )
 @click.option("--redeploy", is_flag=True, help="Deploy a new executor even if one is recorded.")
 @click.option(
@@ -41,23 +42,23 @@ def cli(cli_ctx, account, guardian, keepers, no_targets, redeploy, deployments_d
 
     from keeper.exceptions import KeeperError
     from keeper.market.deployments import deployments_path, load_market
-    from keeper.market.executor import default_targets, deploy
+    from keeper.market.executor import AllowedCall, deploy, routing_calls
     from keeper.market.fork import local_chain_caches
 
     chain_id = int(chain.chain_id)
     path = deployments_path(chain_id, deployments_dir)
-    targets: list[str] = []
+    calls: list[AllowedCall] = []
     if not no_targets:
         market = load_market(chain_id, deployments_dir)
         if len(chain.provider.get_code(market.contracts["UniswapV3Factory"])) > 0:
-            targets = default_targets(market)
+            calls = routing_calls(market)
     try:
         with local_chain_caches():
             result = deploy(
                 account,
                 guardian=guardian,
                 keepers=keepers,
-                targets=targets,
+                calls=calls,
                 deployments_file=path,
                 redeploy=redeploy,
             )
@@ -69,5 +70,5 @@ def cli(cli_ctx, account, guardian, keepers, no_targets, redeploy, deployments_d
     click.echo(f"AllowanceVault {record.vault}")
     click.echo(f"owner {record.owner} guardian {record.guardian} chain {chain_id}")
     if result.created:
-        click.echo(f"keepers {len(keepers)} allow-listed, {len(targets)} interaction targets")
+        click.echo(f"keepers {len(keepers)} allow-listed, {len(calls)} interaction calls")
     click.echo(f"recorded in {path}")

@@ -8,13 +8,23 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IBatchExecutor} from "../interfaces/IBatchExecutor.sol";
 
 /// @title Executor administration
-/// @notice Two-step ownership; the owner manages keepers, interaction targets and the guardian;
-/// the guardian (or the owner) can pause settlement, only the owner resumes it. None of these
-/// roles can move user funds: that needs a valid intent signed by the user.
+/// @notice Two-step ownership; the owner manages keepers, the interaction allow-list and the
+/// guardian; the guardian (or the owner) can pause settlement, only the owner resumes it. None of
+/// these roles can move user funds: that needs a valid intent signed by the user.
+/// @dev The allow-list is positive: (target, selector) pairs. ERC-20 `approve` and `transfer`
+/// entries are special (see Interactions): their spender or recipient must be an entry point,
+/// i.e. a target with at least one other allowed selector (a pool's swap, a router's entry).
 abstract contract ExecutorAdmin is IBatchExecutor, Ownable2Step, Pausable {
+    /// @dev ERC-20 `approve(address,uint256)` (ERC-721's approve shares it).
+    bytes4 internal constant APPROVE = 0x095ea7b3;
+    /// @dev ERC-20 `transfer(address,uint256)`.
+    bytes4 internal constant TRANSFER = 0xa9059cbb;
+
     address private _guardian;
     mapping(address account => bool) private _keepers;
-    mapping(address target => bool) private _targets;
+    mapping(address target => mapping(bytes4 selector => bool)) private _calls;
+    /// @dev Per target, how many allowed selectors other than approve/transfer it has.
+    mapping(address target => uint256) private _entrySelectors;
 
     constructor(address initialOwner, address guardian_) Ownable(initialOwner) {
         if (guardian_ == address(0)) revert ZeroAddress();
@@ -33,8 +43,13 @@ abstract contract ExecutorAdmin is IBatchExecutor, Ownable2Step, Pausable {
     }
 
     /// @inheritdoc IBatchExecutor
-    function isAllowedTarget(address target) public view returns (bool) {
-        return _targets[target];
+    function isAllowedCall(address target, bytes4 selector) public view returns (bool) {
+        return _calls[target][selector];
+    }
+
+    /// @inheritdoc IBatchExecutor
+    function isEntryPoint(address target) public view returns (bool) {
+        return _entrySelectors[target] != 0;
     }
 
     /// @inheritdoc IBatchExecutor
@@ -56,11 +71,16 @@ abstract contract ExecutorAdmin is IBatchExecutor, Ownable2Step, Pausable {
     }
 
     /// @inheritdoc IBatchExecutor
-    function setTarget(address target, bool allowed) external onlyOwner {
+    function setCall(address target, bytes4 selector, bool allowed) external onlyOwner {
         if (target == address(0)) revert ZeroAddress();
         if (_isForbiddenTarget(target)) revert ForbiddenTarget(target);
-        _targets[target] = allowed;
-        emit TargetSet(target, allowed);
+        if (_calls[target][selector] == allowed) return;
+        _calls[target][selector] = allowed;
+        if (selector != APPROVE && selector != TRANSFER) {
+            if (allowed) ++_entrySelectors[target];
+            else --_entrySelectors[target];
+        }
+        emit CallSet(target, selector, allowed);
     }
 
     /// @inheritdoc IBatchExecutor

@@ -23,8 +23,8 @@ interface IBatchExecutorEvents {
     event NoncesInvalidated(address indexed owner, uint256 word, uint256 mask);
     /// @notice The owner added or removed a keeper.
     event KeeperSet(address indexed keeper, bool allowed);
-    /// @notice The owner added or removed an interaction target.
-    event TargetSet(address indexed target, bool allowed);
+    /// @notice The owner allowed or disallowed interactions calling `selector` on `target`.
+    event CallSet(address indexed target, bytes4 indexed selector, bool allowed);
     /// @notice The owner replaced the guardian.
     event GuardianSet(address indexed previous, address indexed guardian);
 }
@@ -65,17 +65,19 @@ interface IBatchExecutorErrors {
     error FeeAboveCap(uint256 fee, uint256 maxFee);
     /// @notice The settlement would leave the executor with less of `token` than it started with.
     error TokenDeficit(address token, uint256 balanceBefore, uint256 balanceAfter);
-    /// @notice The interaction target is not allow-listed.
-    error TargetNotAllowed(address target);
-    /// @notice Interactions may never call the executor or the vault.
+    /// @notice The (target, selector) pair is not allow-listed (calldata shorter than 4 bytes
+    /// has selector 0).
+    error CallNotAllowed(address target, bytes4 selector);
+    /// @notice Interactions may never call the executor or the vault: neither can be allow-listed.
     error ForbiddenTarget(address target);
-    /// @notice Interactions may never call `transferFrom` or another function that spends an
-    /// allowance granted to the executor (DAI `pull`/`move`, `burnFrom`, Permit2 `transferFrom`,
-    /// ERC-4626 `withdraw`/`redeem` of shares the executor does not own), on any contract.
+    /// @notice An allow-listed ERC-4626 `withdraw`/`redeem` named an owner other than the
+    /// executor: it would spend a share allowance someone granted the executor.
     error ForbiddenSelector(address target, bytes4 selector);
-    /// @notice Interactions may grant an allowance (`approve`, `increaseAllowance`) of the
-    /// executor's tokens only to an allow-listed target.
+    /// @notice An ERC-20 `approve` or `transfer` interaction named a spender or recipient that
+    /// is not an entry point (a target with an allowed selector other than approve/transfer).
     error SpenderNotAllowed(address target, address spender);
+    /// @notice An approval the executor granted during the batch was not used up by its end.
+    error ApprovalOutlivesBatch(address token, address spender, uint256 remaining);
     /// @notice An interaction call reverted; `reason` is its revert data.
     error InteractionFailed(uint256 index, address target, bytes reason);
     /// @notice checkOrder status only: the owner holds less of a sell token than the keeper
@@ -87,8 +89,9 @@ interface IBatchExecutorErrors {
 
 /// @title Batch executor
 /// @notice Settles batches of user-signed rebalance intents: pulls sells through the allowance
-/// vault, runs keeper-supplied interactions (plain CALLs to allow-listed targets), delivers buys,
-/// pays capped keeper fees, and ends with no deficit in any token it touched.
+/// vault, runs keeper-supplied interactions (plain CALLs of allow-listed (target, selector)
+/// pairs), delivers buys, pays capped keeper fees, and ends with no deficit in any token it
+/// touched and no approval it granted left unspent.
 interface IBatchExecutor is IBatchExecutorEvents, IBatchExecutorErrors {
     /// @notice Settles `orders` atomically (any failure reverts the whole batch; the keeper
     /// pre-validates with checkOrder and simulates, dropping failing orders before sending).
@@ -127,8 +130,12 @@ interface IBatchExecutor is IBatchExecutorEvents, IBatchExecutorErrors {
     /// @notice Whether `account` may settle.
     function isKeeper(address account) external view returns (bool);
 
-    /// @notice Whether interactions may call `target`.
-    function isAllowedTarget(address target) external view returns (bool);
+    /// @notice Whether interactions may call `selector` on `target`.
+    function isAllowedCall(address target, bytes4 selector) external view returns (bool);
+
+    /// @notice Whether `target` has an allowed selector other than ERC-20 approve/transfer, so
+    /// that interactions may approve it or transfer to it.
+    function isEntryPoint(address target) external view returns (bool);
 
     /// @notice The address that may pause settlement (besides the owner).
     function guardian() external view returns (address);
@@ -136,8 +143,10 @@ interface IBatchExecutor is IBatchExecutorEvents, IBatchExecutorErrors {
     /// @notice Owner: adds or removes a keeper.
     function setKeeper(address account, bool allowed) external;
 
-    /// @notice Owner: adds or removes an interaction target (never the executor or the vault).
-    function setTarget(address target, bool allowed) external;
+    /// @notice Owner: allows or disallows interactions calling `selector` on `target` (never the
+    /// executor or the vault). List only what the keeper routes through: a pool's `swap`, a
+    /// router's swap entry points, and per routed token `approve` and `transfer`.
+    function setCall(address target, bytes4 selector, bool allowed) external;
 
     /// @notice Owner: replaces the guardian.
     function setGuardian(address newGuardian) external;

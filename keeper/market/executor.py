@@ -1,10 +1,11 @@
 """Deploy the batch executor: the pure function behind ``ape run deploy`` (tests call it too).
 
 ``deploy(account, ...)`` deploys ``BatchExecutor(owner, guardian)`` (which deploys its own
-allowance vault), allow-lists the keepers and the interaction targets (by default the market's
-two routers and its tokens, which interactions ``approve``), and records the result in the
-chain's deployments file when one is given. Re-running with the same file is idempotent: an
-executor recorded there that still has code is reused, not redeployed, unless ``redeploy``.
+allowance vault), allow-lists the keepers and the interaction calls (by default
+:func:`routing_calls`: exactly the (target, selector) pairs the keeper's routes call on the
+market), and records the result in the chain's deployments file when one is given. Re-running
+with the same file is idempotent: an executor recorded there that still has code is reused, not
+redeployed, unless ``redeploy``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from keeper.market.deployments import (
     Deployments,
@@ -32,10 +33,35 @@ class Deployment:
     created: bool
 
 
-def default_targets(market: Market) -> list[str]:
-    """Interaction targets a keeper routing through ``market`` needs: routers and tokens."""
-    routers = [market.contracts["UniswapV2Router02"], market.contracts["SwapRouter"]]
-    return routers + [token.address for token in market.tokens]
+class AllowedCall(NamedTuple):
+    """One entry of the executor's interaction allow-list: ``signature`` on ``target``."""
+
+    target: str
+    signature: str
+
+    @property
+    def selector(self) -> bytes:
+        from keeper.routing.calldata import selector
+
+        return selector(self.signature)
+
+
+def routing_calls(market: Market) -> list[AllowedCall]:
+    """The calls the keeper's routes make on ``market`` (keeper.routing.calldata): each V2
+    pool's ``swap``, the V3 SwapRouter's ``exactInputSingle``, Router02's
+    ``swapExactTokensForTokens``, and ``approve`` + ``transfer`` on each token (the executor
+    lets those name only one of the pools or routers, and checks every approval is spent)."""
+    from keeper.routing import calldata as c
+
+    calls = [AllowedCall(p.address, c.V2_PAIR_SWAP) for p in market.pools if p.dex == "uniswap-v2"]
+    calls.append(AllowedCall(market.contracts["SwapRouter"], c.V3_EXACT_INPUT_SINGLE))
+    calls.append(AllowedCall(market.contracts["UniswapV2Router02"], c.V2_ROUTER_SWAP))
+    for token in market.tokens:
+        calls += [
+            AllowedCall(token.address, c.ERC20_APPROVE),
+            AllowedCall(token.address, c.ERC20_TRANSFER),
+        ]
+    return calls
 
 
 def deploy(
@@ -44,13 +70,13 @@ def deploy(
     owner: str | None = None,
     guardian: str | None = None,
     keepers: Sequence[str] = (),
-    targets: Sequence[str] = (),
+    calls: Sequence[AllowedCall] = (),
     deployments_file: Path | None = None,
     redeploy: bool = False,
 ) -> Deployment:
     """Deploy (or reuse) the executor from ``account`` (an Ape account).
 
-    ``owner`` and ``guardian`` default to ``account``. Keepers and targets can only be set here
+    ``owner`` and ``guardian`` default to ``account``. Keepers and calls can only be set here
     when ``account`` is the owner; otherwise the owner sets them later.
     """
     from ape import chain, project
@@ -66,15 +92,15 @@ def deploy(
         return Deployment(record.executor, created=False)
     owner_address = owner or account.address
     guardian_address = guardian or account.address
-    if (keepers or targets) and owner_address != account.address:
+    if (keepers or calls) and owner_address != account.address:
         raise ExecutorDeploymentError(
-            chain_id, "keepers/targets can only be set when the deploying account is the owner"
+            chain_id, "keepers/calls can only be set when the deploying account is the owner"
         )
     executor = account.deploy(project.BatchExecutor, owner_address, guardian_address)
     for keeper in keepers:
         executor.setKeeper(keeper, True, sender=account)
-    for target in targets:
-        executor.setTarget(target, True, sender=account)
+    for allowed in calls:
+        executor.setCall(allowed.target, allowed.selector, True, sender=account)
     receipt = chain.provider.get_receipt(executor.txn_hash)
     executor_record = ExecutorRecord(
         address=executor.address,

@@ -22,6 +22,16 @@ from keeper.routing.route import Leg, Route
 
 MAX_DEADLINE = (1 << 256) - 1
 
+#: The functions these builders call: the executor's deployment allow-lists exactly these
+#: (target, selector) pairs for the market it routes through (keeper.market.executor).
+ERC20_TRANSFER = "transfer(address,uint256)"
+ERC20_APPROVE = "approve(address,uint256)"
+V2_PAIR_SWAP = "swap(uint256,uint256,address,bytes)"
+V2_ROUTER_SWAP = "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)"
+V3_EXACT_INPUT_SINGLE = (
+    "exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))"
+)
+
 
 class Interaction(NamedTuple):
     """One call the executor makes: the ``Interaction`` struct of the executor."""
@@ -35,7 +45,8 @@ class Interaction(NamedTuple):
 
 
 @cache
-def _selector(signature: str) -> bytes:
+def selector(signature: str) -> bytes:
+    """The 4-byte selector of a function's text signature."""
     from eth_utils import keccak
 
     return keccak(text=signature)[:4]
@@ -44,16 +55,16 @@ def _selector(signature: str) -> bytes:
 def _call(signature: str, types: Sequence[str], args: Sequence[Any]) -> bytes:
     from eth_abi import encode
 
-    return _selector(signature) + encode(list(types), list(args))
+    return selector(signature) + encode(list(types), list(args))
 
 
 def erc20_transfer(token: str, to: str, amount: int) -> Interaction:
-    data = _call("transfer(address,uint256)", ["address", "uint256"], [to, amount])
+    data = _call(ERC20_TRANSFER, ["address", "uint256"], [to, amount])
     return Interaction(token, 0, data)
 
 
 def erc20_approve(token: str, spender: str, amount: int) -> Interaction:
-    data = _call("approve(address,uint256)", ["address", "uint256"], [spender, amount])
+    data = _call(ERC20_APPROVE, ["address", "uint256"], [spender, amount])
     return Interaction(token, 0, data)
 
 
@@ -69,7 +80,7 @@ def leg_interactions(
     if leg.kind == "v2":
         if v2_router is not None:
             data = _call(
-                "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)",
+                V2_ROUTER_SWAP,
                 ["uint256", "uint256", "address[]", "address", "uint256"],
                 [leg.amount_in, leg.amount_out, [leg.token_in, leg.token_out], recipient, deadline],
             )
@@ -80,7 +91,7 @@ def leg_interactions(
         out_is_token0 = int(leg.token_out, 16) < int(leg.token_in, 16)
         amounts = (leg.amount_out, 0) if out_is_token0 else (0, leg.amount_out)
         data = _call(
-            "swap(uint256,uint256,address,bytes)",
+            V2_PAIR_SWAP,
             ["uint256", "uint256", "address", "bytes"],
             [*amounts, recipient, b""],
         )
@@ -102,7 +113,7 @@ def leg_interactions(
             0,
         )
         data = _call(
-            "exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))",
+            V3_EXACT_INPUT_SINGLE,
             ["(address,address,uint24,address,uint256,uint256,uint256,uint160)"],
             [params],
         )

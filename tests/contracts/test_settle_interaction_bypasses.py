@@ -15,17 +15,26 @@ import ape
 import pytest
 
 from keeper.settlement.abi import encode_orders
-from tests.contracts.helpers import MAX_UINT256, allow, call, raw_call
+from tests.contracts.helpers import (
+    MAX_UINT256,
+    ROUTED_TOKEN,
+    SWAP_EXACT_TOKENS,
+    allow,
+    call,
+    raw_call,
+    selector,
+)
 
 E18 = 10**18
 E6 = 10**6
 AT_REST = 1_000 * E18  # the executor's own balance (a batch's leftover surplus)
-ROUTED = ("approve(address,uint256)", "transfer(address,uint256)")
+ROUTED = ROUTED_TOKEN
 
 
 def _refused(executor, target, signature: str):
-    """The executor refuses a call to ``target`` of the function named by ``signature``."""
-    return ape.reverts()
+    """The executor refuses a call to ``target`` of the function named by ``signature`` (the
+    error as ``executor``'s ABI decodes it)."""
+    return ape.reverts(executor.CallNotAllowed, target=target.address, selector=selector(signature))
 
 
 @pytest.fixture
@@ -165,7 +174,7 @@ def test_erc7674_temporary_approve_cannot_be_spent_after_settle_in_the_same_tran
     settle = executor.settle.encode_input(encode_orders([]), [grant.as_abi()])
     take = _transfer_from(loose, executor, attacker, AT_REST)
 
-    with _refused(executor, loose, "temporaryApprove(address,uint256)"):
+    with _refused(runner, loose, "temporaryApprove(address,uint256)"):  # bubbled by the runner
         runner.run(executor, settle, loose, take, sender=keeper)
     assert loose.balanceOf(executor) == AT_REST
 
@@ -180,7 +189,7 @@ def test_approve_to_an_address_that_is_no_allow_listed_entry_point_is_refused(
 
 # --- approvals the executor grants end with the batch ---------------------------------------
 
-SWAP_EXACT = "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)"
+SWAP_EXACT = SWAP_EXACT_TOKENS
 
 
 @pytest.fixture
@@ -208,7 +217,12 @@ def test_an_approval_the_batch_does_not_use_up_is_refused(
 ):
     router, order = routed
 
-    with ape.reverts():
+    with ape.reverts(
+        executor.ApprovalOutlivesBatch,
+        token=weth_like.address,
+        spender=router.address,
+        remaining=E18,
+    ):
         intents.settle([order], _swap(router, executor, weth_like, usdc, 2 * E18), sender=keeper)
     assert weth_like.allowance(executor, router) == 0
 

@@ -14,7 +14,7 @@ from eth_utils import keccak
 from keeper.intents.signing import intent_digest
 from keeper.intents.types import RebalanceIntent, TokenAmount
 from keeper.settlement.abi import encode_order, encode_orders
-from tests.contracts.helpers import FAR_FUTURE, MAX_UINT160, MAX_UINT256, call
+from tests.contracts.helpers import FAR_FUTURE, MAX_UINT160, MAX_UINT256, MINT, allow, call
 
 E18 = 10**18
 E6 = 10**6
@@ -40,8 +40,8 @@ def _batch(*orders: bytes) -> bytes:
 @pytest.fixture
 def review_swap(owner, executor, weth_like, usdc):
     """WETH and USDC allow-listed as targets, so an interaction can mint (a stand-in swap)."""
-    executor.setTarget(usdc, True, sender=owner)
-    executor.setTarget(weth_like, True, sender=owner)
+    allow(executor, owner, usdc, MINT)
+    allow(executor, owner, weth_like, MINT)
     return weth_like, usdc
 
 
@@ -372,7 +372,7 @@ def test_a_large_mixed_batch_logs_each_orders_own_amounts_and_moves_exactly_them
     t = [owner.deploy(project.TestToken, f"T{i}", f"T{i}", 18) for i in range(10)]
     fot = owner.deploy(project.FeeOnTransferToken, "FOT", "FOT", 1_000)  # 10% on transfer
     for token in (*t, fot):
-        executor.setTarget(token, True, sender=owner)
+        allow(executor, owner, token, MINT)
     for i, amount in ((0, 100), (1, 200), (2, 300)):
         intents.fund(alice, t[i], amount)
     intents.fund(bob, t[4], 400)
