@@ -16,6 +16,7 @@ import {IBatchExecutor} from "./interfaces/IBatchExecutor.sol";
 import {RebalanceIntent, Interaction} from "./interfaces/IIntentTypes.sol";
 import {IntentHashing} from "./libraries/IntentHashing.sol";
 import {OrderCheck} from "./libraries/OrderCheck.sol";
+import {OwnerSignature} from "./libraries/OwnerSignature.sol";
 import {PackedOrders} from "./libraries/PackedOrders.sol";
 import {TokenLedger} from "./libraries/TokenLedger.sol";
 
@@ -111,7 +112,7 @@ contract BatchExecutor is
         uint256 sells = PackedOrders.sellLegs(p, sigLength);
         uint256 buys = PackedOrders.buyLegs(sells, sellCount);
         bytes32 digest = _hashTypedDataV4(PackedOrders.structHash(p, sells, sellCount, buys, buyCount));
-        if (!OrderCheck.isValidSignature(owner, digest, PackedOrders.signature(p, sigLength))) {
+        if (!OwnerSignature.isValid(owner, digest, PackedOrders.signature(p, sigLength))) {
             return InvalidSignature.selector;
         }
         return OrderCheck.checkSells(owner, sells, sellCount, _vault);
@@ -138,7 +139,7 @@ contract BatchExecutor is
                 PackedOrders.structHash(p, sells, sellCount, buys, buyCount)
             );
             bytes calldata signature = PackedOrders.signature(p, sigLength);
-            if (!OrderCheck.isValidSignature(owner, digest, signature)) revert InvalidSignature(owner);
+            if (!OwnerSignature.isValid(owner, digest, signature)) revert InvalidSignature(owner);
             _useNonce(owner, PackedOrders.nonce(p));
         }
         for (uint256 j; j < sellCount; ++j) {

@@ -14,7 +14,8 @@ E18 = 10**18
 def test_sets_amount_and_expiry_for_the_caller_only(vault, alice, bob, weth_like):
     receipt = vault.approve(weth_like, 5 * E18, 1_900_000_000, sender=alice)
 
-    assert tuple(vault.allowance(alice, weth_like)) == (5 * E18, 1_900_000_000, 0)
+    # The permit nonce moves on with every approve (see the permit tests below).
+    assert tuple(vault.allowance(alice, weth_like)) == (5 * E18, 1_900_000_000, 1)
     assert tuple(vault.allowance(bob, weth_like)) == (0, 0, 0)
     [event] = receipt.decode_logs(vault.AllowanceSet)
     assert (event.owner, event.token, event.amount, event.expiration, event.nonce) == (
@@ -22,7 +23,7 @@ def test_sets_amount_and_expiry_for_the_caller_only(vault, alice, bob, weth_like
         weth_like.address,
         5 * E18,
         1_900_000_000,
-        0,
+        1,
     )
 
 
