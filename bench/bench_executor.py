@@ -42,8 +42,7 @@ def deploy(project: Any, accounts: Any, chain: Any) -> Market:
     from keeper.chain.artifacts import container
 
     owner, keeper = accounts[0], accounts[1]
-    executor = owner.deploy(project.BatchExecutor, owner, accounts[5])
-    executor.setKeeper(keeper, True, sender=owner)
+    executor = owner.deploy(project.BatchExecutor, owner, accounts[5], 0, [keeper], [])
     weth = owner.deploy(project.TestToken, "WETH", "WETH", 18)
     usdc = owner.deploy(project.TestToken, "USDC", "USDC", 6)
     factory = owner.deploy(container("UniswapV2Factory"), owner)

@@ -12,7 +12,7 @@ import {ExecutorAdmin} from "./base/ExecutorAdmin.sol";
 import {Interactions} from "./base/Interactions.sol";
 import {NonceBitmap} from "./base/NonceBitmap.sol";
 import {IAllowanceVault, IAllowanceVaultErrors} from "./interfaces/IAllowanceVault.sol";
-import {IBatchExecutor} from "./interfaces/IBatchExecutor.sol";
+import {AllowedCall, IBatchExecutor} from "./interfaces/IBatchExecutor.sol";
 import {RebalanceIntent, Interaction} from "./interfaces/IIntentTypes.sol";
 import {IntentHashing} from "./libraries/IntentHashing.sol";
 import {OrderCheck} from "./libraries/OrderCheck.sol";
@@ -52,13 +52,21 @@ contract BatchExecutor is
 
     IAllowanceVault private immutable _vault;
 
-    /// @param initialOwner manages keepers, targets and the guardian (two-step transfer)
+    /// @param initialOwner manages keepers, the allow-list and the guardian (two-step transfer)
     /// @param guardian_ may pause settlement
+    /// @param adminDelay_ seconds a new keeper or allowed call waits after being scheduled
+    /// (at most MAX_ADMIN_DELAY; 0 = at once, for a fully trusted owner)
+    /// @param keepers_ the initial keepers, allowed without delay
+    /// @param calls_ the initial interaction allow-list, allowed without delay
     constructor(
         address initialOwner,
-        address guardian_
-    ) ExecutorAdmin(initialOwner, guardian_) EIP712("IntentRebalancer", "1") {
+        address guardian_,
+        uint256 adminDelay_,
+        address[] memory keepers_,
+        AllowedCall[] memory calls_
+    ) ExecutorAdmin(initialOwner, guardian_, adminDelay_) EIP712("IntentRebalancer", "1") {
         _vault = new AllowanceVault(address(this));
+        _configure(keepers_, calls_);
     }
 
     /// @inheritdoc IBatchExecutor
@@ -91,7 +99,7 @@ contract BatchExecutor is
         for (uint256 i; i < orderCount; ++i) {
             _verifyAndPull(batch, i, domainSeparator, ledger);
         }
-        _interactAll(interactions);
+        _interactAll(interactions, ledger);
         for (uint256 i; i < orderCount; ++i) {
             _deliver(batch.at[i], batch.credited, batch.firstLeg[i]);
         }

@@ -102,33 +102,16 @@ def _artifact(name: str) -> tuple[list[Any], str]:
 def deploy_executor(
     w3: Any, deployer: Any, keepers: list[str], calls: list[Any]
 ) -> tuple[Any, Any]:
-    """Deploy ``BatchExecutor(deployer, deployer)`` with plain web3; returns (contract, receipt)."""
+    """Deploy ``BatchExecutor(deployer, deployer, DEFAULT_ADMIN_DELAY, keepers, calls)`` with
+    plain web3 (``calls``: keeper.market.executor.AllowedCall); returns (contract, receipt)."""
+    from keeper.market.executor import DEFAULT_ADMIN_DELAY
+
     abi, bytecode = _artifact("BatchExecutor")
     factory = w3.eth.contract(abi=abi, bytecode=bytecode)
-    receipt = _send(
-        w3,
-        deployer,
-        factory.constructor(deployer.address, deployer.address).build_transaction(
-            {"from": deployer.address}
-        ),
-    )
+    args = (deployer.address, deployer.address, DEFAULT_ADMIN_DELAY, keepers)
+    constructor = factory.constructor(*args, [allowed.as_abi() for allowed in calls])
+    receipt = _send(w3, deployer, constructor.build_transaction({"from": deployer.address}))
     executor = w3.eth.contract(address=receipt["contractAddress"], abi=abi)
-    for keeper in keepers:
-        _send(
-            w3,
-            deployer,
-            executor.functions.setKeeper(keeper, True).build_transaction(
-                {"from": deployer.address}
-            ),
-        )
-    for allowed in calls:  # keeper.market.executor.AllowedCall
-        _send(
-            w3,
-            deployer,
-            executor.functions.setCall(allowed.target, allowed.selector, True).build_transaction(
-                {"from": deployer.address}
-            ),
-        )
     return executor, receipt
 
 

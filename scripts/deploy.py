@@ -29,6 +29,14 @@ from keeper.market.deployments import DEPLOYMENTS_DIR
     help="Allow-list no interaction calls (default: the calls the keeper routes through the "
     "market: V2 pool swaps, router swaps, token approve/transfer).",
 )
+@click.option(
+    "--admin-delay",
+    type=click.IntRange(0, 30 * 86_400),
+    default=2 * 86_400,
+    show_default=True,
+    help="Seconds a later keeper or allow-listed call waits after being scheduled (0 only on "
+    "a development node: the owner is then fully trusted).",
+)
 @click.option("--redeploy", is_flag=True, help="Deploy a new executor even if one is recorded.")
 @click.option(
     "--deployments-dir",
@@ -36,7 +44,7 @@ from keeper.market.deployments import DEPLOYMENTS_DIR
     default=DEPLOYMENTS_DIR,
     show_default=True,
 )
-def cli(cli_ctx, account, guardian, keepers, no_targets, redeploy, deployments_dir):
+def cli(cli_ctx, account, guardian, keepers, no_targets, admin_delay, redeploy, deployments_dir):
     """Deploy the BatchExecutor (idempotent per deployments file)."""
     from ape import chain
 
@@ -59,6 +67,7 @@ def cli(cli_ctx, account, guardian, keepers, no_targets, redeploy, deployments_d
                 guardian=guardian,
                 keepers=keepers,
                 calls=calls,
+                admin_delay=admin_delay,
                 deployments_file=path,
                 redeploy=redeploy,
             )
@@ -69,6 +78,8 @@ def cli(cli_ctx, account, guardian, keepers, no_targets, redeploy, deployments_d
     click.echo(f"BatchExecutor {record.address} {verb}")
     click.echo(f"AllowanceVault {record.vault}")
     click.echo(f"owner {record.owner} guardian {record.guardian} chain {chain_id}")
+    if result.created:
+        click.echo(f"admin delay {admin_delay} s (later keepers and calls wait this long)")
     if result.created:
         click.echo(f"keepers {len(keepers)} allow-listed, {len(calls)} interaction calls")
     click.echo(f"recorded in {path}")

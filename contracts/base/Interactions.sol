@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 
 import {Interaction} from "../interfaces/IIntentTypes.sol";
+import {TokenLedger} from "../libraries/TokenLedger.sol";
 import {ExecutorAdmin} from "./ExecutorAdmin.sol";
 
 /// @title A settlement's interactions
@@ -20,23 +21,35 @@ import {ExecutorAdmin} from "./ExecutorAdmin.sol";
 /// - ERC-20 `transfer(to, amount)`: the recipient must be an entry point;
 /// - ERC-4626 `withdraw`/`redeem(amount, receiver, owner)`: the owner must be the executor
 ///   (otherwise they spend a share allowance someone granted the executor).
+/// The token these send or let be spent (the target) joins the settlement's ledger before the
+/// call, so the no-deficit check covers it: an interaction can pass on what the batch brought
+/// in, never what rested in the executor before it.
 abstract contract Interactions is ExecutorAdmin {
+    using TokenLedger for TokenLedger.Ledger;
+
     bytes4 private constant ERC4626_WITHDRAW = IERC4626.withdraw.selector;
     bytes4 private constant ERC4626_REDEEM = IERC4626.redeem.selector;
 
     /// @dev Runs `interactions` in order, then checks that every allowance an `approve` among
     /// them granted is spent.
-    function _interactAll(Interaction[] calldata interactions) internal {
+    function _interactAll(
+        Interaction[] calldata interactions,
+        TokenLedger.Ledger memory ledger
+    ) internal {
         uint256 count = interactions.length;
         bool approved;
         for (uint256 k; k < count; ++k) {
-            approved = _interact(k, interactions[k]) || approved;
+            approved = _interact(k, interactions[k], ledger) || approved;
         }
         if (approved) _checkApprovalsSpent(interactions);
     }
 
     /// @dev One interaction; returns whether it was an `approve`.
-    function _interact(uint256 index, Interaction calldata interaction) private returns (bool) {
+    function _interact(
+        uint256 index,
+        Interaction calldata interaction,
+        TokenLedger.Ledger memory ledger
+    ) private returns (bool) {
         address target = interaction.target;
         bytes calldata data = interaction.callData;
         bytes4 selector = data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
@@ -45,8 +58,10 @@ abstract contract Interactions is ExecutorAdmin {
         if (isApprove || selector == TRANSFER) {
             address spender = _addressArg(data, 0);
             if (!isEntryPoint(spender)) revert SpenderNotAllowed(target, spender);
+            ledger.track(target);
         } else if (selector == ERC4626_WITHDRAW || selector == ERC4626_REDEEM) {
             if (_addressArg(data, 2) != address(this)) revert ForbiddenSelector(target, selector);
+            ledger.track(target);
         }
         (bool ok, bytes memory reason) = target.call{value: interaction.value}(data);
         if (!ok) revert InteractionFailed(index, target, reason);

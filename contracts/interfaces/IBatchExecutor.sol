@@ -3,6 +3,12 @@ pragma solidity ^0.8.24;
 
 import {RebalanceIntent, Interaction} from "./IIntentTypes.sol";
 
+/// @notice One entry of the interaction allow-list: interactions may call `selector` on `target`.
+struct AllowedCall {
+    address target;
+    bytes4 selector;
+}
+
 /// @notice Events and errors of the batch executor.
 interface IBatchExecutorEvents {
     /// @notice One intent settled: what left the owner (per sell leg), what the owner received
@@ -27,6 +33,12 @@ interface IBatchExecutorEvents {
     event CallSet(address indexed target, bytes4 indexed selector, bool allowed);
     /// @notice The owner replaced the guardian.
     event GuardianSet(address indexed previous, address indexed guardian);
+    /// @notice The owner scheduled adding `account` as keeper: possible from `readyAt` on.
+    event KeeperScheduled(address indexed account, bytes32 id, uint256 readyAt);
+    /// @notice The owner scheduled allowing `selector` on `target`: possible from `readyAt` on.
+    event CallScheduled(address indexed target, bytes4 indexed selector, bytes32 id, uint256 readyAt);
+    /// @notice The owner cancelled scheduled change `id`.
+    event ChangeCancelled(bytes32 indexed id);
 }
 
 /// @notice Errors of the batch executor (custom errors with the values that failed).
@@ -80,6 +92,15 @@ interface IBatchExecutorErrors {
     error ApprovalOutlivesBatch(address token, address spender, uint256 remaining);
     /// @notice An interaction call reverted; `reason` is its revert data.
     error InteractionFailed(uint256 index, address target, bytes reason);
+    /// @notice A grant (new keeper or allowed call) was not scheduled (scheduleKeeper /
+    /// scheduleCall), or its schedule was used up or cancelled.
+    error ChangeNotScheduled(bytes32 id);
+    /// @notice A grant's admin delay has not passed yet.
+    error ChangeNotReady(bytes32 id, uint256 readyAt);
+    /// @notice The grant is already scheduled.
+    error ChangeAlreadyScheduled(bytes32 id);
+    /// @notice The deployment chose an admin delay above the ceiling.
+    error AdminDelayTooLong(uint256 delay, uint256 maximum);
     /// @notice checkOrder status only: the owner holds less of a sell token than the keeper
     /// wants to take (settle would revert with the token's own error).
     error OwnerBalanceTooLow(address token, uint256 balance, uint256 needed);
@@ -140,15 +161,42 @@ interface IBatchExecutor is IBatchExecutorEvents, IBatchExecutorErrors {
     /// @notice The address that may pause settlement (besides the owner).
     function guardian() external view returns (address);
 
-    /// @notice Owner: adds or removes a keeper.
+    /// @notice Seconds a grant (new keeper, new allowed call) waits after being scheduled;
+    /// fixed at deployment. 0: grants apply at once (a fully trusted owner).
+    function adminDelay() external view returns (uint256);
+
+    /// @notice When scheduled change `id` may apply (0: not scheduled).
+    function changeReadyAt(bytes32 id) external view returns (uint256);
+
+    /// @notice The id of the change "add `account` as keeper": keccak256("keeper" ‖ account).
+    function keeperChange(address account) external pure returns (bytes32);
+
+    /// @notice The id of the change "allow `selector` on `target`":
+    /// keccak256("call" ‖ target ‖ selector).
+    function callChange(address target, bytes4 selector) external pure returns (bytes32);
+
+    /// @notice Owner: schedules adding `account` as keeper (setKeeper(account, true) after the
+    /// admin delay). Emits KeeperScheduled, which users watch.
+    function scheduleKeeper(address account) external;
+
+    /// @notice Owner: schedules allowing `selector` on `target` (setCall(target, selector, true)
+    /// after the admin delay). Emits CallScheduled, which users watch.
+    function scheduleCall(address target, bytes4 selector) external;
+
+    /// @notice Owner: drops scheduled change `id` (at once).
+    function cancel(bytes32 id) external;
+
+    /// @notice Owner: adds a keeper (once its schedule has waited the admin delay, which it uses
+    /// up) or removes one (at once).
     function setKeeper(address account, bool allowed) external;
 
-    /// @notice Owner: allows or disallows interactions calling `selector` on `target` (never the
-    /// executor or the vault). List only what the keeper routes through: a pool's `swap`, a
-    /// router's swap entry points, and per routed token `approve` and `transfer`.
+    /// @notice Owner: allows interactions calling `selector` on `target` (once scheduled and the
+    /// admin delay has passed; never the executor or the vault) or disallows it (at once). List
+    /// only what the keeper routes through: a pool's `swap`, a router's swap entry points, and
+    /// per routed token `approve` and `transfer`.
     function setCall(address target, bytes4 selector, bool allowed) external;
 
-    /// @notice Owner: replaces the guardian.
+    /// @notice Owner: replaces the guardian (at once: a guardian can only pause).
     function setGuardian(address newGuardian) external;
 
     /// @notice Guardian or owner: stops settlement.

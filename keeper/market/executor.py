@@ -1,11 +1,12 @@
 """Deploy the batch executor: the pure function behind ``ape run deploy`` (tests call it too).
 
-``deploy(account, ...)`` deploys ``BatchExecutor(owner, guardian)`` (which deploys its own
-allowance vault), allow-lists the keepers and the interaction calls (by default
+``deploy(account, ...)`` deploys ``BatchExecutor(owner, guardian, adminDelay, keepers, calls)``
+(which deploys its own allowance vault): the keepers and the interaction calls (by default
 :func:`routing_calls`: exactly the (target, selector) pairs the keeper's routes call on the
-market), and records the result in the chain's deployments file when one is given. Re-running
-with the same file is idempotent: an executor recorded there that still has code is reused, not
-redeployed, unless ``redeploy``.
+market) are set by the constructor, so they need no admin delay; any later grant waits
+``admin_delay`` seconds (docs/SECURITY.md). The result is recorded in the chain's deployments
+file when one is given. Re-running with the same file is idempotent: an executor recorded there
+that still has code is reused, not redeployed, unless ``redeploy``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ class Deployment:
     created: bool
 
 
+#: Seconds a later grant (keeper, allowed call) waits after being scheduled, by default: two
+#: days for users to see it and lock down. 0 (a fully trusted owner) only on a dev node.
+DEFAULT_ADMIN_DELAY = 2 * 86_400
+
+
 class AllowedCall(NamedTuple):
     """One entry of the executor's interaction allow-list: ``signature`` on ``target``."""
 
@@ -44,6 +50,10 @@ class AllowedCall(NamedTuple):
         from keeper.routing.calldata import selector
 
         return selector(self.signature)
+
+    def as_abi(self) -> tuple[str, bytes]:
+        """The executor's ``AllowedCall`` struct."""
+        return (self.target, self.selector)
 
 
 def routing_calls(market: Market) -> list[AllowedCall]:
@@ -71,13 +81,15 @@ def deploy(
     guardian: str | None = None,
     keepers: Sequence[str] = (),
     calls: Sequence[AllowedCall] = (),
+    admin_delay: int = DEFAULT_ADMIN_DELAY,
     deployments_file: Path | None = None,
     redeploy: bool = False,
 ) -> Deployment:
     """Deploy (or reuse) the executor from ``account`` (an Ape account).
 
-    ``owner`` and ``guardian`` default to ``account``. Keepers and calls can only be set here
-    when ``account`` is the owner; otherwise the owner sets them later.
+    ``owner`` and ``guardian`` default to ``account``. ``keepers`` and ``calls`` are the
+    executor's initial keepers and allow-list (set by its constructor, without delay).
+    ``admin_delay`` 0 is refused unless the node is a development node (anvil).
     """
     from ape import chain, project
 
@@ -92,15 +104,24 @@ def deploy(
         return Deployment(record.executor, created=False)
     owner_address = owner or account.address
     guardian_address = guardian or account.address
-    if (keepers or calls) and owner_address != account.address:
+    if not 0 <= admin_delay <= MAX_ADMIN_DELAY:
         raise ExecutorDeploymentError(
-            chain_id, "keepers/calls can only be set when the deploying account is the owner"
+            chain_id, f"admin_delay: expected 0 to {MAX_ADMIN_DELAY} seconds, got {admin_delay}"
         )
-    executor = account.deploy(project.BatchExecutor, owner_address, guardian_address)
-    for keeper in keepers:
-        executor.setKeeper(keeper, True, sender=account)
-    for allowed in calls:
-        executor.setCall(allowed.target, allowed.selector, True, sender=account)
+    if admin_delay == 0 and not _is_dev_node(chain):
+        raise ExecutorDeploymentError(
+            chain_id,
+            "admin_delay: 0 makes the owner fully trusted (new keepers and calls at once); "
+            "expected a delay in seconds on this chain, e.g. 172800 (two days)",
+        )
+    executor = account.deploy(
+        project.BatchExecutor,
+        owner_address,
+        guardian_address,
+        admin_delay,
+        list(keepers),
+        [allowed.as_abi() for allowed in calls],
+    )
     receipt = chain.provider.get_receipt(executor.txn_hash)
     executor_record = ExecutorRecord(
         address=executor.address,
@@ -115,3 +136,12 @@ def deploy(
         updated = record.model_copy(update={"executor": executor_record})
         save_deployments(updated, deployments_file)
     return Deployment(executor_record, created=True)
+
+
+#: BatchExecutor.MAX_ADMIN_DELAY
+MAX_ADMIN_DELAY = 30 * 86_400
+
+
+def _is_dev_node(chain: Any) -> bool:
+    """Whether the connected node is a development node (anvil), where nothing is at stake."""
+    return str(chain.provider.web3.client_version).lower().startswith("anvil")

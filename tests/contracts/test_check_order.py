@@ -72,7 +72,7 @@ def test_reports_the_reason_an_order_would_fail(
 def test_an_intent_signed_for_another_executor_does_not_verify_here(
     project, intents, executor, owner, guardian, keeper, alice, order
 ):
-    other = owner.deploy(project.BatchExecutor, owner, guardian)
+    other = owner.deploy(project.BatchExecutor, owner, guardian, 0, [], [])
     other.setKeeper(keeper, True, sender=owner)
     # Taking nothing, so that the other executor's vault (no allowance there) is not consulted.
     elsewhere = intents.order(

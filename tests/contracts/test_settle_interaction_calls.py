@@ -11,7 +11,7 @@ import pytest
 from eth_utils import keccak
 
 from keeper.intents.types import Interaction
-from tests.contracts.helpers import MAX_UINT256, ROUTED_TOKEN, allow, call
+from tests.contracts.helpers import MAX_UINT160, MAX_UINT256, ROUTED_TOKEN, allow, call
 
 E6 = 10**6
 DEPOSIT = "deposit(uint256,address)"
@@ -49,18 +49,24 @@ def forwarder(project, owner, executor):
 
 
 def test_an_interaction_may_approve_an_entry_point_for_what_the_batch_then_spends(
-    intents, executor, keeper, usdc, surplus, forwarder
+    intents, executor, keeper, alice, usdc, surplus, forwarder
 ):
-    spend = usdc.transferFrom.encode_input(executor, forwarder, surplus)
-    interactions = [
-        call(usdc, "approve", forwarder, surplus),
-        call(forwarder, "forward", usdc, spend),
-    ]
+    # What the batch brought in (Alice's 500 USDC, sold for nothing) may go out through an
+    # approval; the 1,000 resting in the executor may not (the no-deficit check covers USDC).
+    intents.fund(alice, usdc, 500 * E6)
+    order = intents.order(intents.intent(alice, sells=[(usdc, 500 * E6)]), alice)
 
-    intents.settle([], interactions, sender=keeper)
+    def spend(amount):
+        data = usdc.transferFrom.encode_input(executor, forwarder, amount)
+        return [call(usdc, "approve", forwarder, amount), call(forwarder, "forward", usdc, data)]
+
+    with ape.reverts(executor.TokenDeficit, token=usdc.address):
+        intents.settle([order], spend(surplus + 500 * E6), sender=keeper)
+    intents.settle([order], spend(500 * E6), sender=keeper)
 
     assert usdc.allowance(executor, forwarder) == 0
-    assert usdc.balanceOf(forwarder) == surplus
+    assert usdc.balanceOf(forwarder) == 500 * E6
+    assert usdc.balanceOf(executor) == surplus
 
 
 def test_an_approval_left_unspent_at_the_end_of_the_interactions_reverts_the_batch(
@@ -112,20 +118,28 @@ def test_an_interaction_cannot_spend_erc4626_shares_a_user_wrongly_approved_to_t
     assert usdc.balanceOf(keeper) == 0
 
 
-def test_the_executor_may_deposit_into_and_redeem_from_an_allow_listed_erc4626_vault(
-    intents, executor, keeper, usdc, surplus, shares
+def test_a_user_may_buy_and_sell_erc4626_shares_through_an_allow_listed_vault(
+    intents, executor, vault, keeper, bob, usdc, surplus, shares
 ):
+    # Bob sells 500 USDC for vault shares: the executor deposits what it pulled ...
+    intents.fund(bob, usdc, 500 * E6)
+    minted = shares.previewDeposit(500 * E6)
+    buy = intents.intent(bob, sells=[(usdc, 500 * E6)], buys=[(shares, minted)], nonce=0)
     deposit = [
-        call(usdc, "approve", shares, surplus),
-        call(shares, "deposit", surplus, executor),
+        call(usdc, "approve", shares, 500 * E6),
+        call(shares, "deposit", 500 * E6, executor),
     ]
-    intents.settle([], deposit, sender=keeper)
-    held = shares.balanceOf(executor)
-    assert held > 0 and usdc.balanceOf(executor) == 0
+    intents.settle([intents.order(buy, bob)], deposit, sender=keeper)
+    assert shares.balanceOf(bob) == minted
 
-    intents.settle([], [call(shares, "redeem", held, executor, executor)], sender=keeper)
+    # ... and sells them back: the executor redeems the shares it pulled, never others.
+    shares.approve(vault, MAX_UINT256, sender=bob)
+    vault.approve(shares, MAX_UINT160, 2**40, sender=bob)
+    sell = intents.intent(bob, sells=[(shares, minted)], buys=[(usdc, 500 * E6)], nonce=1)
+    redeem = [call(shares, "redeem", minted, executor, executor)]
+    intents.settle([intents.order(sell, bob)], redeem, sender=keeper)
 
-    assert shares.balanceOf(executor) == 0
+    assert (shares.balanceOf(bob), usdc.balanceOf(bob)) == (0, 500 * E6)
     assert usdc.balanceOf(executor) == surplus
 
 

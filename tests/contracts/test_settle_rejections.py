@@ -80,7 +80,7 @@ def test_an_intent_signed_for_another_executor_does_not_verify_here(
     # The packed order does not carry the executor: the digest is computed with this
     # executor's address, so a signature over another executor's intent recovers someone else.
     intent, mint = deal
-    other = owner.deploy(project.BatchExecutor, owner, guardian)
+    other = owner.deploy(project.BatchExecutor, owner, guardian, 0, [], [])
     elsewhere = intent.model_copy(update={"executor": other.address})
 
     with ape.reverts(executor.InvalidSignature, owner=alice.address):

@@ -36,6 +36,7 @@ def test_deploy_allow_lists_keepers_and_the_calls_the_keeper_routes_through_and_
     assert result.created
     assert executor.vault() == result.record.vault
     assert executor.isKeeper(keeper) and not executor.isKeeper(owner)
+    assert executor.adminDelay() == 2 * 86_400  # the default: later grants wait two days
     v2_pool = next(p.address for p in market.pools if p.dex == "uniswap-v2")
     usdc = market.token("USDC").address
     assert executor.isAllowedCall(v2_pool, selector(V2_PAIR_SWAP))
@@ -73,9 +74,20 @@ def test_a_recorded_executor_without_code_is_deployed_again(owner, tmp_path, cha
     assert load_deployments(path).executor == second.record
 
 
-def test_keepers_cannot_be_set_by_a_deployer_that_is_not_the_owner(owner, alice, keeper):
-    with pytest.raises(ExecutorDeploymentError, match="only be set when the deploying account"):
-        deploy(alice, owner=owner.address, keepers=[keeper.address])
+def test_a_deployer_that_is_not_the_owner_gives_the_executor_its_initial_keepers(
+    owner, alice, keeper, project
+):
+    result = deploy(alice, owner=owner.address, keepers=[keeper.address], admin_delay=3_600)
+
+    executor = project.BatchExecutor.at(result.record.address)
+    assert executor.owner() == owner.address
+    assert executor.isKeeper(keeper)
+    assert executor.adminDelay() == 3_600
+
+
+def test_an_admin_delay_above_the_contracts_ceiling_is_refused_before_deploying(owner):
+    with pytest.raises(ExecutorDeploymentError, match="admin_delay: expected 0 to 2592000"):
+        deploy(owner, admin_delay=30 * 86_400 + 1)
 
 
 @pytest.mark.slow
