@@ -21,16 +21,18 @@ import {ExecutorAdmin} from "./ExecutorAdmin.sol";
 /// - ERC-20 `transfer(to, amount)`: the recipient must be an entry point;
 /// - ERC-4626 `withdraw`/`redeem(amount, receiver, owner)`: the owner must be the executor
 ///   (otherwise they spend a share allowance someone granted the executor).
-/// The token these send or let be spent (the target) joins the settlement's ledger before the
-/// call, so the no-deficit check covers it: an interaction can pass on what the batch brought
-/// in, never what rested in the executor before it.
+/// The token these send or let be spent (the target) joins the settlement's ledger before any
+/// interaction runs, so the no-deficit check covers it: an interaction can pass on what the
+/// batch brought in (a pull, or an earlier swap's output, as in a multi-hop route), never what
+/// rested in the executor before the batch.
 abstract contract Interactions is ExecutorAdmin {
     using TokenLedger for TokenLedger.Ledger;
 
     bytes4 private constant ERC4626_WITHDRAW = IERC4626.withdraw.selector;
     bytes4 private constant ERC4626_REDEEM = IERC4626.redeem.selector;
 
-    /// @dev Runs `interactions` in order, then checks that every allowance an `approve` among
+    /// @dev Checks every interaction (allow-list, argument rules) and records the tokens they
+    /// may move, then runs them in order, then checks that every allowance an `approve` among
     /// them granted is spent.
     function _interactAll(
         Interaction[] calldata interactions,
@@ -39,22 +41,25 @@ abstract contract Interactions is ExecutorAdmin {
         uint256 count = interactions.length;
         bool approved;
         for (uint256 k; k < count; ++k) {
-            approved = _interact(k, interactions[k], ledger) || approved;
+            approved = _check(interactions[k], ledger) || approved;
+        }
+        for (uint256 k; k < count; ++k) {
+            _run(k, interactions[k]);
         }
         if (approved) _checkApprovalsSpent(interactions);
     }
 
-    /// @dev One interaction; returns whether it was an `approve`.
-    function _interact(
-        uint256 index,
+    /// @dev One interaction's allow-list entry and argument rules; records the token it may
+    /// move (before any interaction runs). Returns whether it is an `approve`.
+    function _check(
         Interaction calldata interaction,
         TokenLedger.Ledger memory ledger
-    ) private returns (bool) {
+    ) private view returns (bool isApprove) {
         address target = interaction.target;
         bytes calldata data = interaction.callData;
-        bytes4 selector = data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
+        bytes4 selector = _selectorOf(data);
         if (!isAllowedCall(target, selector)) revert CallNotAllowed(target, selector);
-        bool isApprove = selector == APPROVE;
+        isApprove = selector == APPROVE;
         if (isApprove || selector == TRANSFER) {
             address spender = _addressArg(data, 0);
             if (!isEntryPoint(spender)) revert SpenderNotAllowed(target, spender);
@@ -63,10 +68,20 @@ abstract contract Interactions is ExecutorAdmin {
             if (_addressArg(data, 2) != address(this)) revert ForbiddenSelector(target, selector);
             ledger.track(target);
         }
+    }
+
+    /// @dev One interaction's plain CALL.
+    function _run(uint256 index, Interaction calldata interaction) private {
+        address target = interaction.target;
+        bytes calldata data = interaction.callData;
         (bool ok, bytes memory reason) = target.call{value: interaction.value}(data);
         if (!ok) revert InteractionFailed(index, target, reason);
-        emit InteractionExecuted(target, interaction.value, selector);
-        return isApprove;
+        emit InteractionExecuted(target, interaction.value, _selectorOf(data));
+    }
+
+    /// @dev The first four bytes of `data` (0 if shorter).
+    function _selectorOf(bytes calldata data) private pure returns (bytes4) {
+        return data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
     }
 
     /// @dev Every (token, spender) an `approve` interaction named must have allowance 0 now:
@@ -75,7 +90,7 @@ abstract contract Interactions is ExecutorAdmin {
     function _checkApprovalsSpent(Interaction[] calldata interactions) private view {
         for (uint256 k; k < interactions.length; ++k) {
             bytes calldata data = interactions[k].callData;
-            if (data.length < 4 || bytes4(data[:4]) != APPROVE) continue;
+            if (_selectorOf(data) != APPROVE) continue;
             address token = interactions[k].target;
             address spender = _addressArg(data, 0);
             uint256 remaining = IERC20(token).allowance(address(this), spender);

@@ -182,3 +182,40 @@ def test_a_keeper_cannot_route_an_at_rest_balance_out_through_an_allow_listed_po
     ):
         intents.settle([], sweep, sender=keeper)
     assert weth_like.balanceOf(executor) == E18
+
+
+def test_a_token_that_only_passes_through_the_interactions_is_not_a_deficit(
+    intents, executor, owner, keeper, alice, uniswap_v2, weth_like, usdc, wbtc
+):
+    # Alice sells WBTC for USDC through two pools: WETH comes out of the first and goes into
+    # the second. No order touches WETH, and 1 WETH rests in the executor untouched.
+    router, factory = uniswap_v2
+    pairs = [factory.getPair(wbtc, weth_like), factory.getPair(weth_like, usdc)]
+    for pair in pairs:
+        allow(executor, owner, pair, "swap(uint256,uint256,address,bytes)")
+    for token in (wbtc, weth_like):
+        allow(executor, owner, token, *ROUTED_TOKEN)
+    weth_like.mint(executor, E18, sender=owner)
+    intents.fund(alice, wbtc, 10**8)
+    weth_out, usdc_out = router.getAmountsOut(10**8, [wbtc, weth_like, usdc])[1:]
+    intent = intents.intent(alice, sells=[(wbtc, 10**8)], buys=[(usdc, usdc_out)])
+
+    def swap(pair, token_in, token_out, amount_in, amount_out):
+        first = int(token_out.address, 16) < int(token_in.address, 16)
+        out = (amount_out, 0) if first else (0, amount_out)
+        return [
+            call(token_in, "transfer", pair, amount_in),
+            raw_call(
+                pair,
+                "swap(uint256,uint256,address,bytes)",
+                ["uint256", "uint256", "address", "bytes"],
+                [*out, executor.address, b""],
+            ),
+        ]
+
+    hops = swap(pairs[0], wbtc, weth_like, 10**8, weth_out)
+    hops += swap(pairs[1], weth_like, usdc, weth_out, usdc_out)
+    intents.settle([intents.order(intent, alice)], hops, sender=keeper)
+
+    assert usdc.balanceOf(alice) == usdc_out
+    assert weth_like.balanceOf(executor) == E18
