@@ -21,13 +21,14 @@ PYTEST_ARGS ?=
 BENCH ?=
 PY_DIRS := $(wildcard keeper scripts tests bench)
 
-.PHONY: help bootstrap solc-frontend test demo lint format bench compile clean lock
+.PHONY: help bootstrap solc-frontend test demo lint format bench fuzz compile clean lock
 
 help:
 	@echo "make test    - set everything up (venv, npm, compiler) and run the test suite"
 	@echo "make demo    - run the end-to-end demo on an embedded local chain"
 	@echo "make lint    - ruff + mypy"
 	@echo "make bench   - print benchmark figures (see docs/BENCHMARKS.md)"
+	@echo "make fuzz    - long stateful campaign against the executor (see docs/SECURITY.md)"
 	@echo "make compile - compile the contracts"
 	@echo "make clean   - remove build outputs (keeps .venv and node_modules)"
 
@@ -86,6 +87,12 @@ format: bootstrap
 
 bench: bootstrap compile
 	$(BIN)/python -m bench $(BENCH)
+
+# The settlement state machine (tests/contracts/test_settle_stateful.py, malicious keeper
+# included) for at least FUZZ_ACTIONS actions; `make test` runs a short campaign of it.
+FUZZ_ACTIONS ?= 10000
+fuzz: bootstrap compile
+	FUZZ_ACTIONS=$(FUZZ_ACTIONS) $(BIN)/pytest tests/contracts/test_settle_stateful.py -q -s
 
 # Re-resolve the pinned Python set (needs the package index).
 lock:
