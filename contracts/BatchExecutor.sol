@@ -89,10 +89,10 @@ contract BatchExecutor is
         bytes calldata orders,
         Interaction[] calldata interactions
     ) external nonReentrant onlyKeeper whenNotPaused {
-        Batch memory batch;
-        uint256 buyLegs;
-        (batch.at, batch.firstLeg, buyLegs) = PackedOrders.index(orders);
-        batch.credited = new uint256[](buyLegs);
+        (uint256[] memory at, uint256[] memory firstLeg, uint256 buyLegs) = PackedOrders.index(
+            orders
+        );
+        Batch memory batch = Batch(at, firstLeg, new uint256[](buyLegs));
         TokenLedger.Ledger memory ledger = TokenLedger.create(LEDGER_CAPACITY);
         bytes32 domainSeparator = _domainSeparatorV4();
         uint256 orderCount = batch.at.length;

@@ -39,7 +39,7 @@ abstract contract Interactions is ExecutorAdmin {
         TokenLedger.Ledger memory ledger
     ) internal {
         uint256 count = interactions.length;
-        bool approved;
+        bool approved = false;
         for (uint256 k; k < count; ++k) {
             approved = _check(interactions[k], ledger) || approved;
         }

@@ -57,6 +57,8 @@ library OrderCheck {
         uint256 amount = PackedOrders.legAmount(q);
         if (amount > PackedOrders.legLimit(q)) return E.SellAboveMaximum.selector;
         if (amount == 0) return bytes4(0);
+        // The permit nonce is not needed here (docs/SECURITY.md, slither).
+        // slither-disable-next-line unused-return
         (uint160 allowed, uint48 expiration, ) = vault.allowance(owner, token);
         if (block.timestamp > expiration) return IAllowanceVaultErrors.AllowanceExpired.selector;
         if (allowed != type(uint160).max && amount > allowed) {

@@ -18,6 +18,8 @@ library OwnerSignature {
         bytes32 digest,
         bytes calldata signature
     ) internal view returns (bool) {
+        // The error's argument only details a failure `err` already reports (docs/SECURITY.md).
+        // slither-disable-next-line unused-return
         (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, signature);
         if (err == ECDSA.RecoverError.NoError && recovered == owner) return true;
         return
