@@ -186,11 +186,11 @@ def local_stack(
         describe_market,
         save_deployments,
     )
-    from keeper.market.executor import routing_calls
     from keeper.market.funding import fund_portfolio
     from keeper.market.state import state_file
     from keeper.relay.sandbox import dev_accounts
     from keeper.relay.server import LocalRelay
+    from keeper.routing.calldata import routing_calls
 
     accounts = dev_accounts(2 + len(portfolios or {}))
     deployer, keeper, users = accounts[0], accounts[1], accounts[2:]

@@ -50,8 +50,9 @@ def cli(cli_ctx, account, guardian, keepers, no_targets, admin_delay, redeploy, 
 
     from keeper.exceptions import KeeperError
     from keeper.market.deployments import deployments_path, load_market
-    from keeper.market.executor import AllowedCall, deploy, routing_calls
+    from keeper.market.executor import AllowedCall, deploy
     from keeper.market.fork import local_chain_caches
+    from keeper.routing.calldata import routing_calls
 
     chain_id = int(chain.chain_id)
     path = deployments_path(chain_id, deployments_dir)

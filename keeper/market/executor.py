@@ -1,12 +1,12 @@
 """Deploy the batch executor: the pure function behind ``ape run deploy`` (tests call it too).
 
 ``deploy(account, ...)`` deploys ``BatchExecutor(owner, guardian, adminDelay, keepers, calls)``
-(which deploys its own allowance vault): the keepers and the interaction calls (by default
-:func:`routing_calls`: exactly the (target, selector) pairs the keeper's routes call on the
-market) are set by the constructor, so they need no admin delay; any later grant waits
-``admin_delay`` seconds (docs/SECURITY.md). The result is recorded in the chain's deployments
-file when one is given. Re-running with the same file is idempotent: an executor recorded there
-that still has code is reused, not redeployed, unless ``redeploy``.
+(which deploys its own allowance vault). The keepers and the interaction calls (by default
+:func:`keeper.routing.calldata.routing_calls`: exactly the (target, selector) pairs the keeper's
+routes call on the market) are set by the constructor, so they need no admin delay; any later
+grant waits ``admin_delay`` seconds (docs/SECURITY.md). The result is recorded in the chain's
+deployments file when one is given. Re-running with the same file is idempotent: an executor
+recorded there that still has code is reused, not redeployed, unless ``redeploy``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any, NamedTuple
 from keeper.market.deployments import (
     Deployments,
     ExecutorRecord,
-    Market,
     load_deployments,
     save_deployments,
 )
@@ -47,31 +46,13 @@ class AllowedCall(NamedTuple):
 
     @property
     def selector(self) -> bytes:
-        from keeper.routing.calldata import selector
+        from eth_utils import keccak
 
-        return selector(self.signature)
+        return keccak(text=self.signature)[:4]
 
     def as_abi(self) -> tuple[str, bytes]:
         """The executor's ``AllowedCall`` struct."""
         return (self.target, self.selector)
-
-
-def routing_calls(market: Market) -> list[AllowedCall]:
-    """The calls the keeper's routes make on ``market`` (keeper.routing.calldata): each V2
-    pool's ``swap``, the V3 SwapRouter's ``exactInputSingle``, Router02's
-    ``swapExactTokensForTokens``, and ``approve`` + ``transfer`` on each token (the executor
-    lets those name only one of the pools or routers, and checks every approval is spent)."""
-    from keeper.routing import calldata as c
-
-    calls = [AllowedCall(p.address, c.V2_PAIR_SWAP) for p in market.pools if p.dex == "uniswap-v2"]
-    calls.append(AllowedCall(market.contracts["SwapRouter"], c.V3_EXACT_INPUT_SINGLE))
-    calls.append(AllowedCall(market.contracts["UniswapV2Router02"], c.V2_ROUTER_SWAP))
-    for token in market.tokens:
-        calls += [
-            AllowedCall(token.address, c.ERC20_APPROVE),
-            AllowedCall(token.address, c.ERC20_TRANSFER),
-        ]
-    return calls
 
 
 def deploy(

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
+from keeper.market.deployments import Market
+from keeper.market.executor import AllowedCall
 from keeper.routing.exceptions import RoutingError
 from keeper.routing.route import Leg, Route
 
@@ -140,4 +142,20 @@ def route_interactions(
                 leg, recipient, swap_router=swap_router, v2_router=v2_router, deadline=deadline
             )
         )
+    return calls
+
+
+def routing_calls(market: Market) -> list[AllowedCall]:
+    """The executor's allow-list for a keeper routing through ``market`` with these builders:
+    each V2 pool's ``swap``, the V3 SwapRouter's ``exactInputSingle``, Router02's
+    ``swapExactTokensForTokens``, and ``approve`` + ``transfer`` on each token (the executor
+    lets those name only a pool or a router, and checks every approval is spent)."""
+    calls = [AllowedCall(p.address, V2_PAIR_SWAP) for p in market.pools if p.dex == "uniswap-v2"]
+    calls.append(AllowedCall(market.contracts["SwapRouter"], V3_EXACT_INPUT_SINGLE))
+    calls.append(AllowedCall(market.contracts["UniswapV2Router02"], V2_ROUTER_SWAP))
+    for token in market.tokens:
+        calls += [
+            AllowedCall(token.address, ERC20_APPROVE),
+            AllowedCall(token.address, ERC20_TRANSFER),
+        ]
     return calls

@@ -11,12 +11,13 @@ import pytest
 
 from keeper.market.deployments import load_deployments
 from keeper.market.exceptions import ExecutorDeploymentError
-from keeper.market.executor import deploy, routing_calls
+from keeper.market.executor import deploy
 from keeper.routing.calldata import (
     ERC20_APPROVE,
     ERC20_TRANSFER,
     V2_PAIR_SWAP,
     V3_EXACT_INPUT_SINGLE,
+    routing_calls,
     selector,
 )
 

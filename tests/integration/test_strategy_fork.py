@@ -33,7 +33,8 @@ def strategy(targets, **extra):
 def strategy_executor(owner, keeper, market):
     from ape import project
 
-    from keeper.market.executor import deploy, routing_calls
+    from keeper.market.executor import deploy
+    from keeper.routing.calldata import routing_calls
 
     record = deploy(owner, keepers=[keeper.address], calls=routing_calls(market)).record
     return project.BatchExecutor.at(record.address)
