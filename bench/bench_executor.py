@@ -42,8 +42,7 @@ def deploy(project: Any, accounts: Any, chain: Any) -> Market:
     from keeper.chain.artifacts import container
 
     owner, keeper = accounts[0], accounts[1]
-    executor = owner.deploy(project.BatchExecutor, owner, accounts[5])
-    executor.setKeeper(keeper, True, sender=owner)
+    executor = owner.deploy(project.BatchExecutor, owner, accounts[5], 0, [keeper], [])
     weth = owner.deploy(project.TestToken, "WETH", "WETH", 18)
     usdc = owner.deploy(project.TestToken, "USDC", "USDC", 6)
     factory = owner.deploy(container("UniswapV2Factory"), owner)
@@ -127,11 +126,12 @@ def single_intent_with_swap_gas(market: Market, user: Any, chain: Any) -> int:
     """Gas of a 1-intent batch whose counter-flow is one Router02 swap (approve + swap)."""
     from keeper.intents.signing import sign_intent
     from keeper.intents.types import Execution, Interaction, Order, RebalanceIntent, TokenAmount
+    from keeper.routing.calldata import ERC20_APPROVE, V2_ROUTER_SWAP, selector
     from keeper.settlement.abi import encode_orders
 
-    for target in (market.weth, market.router):
-        if not market.executor.isAllowedTarget(target):
-            market.executor.setTarget(target, True, sender=market.owner)
+    for target, signature in ((market.weth, ERC20_APPROVE), (market.router, V2_ROUTER_SWAP)):
+        if not market.executor.isAllowedCall(target, selector(signature)):
+            market.executor.setCall(target, selector(signature), True, sender=market.owner)
     path = [market.weth.address, market.usdc.address]
     out = int(market.router.getAmountsOut(E18, path)[-1])
     intent = RebalanceIntent(

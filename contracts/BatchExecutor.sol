@@ -2,7 +2,6 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
@@ -10,25 +9,28 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {AllowanceVault} from "./AllowanceVault.sol";
 import {ExecutorAdmin} from "./base/ExecutorAdmin.sol";
+import {Interactions} from "./base/Interactions.sol";
 import {NonceBitmap} from "./base/NonceBitmap.sol";
 import {IAllowanceVault, IAllowanceVaultErrors} from "./interfaces/IAllowanceVault.sol";
-import {IBatchExecutor} from "./interfaces/IBatchExecutor.sol";
+import {AllowedCall, IBatchExecutor} from "./interfaces/IBatchExecutor.sol";
 import {RebalanceIntent, Interaction} from "./interfaces/IIntentTypes.sol";
 import {IntentHashing} from "./libraries/IntentHashing.sol";
 import {OrderCheck} from "./libraries/OrderCheck.sol";
+import {OwnerSignature} from "./libraries/OwnerSignature.sol";
 import {PackedOrders} from "./libraries/PackedOrders.sol";
 import {TokenLedger} from "./libraries/TokenLedger.sol";
 
 /// @title BatchExecutor
-/// @notice Settles batches of user-signed rebalance intents, CoW-style: open the buys (record
-/// each buyer's balance) -> transfer in (pull sells through the vault, to the executor or, for a
-/// coincidence of wants, straight to a buyer of the batch) -> interact (plain CALLs) -> transfer
-/// out (deliver buys, measure each buyer's growth over the batch, pay fees) -> check that no
-/// token the executor moved ended below its starting balance. Orders arrive packed
-/// (libraries/PackedOrders.sol). See IBatchExecutor and docs/INTENTS.md.
+/// @notice Settles batches of user-signed rebalance intents, CoW-style: transfer in (pull sells
+/// through the vault, to the executor or, for a coincidence of wants, straight to a buyer of the
+/// batch) -> interact (plain CALLs) -> transfer out (deliver buys, pay fees) -> check that no
+/// token the executor moved ended below its starting balance. A buy counts only the transfers
+/// made for it (the executor's delivery and direct legs), each measured by the owner's balance
+/// delta around that transfer alone: whatever else pays the owner during the batch never counts.
+/// Orders arrive packed (libraries/PackedOrders.sol). See IBatchExecutor and docs/INTENTS.md.
 contract BatchExecutor is
     NonceBitmap,
-    ExecutorAdmin,
+    Interactions,
     EIP712,
     ReentrancyGuardTransient,
     IAllowanceVaultErrors
@@ -40,47 +42,31 @@ contract BatchExecutor is
     /// @dev Distinct tokens a ledger holds before it first grows (most batches touch few).
     uint256 private constant LEDGER_CAPACITY = 8;
 
-    /// @dev Mixed into the transient slots of (owner, buy token) claims:
-    /// uint256(keccak256("IntentRebalancer.buyClaim")) - 1.
-    uint256 private constant _BUY_CLAIM_SEED =
-        0xc6441bc5254da68d237e200aec4ed98b1e04de40ce05a17423287ba8099c63b0;
-
-    /// @dev Transient count of settle calls in the transaction (salts the buy claims):
-    /// uint256(keccak256("IntentRebalancer.settleCount")) - 1.
-    uint256 private constant _SETTLE_COUNT_SLOT =
-        0x9823ea31d300e25bb1ed85e6551768604d6813a9fec0d6b231c57d93e3f1099d;
+    /// @dev One settle call's orders, read once: each order's calldata position, the batch-wide
+    /// index of its first buy leg, and per buy leg what direct legs brought its owner so far.
+    struct Batch {
+        uint256[] at;
+        uint256[] firstLeg;
+        uint256[] credited;
+    }
 
     IAllowanceVault private immutable _vault;
 
-    // Calls that spend an allowance someone granted their caller (here: the executor), refused on
-    // every target so that even a user who wrongly approved the executor is not exposed.
-    /// @dev ERC-20 and ERC-721 `transferFrom(address,address,uint256)`.
-    bytes4 private constant TRANSFER_FROM = IERC20.transferFrom.selector;
-    /// @dev MCD DAI's aliases of transferFrom: `pull(address,uint256)`, `move(address,address,uint256)`.
-    bytes4 private constant DAI_PULL = 0xf2d5d56b;
-    bytes4 private constant DAI_MOVE = 0xbb35783b;
-    /// @dev ERC20Burnable `burnFrom(address,uint256)`: destroys the owner's tokens.
-    bytes4 private constant BURN_FROM = 0x79cc6790;
-    /// @dev Permit2 `transferFrom(address,address,uint160,address)` and its batch form
-    /// `transferFrom((address,address,uint160,address)[])`.
-    bytes4 private constant PERMIT2_TRANSFER_FROM = 0x36c78516;
-    bytes4 private constant PERMIT2_BATCH_TRANSFER_FROM = 0x0d58b1db;
-    /// @dev ERC-4626 `withdraw`/`redeem(amount, receiver, owner)` spend the owner's share
-    /// allowance to the caller: allowed only when the owner is the executor.
-    bytes4 private constant ERC4626_WITHDRAW = IERC4626.withdraw.selector;
-    bytes4 private constant ERC4626_REDEEM = IERC4626.redeem.selector;
-    /// @dev Allowance grants (`approve`, `increaseAllowance(address,uint256)`): only to an
-    /// allow-listed target, as an allowance outlives the batch and its no-deficit check.
-    bytes4 private constant APPROVE = IERC20.approve.selector;
-    bytes4 private constant INCREASE_ALLOWANCE = 0x39509351;
-
-    /// @param initialOwner manages keepers, targets and the guardian (two-step transfer)
+    /// @param initialOwner manages keepers, the allow-list and the guardian (two-step transfer)
     /// @param guardian_ may pause settlement
+    /// @param adminDelay_ seconds a new keeper or allowed call waits after being scheduled
+    /// (at most MAX_ADMIN_DELAY; 0 = at once, for a fully trusted owner)
+    /// @param keepers_ the initial keepers, allowed without delay
+    /// @param calls_ the initial interaction allow-list, allowed without delay
     constructor(
         address initialOwner,
-        address guardian_
-    ) ExecutorAdmin(initialOwner, guardian_) EIP712("IntentRebalancer", "1") {
+        address guardian_,
+        uint256 adminDelay_,
+        address[] memory keepers_,
+        AllowedCall[] memory calls_
+    ) ExecutorAdmin(initialOwner, guardian_, adminDelay_) EIP712("IntentRebalancer", "1") {
         _vault = new AllowanceVault(address(this));
+        _configure(keepers_, calls_);
     }
 
     /// @inheritdoc IBatchExecutor
@@ -103,20 +89,19 @@ contract BatchExecutor is
         bytes calldata orders,
         Interaction[] calldata interactions
     ) external nonReentrant onlyKeeper whenNotPaused {
-        (uint256[] memory at, uint256 buyLegs) = PackedOrders.index(orders);
-        uint256[] memory before = _openBuys(at, buyLegs);
+        (uint256[] memory at, uint256[] memory firstLeg, uint256 buyLegs) = PackedOrders.index(
+            orders
+        );
+        Batch memory batch = Batch(at, firstLeg, new uint256[](buyLegs));
         TokenLedger.Ledger memory ledger = TokenLedger.create(LEDGER_CAPACITY);
         bytes32 domainSeparator = _domainSeparatorV4();
-        uint256 orderCount = at.length;
+        uint256 orderCount = batch.at.length;
         for (uint256 i; i < orderCount; ++i) {
-            _verifyAndPull(at, i, domainSeparator, ledger);
+            _verifyAndPull(batch, i, domainSeparator, ledger);
         }
-        for (uint256 k; k < interactions.length; ++k) {
-            _interact(k, interactions[k]);
-        }
-        uint256 leg;
+        _interactAll(interactions, ledger);
         for (uint256 i; i < orderCount; ++i) {
-            leg = _deliver(at[i], before, leg);
+            _deliver(batch.at[i], batch.credited, batch.firstLeg[i]);
         }
         ledger.checkNoDeficit();
         emit Settlement(msg.sender, orderCount, interactions.length);
@@ -135,60 +120,21 @@ contract BatchExecutor is
         uint256 sells = PackedOrders.sellLegs(p, sigLength);
         uint256 buys = PackedOrders.buyLegs(sells, sellCount);
         bytes32 digest = _hashTypedDataV4(PackedOrders.structHash(p, sells, sellCount, buys, buyCount));
-        if (!OrderCheck.isValidSignature(owner, digest, PackedOrders.signature(p, sigLength))) {
+        if (!OwnerSignature.isValid(owner, digest, PackedOrders.signature(p, sigLength))) {
             return InvalidSignature.selector;
         }
-        if (_buysOneTokenTwice(buys, buyCount)) return DuplicateBuy.selector;
         return OrderCheck.checkSells(owner, sells, sellCount, _vault);
-    }
-
-    /// @dev Whether two buy legs of one order name the same token: settle refuses such an order
-    /// even alone in a batch (DuplicateBuy), so checkOrder must too.
-    function _buysOneTokenTwice(uint256 buys, uint256 buyCount) private pure returns (bool) {
-        for (uint256 j = 1; j < buyCount; ++j) {
-            address token = PackedOrders.legToken(PackedOrders.buyLeg(buys, j));
-            for (uint256 k; k < j; ++k) {
-                if (PackedOrders.legToken(PackedOrders.buyLeg(buys, k)) == token) return true;
-            }
-        }
-        return false;
-    }
-
-    /// @dev Before any token moves: claims each (owner, buy token) for this batch (DuplicateBuy
-    /// if taken: an owner's balance growth is measured over the whole batch, so two legs on the
-    /// same balance would both count it) and records the owner's balance, flat over all legs.
-    function _openBuys(
-        uint256[] memory at,
-        uint256 buyLegs
-    ) private returns (uint256[] memory before) {
-        before = new uint256[](buyLegs);
-        uint256 salt = _claimSalt();
-        uint256 leg;
-        for (uint256 i; i < at.length; ++i) {
-            uint256 p = at[i];
-            address owner = PackedOrders.owner(p);
-            (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(p);
-            uint256 q = PackedOrders.buyLegs(PackedOrders.sellLegs(p, sigLength), sellCount);
-            for (uint256 j; j < buyCount; ++j) {
-                address token = PackedOrders.legToken(PackedOrders.buyLeg(q, j));
-                if (!_claimBuy(owner, token, salt)) revert DuplicateBuy(owner, token);
-                before[leg + j] = _balanceOf(token, owner);
-            }
-            unchecked {
-                leg += buyCount; // < before.length, counted by index()
-            }
-        }
     }
 
     /// @dev Verifies order `i` (keeper, window, fee cap, signature with the digest in
     /// `domainSeparator`), spends its nonce, pulls its sells and records its tokens.
     function _verifyAndPull(
-        uint256[] memory at,
+        Batch memory batch,
         uint256 i,
         bytes32 domainSeparator,
         TokenLedger.Ledger memory ledger
     ) private {
-        uint256 p = at[i];
+        uint256 p = batch.at[i];
         (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(p);
         uint256 sells = PackedOrders.sellLegs(p, sigLength);
         uint256 buys = PackedOrders.buyLegs(sells, sellCount);
@@ -201,11 +147,11 @@ contract BatchExecutor is
                 PackedOrders.structHash(p, sells, sellCount, buys, buyCount)
             );
             bytes calldata signature = PackedOrders.signature(p, sigLength);
-            if (!OrderCheck.isValidSignature(owner, digest, signature)) revert InvalidSignature(owner);
+            if (!OwnerSignature.isValid(owner, digest, signature)) revert InvalidSignature(owner);
             _useNonce(owner, PackedOrders.nonce(p));
         }
         for (uint256 j; j < sellCount; ++j) {
-            _pull(at, owner, PackedOrders.sellLeg(sells, j), ledger);
+            _pull(batch, owner, PackedOrders.sellLeg(sells, j), ledger);
         }
         for (uint256 j; j < buyCount; ++j) {
             uint256 q = PackedOrders.buyLeg(buys, j);
@@ -215,9 +161,10 @@ contract BatchExecutor is
     }
 
     /// @dev Checks one sell leg's amount against its signed maximum and pulls it through the
-    /// vault: to the executor, or straight to the owner of the buy leg it names.
+    /// vault: to the executor, or straight to the owner of the buy leg it names (a direct leg),
+    /// crediting that leg with the buyer's balance delta around this pull alone.
     function _pull(
-        uint256[] memory at,
+        Batch memory batch,
         address owner,
         uint256 q,
         TokenLedger.Ledger memory ledger
@@ -228,27 +175,27 @@ contract BatchExecutor is
         if (amount > maximum) revert SellAboveMaximum(token, amount, maximum);
         if (amount == 0) return;
         (uint256 toOrder, uint256 toLeg) = PackedOrders.sellDestination(q);
-        address to;
         if (toOrder == PackedOrders.TO_EXECUTOR) {
-            to = address(this);
             ledger.track(token);
-        } else {
-            to = _directRecipient(at, toOrder, toLeg, token);
+            _pullVia(owner, token, amount, address(this));
+            return;
         }
+        (address to, uint256 leg) = _directRecipient(batch, toOrder, toLeg, token);
+        uint256 balanceBefore = _balanceOf(token, to);
         _pullVia(owner, token, amount, to);
+        batch.credited[leg] += _received(token, to, balanceBefore, amount);
     }
 
-    /// @dev The owner of order `toOrder`, whose buy leg `toLeg` must be in `token`: its balance
-    /// growth is measured over the whole batch, so what it receives here counts toward its
-    /// signed minimum and nothing else (a direct leg can only reach a measured buyer).
+    /// @dev The owner of order `toOrder` and the batch-wide index of its buy leg `toLeg`, which
+    /// must be in `token` (a direct leg can only reach a buy leg it counts toward).
     function _directRecipient(
-        uint256[] memory at,
+        Batch memory batch,
         uint256 toOrder,
         uint256 toLeg,
         address token
-    ) private pure returns (address) {
-        if (toOrder >= at.length) revert InvalidRecipient(toOrder, toLeg);
-        uint256 r = at[toOrder];
+    ) private pure returns (address, uint256) {
+        if (toOrder >= batch.at.length) revert InvalidRecipient(toOrder, toLeg);
+        uint256 r = batch.at[toOrder];
         (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(r);
         if (toLeg >= buyCount) revert InvalidRecipient(toOrder, toLeg);
         uint256 q = PackedOrders.buyLeg(
@@ -256,60 +203,34 @@ contract BatchExecutor is
             toLeg
         );
         if (PackedOrders.legToken(q) != token) revert InvalidRecipient(toOrder, toLeg);
-        return PackedOrders.owner(r);
-    }
-
-    /// @dev One interaction: a plain CALL to an allow-listed target, never the executor or the
-    /// vault, never a call that spends an allowance granted to the executor (see _checkCall).
-    function _interact(uint256 index, Interaction calldata interaction) private {
-        address target = interaction.target;
-        if (_isForbiddenTarget(target)) revert ForbiddenTarget(target);
-        if (!isAllowedTarget(target)) revert TargetNotAllowed(target);
-        bytes calldata data = interaction.callData;
-        bytes4 selector = data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
-        _checkCall(target, selector, data);
-        (bool ok, bytes memory reason) = target.call{value: interaction.value}(data);
-        if (!ok) revert InteractionFailed(index, target, reason);
-        emit InteractionExecuted(target, interaction.value, selector);
-    }
-
-    /// @dev Refuses `transferFrom` and its look-alikes (ForbiddenSelector), ERC-4626 withdraw or
-    /// redeem of shares the executor does not own (ForbiddenSelector), and an allowance granted
-    /// to anything but an allow-listed target (SpenderNotAllowed): the granted balance does not
-    /// move during the batch, so the no-deficit check cannot see it, and the spender could take
-    /// the executor's tokens at any later time, even after its keeper was removed.
-    function _checkCall(address target, bytes4 selector, bytes calldata data) private view {
-        if (selector == APPROVE || selector == INCREASE_ALLOWANCE) {
-            address spender = _addressArg(data, 0);
-            if (!isAllowedTarget(spender)) revert SpenderNotAllowed(target, spender);
-        } else if (selector == ERC4626_WITHDRAW || selector == ERC4626_REDEEM) {
-            if (_addressArg(data, 2) != address(this)) revert ForbiddenSelector(target, selector);
-        } else if (
-            selector == TRANSFER_FROM ||
-            selector == DAI_PULL ||
-            selector == DAI_MOVE ||
-            selector == BURN_FROM ||
-            selector == PERMIT2_TRANSFER_FROM ||
-            selector == PERMIT2_BATCH_TRANSFER_FROM
-        ) {
-            revert ForbiddenSelector(target, selector);
+        unchecked {
+            return (PackedOrders.owner(r), batch.firstLeg[toOrder] + toLeg); // < credited.length
         }
     }
 
-    /// @dev Static argument `index` of `data` (after the selector) as an address: its low 20
-    /// bytes, as a masking ABI decoder reads it (a strict one reverts on dirty bits). address(0)
-    /// if `data` is too short to hold it.
-    function _addressArg(bytes calldata data, uint256 index) private pure returns (address) {
-        uint256 end = 36 + 32 * index;
-        if (data.length < end) return address(0);
-        return address(uint160(uint256(bytes32(data[end - 32:end]))));
+    /// @dev What a transfer of `sent` brought `account`: its balance delta around that transfer
+    /// alone, at most `sent` (a payment someone slips in during the transfer, e.g. from a token
+    /// hook, can at most make up the transfer's own fee) and 0 if the balance shrank.
+    function _received(
+        address token,
+        address account,
+        uint256 balanceBefore,
+        uint256 sent
+    ) private view returns (uint256) {
+        uint256 balanceAfter = _balanceOf(token, account);
+        if (balanceAfter <= balanceBefore) return 0;
+        unchecked {
+            uint256 grown = balanceAfter - balanceBefore;
+            return grown < sent ? grown : sent;
+        }
     }
 
-    /// @dev Delivers order `p`'s buys from the executor, then checks each against its signed
-    /// minimum by the owner's balance growth since _openBuys (so fee-on-transfer tokens cannot
-    /// short the user, and direct legs count), pays the keeper fee, and emits IntentSettled.
-    /// @return next index of the next order's first leg in `before`
-    function _deliver(uint256 p, uint256[] memory before, uint256 leg) private returns (uint256 next) {
+    /// @dev Delivers order `p`'s buys from the executor and checks each against its signed
+    /// minimum: what its direct legs brought plus the executor's delivery, each measured around
+    /// its own transfer (so fee-on-transfer tokens cannot short the owner, and nothing else paid
+    /// to the owner during the batch counts); pays the keeper fee and emits IntentSettled.
+    /// @param leg the batch-wide index of the order's first buy leg in `credited`
+    function _deliver(uint256 p, uint256[] memory credited, uint256 leg) private {
         (uint256 sellCount, uint256 buyCount, uint256 sigLength) = PackedOrders.counts(p);
         uint256 sells = PackedOrders.sellLegs(p, sigLength);
         uint256 buys = PackedOrders.buyLegs(sells, sellCount);
@@ -341,7 +262,7 @@ contract BatchExecutor is
             }
         }
         for (uint256 j; j < buyCount; ++j) {
-            uint256 got = _deliverLeg(owner, PackedOrders.buyLeg(buys, j), before[leg + j]);
+            uint256 got = _deliverLeg(owner, PackedOrders.buyLeg(buys, j), credited[leg + j]);
             assembly ("memory-safe") {
                 mstore(add(received, shl(5, add(j, 1))), got)
             }
@@ -353,44 +274,21 @@ contract BatchExecutor is
             log3(data, size, topic, owner, nonce)
             mstore(0x40, data)
         }
-        unchecked {
-            return leg + buyCount; // <= before.length, counted by index()
-        }
     }
 
-    /// @dev One buy leg: the executor's transfer, the owner's measured growth against the signed
-    /// minimum (a balance that shrank counts as nothing received).
-    function _deliverLeg(address owner, uint256 q, uint256 balanceBefore) private returns (uint256 got) {
+    /// @dev One buy leg: `credited` (its direct legs) plus the executor's transfer as measured
+    /// around that transfer, against the signed minimum.
+    function _deliverLeg(address owner, uint256 q, uint256 credited) private returns (uint256 got) {
         address token = PackedOrders.legToken(q);
         uint256 amount = PackedOrders.legAmount(q);
-        if (amount != 0) IERC20(token).safeTransfer(owner, amount);
-        uint256 balanceAfter = _balanceOf(token, owner);
-        unchecked {
-            got = balanceAfter > balanceBefore ? balanceAfter - balanceBefore : 0;
+        got = credited;
+        if (amount != 0) {
+            uint256 balanceBefore = _balanceOf(token, owner);
+            IERC20(token).safeTransfer(owner, amount);
+            got += _received(token, owner, balanceBefore, amount);
         }
         uint256 minimum = PackedOrders.legLimit(q);
         if (got < minimum) revert BuyBelowMinimum(token, got, minimum);
-    }
-
-    /// @dev A salt for this settle call's buy claims: the transient count of settle calls so far
-    /// in the transaction. Mixed into every claim's slot, so the claims of two settle calls in one
-    /// transaction never meet, and none needs clearing.
-    function _claimSalt() private returns (uint256 salt) {
-        assembly ("memory-safe") {
-            salt := add(tload(_SETTLE_COUNT_SLOT), 1)
-            tstore(_SETTLE_COUNT_SLOT, salt)
-        }
-    }
-
-    /// @dev Claims (owner, buy token) for this settle call (transient); false if already claimed.
-    function _claimBuy(address owner, address token, uint256 salt) private returns (bool claimed) {
-        assembly ("memory-safe") {
-            mstore(0x00, owner)
-            mstore(0x20, token)
-            let slot := xor(keccak256(0x00, 0x40), add(_BUY_CLAIM_SEED, salt))
-            claimed := iszero(tload(slot))
-            tstore(slot, 1)
-        }
     }
 
     /// @dev `token.balanceOf(account)`, as a high-level call but without its code-size check and

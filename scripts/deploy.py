@@ -26,7 +26,16 @@ from keeper.market.deployments import DEPLOYMENTS_DIR
 @click.option(
     "--no-targets",
     is_flag=True,
-    help="Allow-list no interaction targets (default: the market's routers and tokens).",
+    help="Allow-list no interaction calls (default: the calls the keeper routes through the "
+    "market: V2 pool swaps, router swaps, token approve/transfer).",
+)
+@click.option(
+    "--admin-delay",
+    type=click.IntRange(0, 30 * 86_400),
+    default=2 * 86_400,
+    show_default=True,
+    help="Seconds a later keeper or allow-listed call waits after being scheduled (0 only on "
+    "a development node: the owner is then fully trusted).",
 )
 @click.option("--redeploy", is_flag=True, help="Deploy a new executor even if one is recorded.")
 @click.option(
@@ -35,29 +44,31 @@ from keeper.market.deployments import DEPLOYMENTS_DIR
     default=DEPLOYMENTS_DIR,
     show_default=True,
 )
-def cli(cli_ctx, account, guardian, keepers, no_targets, redeploy, deployments_dir):
+def cli(cli_ctx, account, guardian, keepers, no_targets, admin_delay, redeploy, deployments_dir):
     """Deploy the BatchExecutor (idempotent per deployments file)."""
     from ape import chain
 
     from keeper.exceptions import KeeperError
     from keeper.market.deployments import deployments_path, load_market
-    from keeper.market.executor import default_targets, deploy
+    from keeper.market.executor import AllowedCall, deploy
     from keeper.market.fork import local_chain_caches
+    from keeper.routing.calldata import routing_calls
 
     chain_id = int(chain.chain_id)
     path = deployments_path(chain_id, deployments_dir)
-    targets: list[str] = []
+    calls: list[AllowedCall] = []
     market = load_market(chain_id, deployments_dir)
     seeded = len(chain.provider.get_code(market.contracts["UniswapV3Factory"])) > 0
     if seeded and not no_targets:
-        targets = default_targets(market)
+        calls = routing_calls(market)
     try:
         with local_chain_caches():
             result = deploy(
                 account,
                 guardian=guardian,
                 keepers=keepers,
-                targets=targets,
+                calls=calls,
+                admin_delay=admin_delay,
                 deployments_file=path,
                 redeploy=redeploy,
                 market=market if seeded else None,
@@ -70,7 +81,8 @@ def cli(cli_ctx, account, guardian, keepers, no_targets, redeploy, deployments_d
     click.echo(f"AllowanceVault {record.vault}")
     click.echo(f"owner {record.owner} guardian {record.guardian} chain {chain_id}")
     if result.created:
-        click.echo(f"keepers {len(keepers)} allow-listed, {len(targets)} interaction targets")
+        click.echo(f"admin delay {admin_delay} s (later keepers and calls wait this long)")
+        click.echo(f"keepers {len(keepers)} allow-listed, {len(calls)} interaction calls")
     if not result.created and keepers:
         click.echo(f"keepers {', '.join(keepers)} allow-listed on the reused executor")
     click.echo(f"recorded in {path}" + (" (with the market)" if seeded else ""))

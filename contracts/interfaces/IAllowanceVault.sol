@@ -45,12 +45,14 @@ interface IAllowanceVault is IAllowanceVaultErrors {
         address token
     ) external view returns (uint160 amount, uint48 expiration, uint48 nonce);
 
-    /// @notice Sets the caller's allowance for `token`.
+    /// @notice Sets the caller's allowance for `token` and invalidates every permit for it the
+    /// caller signed and nobody submitted yet (the permit nonce moves on).
     /// @param amount the most the executor may pull in total (type(uint160).max = unlimited)
     /// @param expiration unix seconds; pulls after it fail
     function approve(address token, uint160 amount, uint48 expiration) external;
 
-    /// @notice Sets an allowance from the owner's EIP-712 signature (anyone may submit it).
+    /// @notice Sets an allowance from the owner's EIP-712 signature (anyone may submit it). The
+    /// signature rule is settle's for intents: ECDSA by the owner's key, else ERC-1271.
     /// @dev Reverts with PermitExpired, InvalidPermitNonce or InvalidPermitSignature.
     function permit(AllowancePermit calldata permit_, bytes calldata signature) external;
 

@@ -3,10 +3,17 @@ pragma solidity ^0.8.24;
 
 import {RebalanceIntent, Interaction} from "./IIntentTypes.sol";
 
+/// @notice One entry of the interaction allow-list: interactions may call `selector` on `target`.
+struct AllowedCall {
+    address target;
+    bytes4 selector;
+}
+
 /// @notice Events and errors of the batch executor.
 interface IBatchExecutorEvents {
     /// @notice One intent settled: what left the owner (per sell leg), what the owner received
-    /// (per buy leg, measured by balance delta), and the keeper fee. The keeper is in Settlement.
+    /// (per buy leg: its direct legs and the executor's delivery, each measured by the owner's
+    /// balance delta around that transfer), and the keeper fee. The keeper is in Settlement.
     event IntentSettled(
         address indexed owner,
         uint256 indexed nonce,
@@ -22,10 +29,16 @@ interface IBatchExecutorEvents {
     event NoncesInvalidated(address indexed owner, uint256 word, uint256 mask);
     /// @notice The owner added or removed a keeper.
     event KeeperSet(address indexed keeper, bool allowed);
-    /// @notice The owner added or removed an interaction target.
-    event TargetSet(address indexed target, bool allowed);
+    /// @notice The owner allowed or disallowed interactions calling `selector` on `target`.
+    event CallSet(address indexed target, bytes4 indexed selector, bool allowed);
     /// @notice The owner replaced the guardian.
     event GuardianSet(address indexed previous, address indexed guardian);
+    /// @notice The owner scheduled adding `account` as keeper: possible from `readyAt` on.
+    event KeeperScheduled(address indexed account, bytes32 id, uint256 readyAt);
+    /// @notice The owner scheduled allowing `selector` on `target`: possible from `readyAt` on.
+    event CallScheduled(address indexed target, bytes4 indexed selector, bytes32 id, uint256 readyAt);
+    /// @notice The owner cancelled scheduled change `id`.
+    event ChangeCancelled(bytes32 indexed id);
 }
 
 /// @notice Errors of the batch executor (custom errors with the values that failed).
@@ -55,30 +68,39 @@ interface IBatchExecutorErrors {
     /// @notice A sell leg names as its direct recipient an order or buy leg that does not
     /// exist in the batch, or a buy leg in another token.
     error InvalidRecipient(uint256 toOrder, uint256 toLeg);
-    /// @notice An owner has two buy legs in one token in the batch (in one order or two): the
-    /// owner's balance growth is measured over the whole batch, so it could count for both.
-    error DuplicateBuy(address owner, address token);
     /// @notice The keeper asked to take more than the owner signed for.
     error SellAboveMaximum(address token, uint256 amount, uint256 maximum);
-    /// @notice The owner's balance grew by less than the signed minimum.
+    /// @notice A buy leg received less than its signed minimum: `received` is what its direct
+    /// legs and the executor's delivery brought, each measured around its own transfer.
     error BuyBelowMinimum(address token, uint256 received, uint256 minimum);
     /// @notice The keeper fee is above the signed cap.
     error FeeAboveCap(uint256 fee, uint256 maxFee);
     /// @notice The settlement would leave the executor with less of `token` than it started with.
     error TokenDeficit(address token, uint256 balanceBefore, uint256 balanceAfter);
-    /// @notice The interaction target is not allow-listed.
-    error TargetNotAllowed(address target);
-    /// @notice Interactions may never call the executor or the vault.
+    /// @notice The (target, selector) pair is not allow-listed (calldata shorter than 4 bytes
+    /// has selector 0).
+    error CallNotAllowed(address target, bytes4 selector);
+    /// @notice Interactions may never call the executor or the vault: neither can be allow-listed.
     error ForbiddenTarget(address target);
-    /// @notice Interactions may never call `transferFrom` or another function that spends an
-    /// allowance granted to the executor (DAI `pull`/`move`, `burnFrom`, Permit2 `transferFrom`,
-    /// ERC-4626 `withdraw`/`redeem` of shares the executor does not own), on any contract.
+    /// @notice An allow-listed ERC-4626 `withdraw`/`redeem` named an owner other than the
+    /// executor: it would spend a share allowance someone granted the executor.
     error ForbiddenSelector(address target, bytes4 selector);
-    /// @notice Interactions may grant an allowance (`approve`, `increaseAllowance`) of the
-    /// executor's tokens only to an allow-listed target.
+    /// @notice An ERC-20 `approve` or `transfer` interaction named a spender or recipient that
+    /// is not an entry point (a target with an allowed selector other than approve/transfer).
     error SpenderNotAllowed(address target, address spender);
+    /// @notice An approval the executor granted during the batch was not used up by its end.
+    error ApprovalOutlivesBatch(address token, address spender, uint256 remaining);
     /// @notice An interaction call reverted; `reason` is its revert data.
     error InteractionFailed(uint256 index, address target, bytes reason);
+    /// @notice A grant (new keeper or allowed call) was not scheduled (scheduleKeeper /
+    /// scheduleCall), or its schedule was used up or cancelled.
+    error ChangeNotScheduled(bytes32 id);
+    /// @notice A grant's admin delay has not passed yet.
+    error ChangeNotReady(bytes32 id, uint256 readyAt);
+    /// @notice The grant is already scheduled.
+    error ChangeAlreadyScheduled(bytes32 id);
+    /// @notice The deployment chose an admin delay above the ceiling.
+    error AdminDelayTooLong(uint256 delay, uint256 maximum);
     /// @notice checkOrder status only: the owner holds less of a sell token than the keeper
     /// wants to take (settle would revert with the token's own error).
     error OwnerBalanceTooLow(address token, uint256 balance, uint256 needed);
@@ -88,8 +110,9 @@ interface IBatchExecutorErrors {
 
 /// @title Batch executor
 /// @notice Settles batches of user-signed rebalance intents: pulls sells through the allowance
-/// vault, runs keeper-supplied interactions (plain CALLs to allow-listed targets), delivers buys,
-/// pays capped keeper fees, and ends with no deficit in any token it touched.
+/// vault, runs keeper-supplied interactions (plain CALLs of allow-listed (target, selector)
+/// pairs), delivers buys, pays capped keeper fees, and ends with no deficit in any token it
+/// touched and no approval it granted left unspent.
 interface IBatchExecutor is IBatchExecutorEvents, IBatchExecutorErrors {
     /// @notice Settles `orders` atomically (any failure reverts the whole batch; the keeper
     /// pre-validates with checkOrder and simulates, dropping failing orders before sending).
@@ -128,19 +151,52 @@ interface IBatchExecutor is IBatchExecutorEvents, IBatchExecutorErrors {
     /// @notice Whether `account` may settle.
     function isKeeper(address account) external view returns (bool);
 
-    /// @notice Whether interactions may call `target`.
-    function isAllowedTarget(address target) external view returns (bool);
+    /// @notice Whether interactions may call `selector` on `target`.
+    function isAllowedCall(address target, bytes4 selector) external view returns (bool);
+
+    /// @notice Whether `target` has an allowed selector other than ERC-20 approve/transfer, so
+    /// that interactions may approve it or transfer to it.
+    function isEntryPoint(address target) external view returns (bool);
 
     /// @notice The address that may pause settlement (besides the owner).
     function guardian() external view returns (address);
 
-    /// @notice Owner: adds or removes a keeper.
+    /// @notice Seconds a grant (new keeper, new allowed call) waits after being scheduled;
+    /// fixed at deployment. 0: grants apply at once (a fully trusted owner).
+    function adminDelay() external view returns (uint256);
+
+    /// @notice When scheduled change `id` may apply (0: not scheduled).
+    function changeReadyAt(bytes32 id) external view returns (uint256);
+
+    /// @notice The id of the change "add `account` as keeper": keccak256("keeper" ‖ account).
+    function keeperChange(address account) external pure returns (bytes32);
+
+    /// @notice The id of the change "allow `selector` on `target`":
+    /// keccak256("call" ‖ target ‖ selector).
+    function callChange(address target, bytes4 selector) external pure returns (bytes32);
+
+    /// @notice Owner: schedules adding `account` as keeper (setKeeper(account, true) after the
+    /// admin delay). Emits KeeperScheduled, which users watch.
+    function scheduleKeeper(address account) external;
+
+    /// @notice Owner: schedules allowing `selector` on `target` (setCall(target, selector, true)
+    /// after the admin delay). Emits CallScheduled, which users watch.
+    function scheduleCall(address target, bytes4 selector) external;
+
+    /// @notice Owner: drops scheduled change `id` (at once).
+    function cancel(bytes32 id) external;
+
+    /// @notice Owner: adds a keeper (once its schedule has waited the admin delay, which it uses
+    /// up) or removes one (at once).
     function setKeeper(address account, bool allowed) external;
 
-    /// @notice Owner: adds or removes an interaction target (never the executor or the vault).
-    function setTarget(address target, bool allowed) external;
+    /// @notice Owner: allows interactions calling `selector` on `target` (once scheduled and the
+    /// admin delay has passed; never the executor or the vault) or disallows it (at once). List
+    /// only what the keeper routes through: a pool's `swap`, a router's swap entry points, and
+    /// per routed token `approve` and `transfer`.
+    function setCall(address target, bytes4 selector, bool allowed) external;
 
-    /// @notice Owner: replaces the guardian.
+    /// @notice Owner: replaces the guardian (at once: a guardian can only pause).
     function setGuardian(address newGuardian) external;
 
     /// @notice Guardian or owner: stops settlement.

@@ -2,8 +2,6 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 import {IAllowanceVault, IAllowanceVaultErrors} from "../interfaces/IAllowanceVault.sol";
 import {IBatchExecutorErrors as E} from "../interfaces/IBatchExecutor.sol";
@@ -23,22 +21,6 @@ library OrderCheck {
         if (block.timestamp > PackedOrders.deadline(p)) return E.IntentExpired.selector;
         if (PackedOrders.fee(p) > PackedOrders.maxFee(p)) return E.FeeAboveCap.selector;
         return bytes4(0);
-    }
-
-    /// @notice Whether `signature` over `digest` is the owner's: an ECDSA signature (OpenZeppelin
-    /// tryRecover: 65 bytes, low-s, never address(0)) or, if the owner has code, ERC-1271.
-    /// @dev ECDSA is tried first so EOAs skip the cold EXTCODESIZE (2,600 gas); a contract
-    /// address has no private key, so accepting a recovered match for it is safe.
-    function isValidSignature(
-        address owner,
-        bytes32 digest,
-        bytes calldata signature
-    ) internal view returns (bool) {
-        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (err == ECDSA.RecoverError.NoError && recovered == owner) return true;
-        return
-            owner.code.length != 0 &&
-            SignatureChecker.isValidERC1271SignatureNowCalldata(owner, digest, signature);
     }
 
     /// @notice Reverts with the custom error named by a non-zero checkIntent status.
@@ -75,6 +57,8 @@ library OrderCheck {
         uint256 amount = PackedOrders.legAmount(q);
         if (amount > PackedOrders.legLimit(q)) return E.SellAboveMaximum.selector;
         if (amount == 0) return bytes4(0);
+        // The permit nonce is not needed here (docs/SECURITY.md, slither).
+        // slither-disable-next-line unused-return
         (uint160 allowed, uint48 expiration, ) = vault.allowance(owner, token);
         if (block.timestamp > expiration) return IAllowanceVaultErrors.AllowanceExpired.selector;
         if (allowed != type(uint160).max && amount > allowed) {

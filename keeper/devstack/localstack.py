@@ -3,7 +3,7 @@
 ``local_stack(workdir)`` is a context manager used by ``make demo``, the end-to-end tests and
 the benchmarks. It starts an anvil serving the saved seeded market (chain id 1, ``--order
 fifo`` as the relay's builder needs), deploys the executor with plain web3 (allow-listing the
-keeper and the interaction targets: routers, tokens and V2 pairs), writes the deployments file
+keeper and the interaction calls the keeper routes through), writes the deployments file
 the keeper reads, and then hands block production to a :class:`LocalRelay` (in this process,
 or as a child process: :class:`keeper.devstack.localprocess.RelayProcess`). Everything is stopped on
 exit, also on Ctrl-C or failure.
@@ -100,35 +100,18 @@ def _artifact(name: str) -> tuple[list[Any], str]:
 
 
 def deploy_executor(
-    w3: Any, deployer: Any, keepers: list[str], targets: list[str]
+    w3: Any, deployer: Any, keepers: list[str], calls: list[Any]
 ) -> tuple[Any, Any]:
-    """Deploy ``BatchExecutor(deployer, deployer)`` with plain web3; returns (contract, receipt)."""
+    """Deploy ``BatchExecutor(deployer, deployer, DEFAULT_ADMIN_DELAY, keepers, calls)`` with
+    plain web3 (``calls``: keeper.market.executor.AllowedCall); returns (contract, receipt)."""
+    from keeper.market.executor import DEFAULT_ADMIN_DELAY
+
     abi, bytecode = _artifact("BatchExecutor")
     factory = w3.eth.contract(abi=abi, bytecode=bytecode)
-    receipt = _send(
-        w3,
-        deployer,
-        factory.constructor(deployer.address, deployer.address).build_transaction(
-            {"from": deployer.address}
-        ),
-    )
+    args = (deployer.address, deployer.address, DEFAULT_ADMIN_DELAY, keepers)
+    constructor = factory.constructor(*args, [allowed.as_abi() for allowed in calls])
+    receipt = _send(w3, deployer, constructor.build_transaction({"from": deployer.address}))
     executor = w3.eth.contract(address=receipt["contractAddress"], abi=abi)
-    for keeper in keepers:
-        _send(
-            w3,
-            deployer,
-            executor.functions.setKeeper(keeper, True).build_transaction(
-                {"from": deployer.address}
-            ),
-        )
-    for target in targets:
-        _send(
-            w3,
-            deployer,
-            executor.functions.setTarget(target, True).build_transaction(
-                {"from": deployer.address}
-            ),
-        )
     return executor, receipt
 
 
@@ -206,11 +189,11 @@ def local_stack(
         describe_market,
         save_deployments,
     )
-    from keeper.market.executor import default_targets
     from keeper.market.funding import fund_portfolio
     from keeper.market.state import state_file
     from keeper.relay.sandbox import dev_accounts
     from keeper.relay.server import LocalRelay
+    from keeper.routing.calldata import routing_calls
 
     accounts = dev_accounts(2 + len(portfolios or {}))
     deployer, keeper, users = accounts[0], accounts[1], accounts[2:]
@@ -224,10 +207,7 @@ def local_stack(
         )
         w3 = Web3(HTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
         market = describe_market(chain_id=1)
-        v2_pools = [p.address for p in market.pools if p.dex == "uniswap-v2"]
-        executor, receipt = deploy_executor(
-            w3, deployer, [keeper.address], [*default_targets(market), *v2_pools]
-        )
+        executor, receipt = deploy_executor(w3, deployer, [keeper.address], routing_calls(market))
         vault = executor.functions.vault().call()
         path = workdir / "deployments" / "1.json"
         record = ExecutorRecord(

@@ -17,10 +17,22 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
+from keeper.market.deployments import Market
+from keeper.market.executor import AllowedCall
 from keeper.routing.exceptions import RoutingError
 from keeper.routing.route import Leg, Route
 
 MAX_DEADLINE = (1 << 256) - 1
+
+#: The functions these builders call: the executor's deployment allow-lists exactly these
+#: (target, selector) pairs for the market it routes through (keeper.market.executor).
+ERC20_TRANSFER = "transfer(address,uint256)"
+ERC20_APPROVE = "approve(address,uint256)"
+V2_PAIR_SWAP = "swap(uint256,uint256,address,bytes)"
+V2_ROUTER_SWAP = "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)"
+V3_EXACT_INPUT_SINGLE = (
+    "exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))"
+)
 
 
 class Interaction(NamedTuple):
@@ -35,7 +47,8 @@ class Interaction(NamedTuple):
 
 
 @cache
-def _selector(signature: str) -> bytes:
+def selector(signature: str) -> bytes:
+    """The 4-byte selector of a function's text signature."""
     from eth_utils import keccak
 
     return keccak(text=signature)[:4]
@@ -44,16 +57,16 @@ def _selector(signature: str) -> bytes:
 def _call(signature: str, types: Sequence[str], args: Sequence[Any]) -> bytes:
     from eth_abi import encode
 
-    return _selector(signature) + encode(list(types), list(args))
+    return selector(signature) + encode(list(types), list(args))
 
 
 def erc20_transfer(token: str, to: str, amount: int) -> Interaction:
-    data = _call("transfer(address,uint256)", ["address", "uint256"], [to, amount])
+    data = _call(ERC20_TRANSFER, ["address", "uint256"], [to, amount])
     return Interaction(token, 0, data)
 
 
 def erc20_approve(token: str, spender: str, amount: int) -> Interaction:
-    data = _call("approve(address,uint256)", ["address", "uint256"], [spender, amount])
+    data = _call(ERC20_APPROVE, ["address", "uint256"], [spender, amount])
     return Interaction(token, 0, data)
 
 
@@ -69,7 +82,7 @@ def leg_interactions(
     if leg.kind == "v2":
         if v2_router is not None:
             data = _call(
-                "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)",
+                V2_ROUTER_SWAP,
                 ["uint256", "uint256", "address[]", "address", "uint256"],
                 [leg.amount_in, leg.amount_out, [leg.token_in, leg.token_out], recipient, deadline],
             )
@@ -80,7 +93,7 @@ def leg_interactions(
         out_is_token0 = int(leg.token_out, 16) < int(leg.token_in, 16)
         amounts = (leg.amount_out, 0) if out_is_token0 else (0, leg.amount_out)
         data = _call(
-            "swap(uint256,uint256,address,bytes)",
+            V2_PAIR_SWAP,
             ["uint256", "uint256", "address", "bytes"],
             [*amounts, recipient, b""],
         )
@@ -102,7 +115,7 @@ def leg_interactions(
             0,
         )
         data = _call(
-            "exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))",
+            V3_EXACT_INPUT_SINGLE,
             ["(address,address,uint24,address,uint256,uint256,uint256,uint160)"],
             [params],
         )
@@ -129,4 +142,20 @@ def route_interactions(
                 leg, recipient, swap_router=swap_router, v2_router=v2_router, deadline=deadline
             )
         )
+    return calls
+
+
+def routing_calls(market: Market) -> list[AllowedCall]:
+    """The executor's allow-list for a keeper routing through ``market`` with these builders:
+    each V2 pool's ``swap``, the V3 SwapRouter's ``exactInputSingle``, Router02's
+    ``swapExactTokensForTokens``, and ``approve`` + ``transfer`` on each token (the executor
+    lets those name only a pool or a router, and checks every approval is spent)."""
+    calls = [AllowedCall(p.address, V2_PAIR_SWAP) for p in market.pools if p.dex == "uniswap-v2"]
+    calls.append(AllowedCall(market.contracts["SwapRouter"], V3_EXACT_INPUT_SINGLE))
+    calls.append(AllowedCall(market.contracts["UniswapV2Router02"], V2_ROUTER_SWAP))
+    for token in market.tokens:
+        calls += [
+            AllowedCall(token.address, ERC20_APPROVE),
+            AllowedCall(token.address, ERC20_TRANSFER),
+        ]
     return calls

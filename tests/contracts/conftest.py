@@ -16,9 +16,9 @@ def guardian(accounts):
 
 @pytest.fixture(scope="session")
 def executor(project, owner, keeper, guardian):
-    contract = owner.deploy(project.BatchExecutor, owner, guardian)
-    contract.setKeeper(keeper, True, sender=owner)
-    return contract
+    # No admin delay here, so tests can allow-list calls as they go (test_admin_timelock.py
+    # tests the delay on an executor of its own).
+    return owner.deploy(project.BatchExecutor, owner, guardian, 0, [keeper], [])
 
 
 @pytest.fixture(scope="session")

@@ -118,3 +118,32 @@ def call(target, method: str, *args) -> Interaction:
     """An Interaction calling ``target.method(*args)``."""
     data = getattr(target, method).encode_input(*args)
     return Interaction(target=target.address, value=0, call_data=bytes(data))
+
+
+#: The test tokens' open mint: an interaction minting to the executor stands in for a swap.
+MINT = "mint(address,uint256)"
+#: What the keeper's deployment allow-lists on every token it routes.
+ROUTED_TOKEN = ("approve(address,uint256)", "transfer(address,uint256)")
+SWAP_EXACT_TOKENS = "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)"
+
+
+def selector(signature: str) -> bytes:
+    from eth_utils import keccak
+
+    return keccak(text=signature)[:4]
+
+
+def allow(executor, owner, target, *signatures: str) -> None:
+    """Allow-list interactions calling ``target`` with the functions named by their text
+    ``signatures`` (e.g. ``"transfer(address,uint256)"``)."""
+    for signature in signatures:
+        executor.setCall(_addr(target), selector(signature), True, sender=owner)
+
+
+def raw_call(target, signature: str, types: list[str], args: list, value: int = 0) -> Interaction:
+    """An Interaction with hand-encoded calldata (for functions the target's ABI lacks)."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    data = keccak(text=signature)[:4] + encode(types, args)
+    return Interaction(target=_addr(target), value=value, call_data=data)

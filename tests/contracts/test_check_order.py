@@ -7,7 +7,7 @@ import pytest
 from eth_utils import keccak
 
 from keeper.settlement.abi import encode_order
-from tests.contracts.helpers import call
+from tests.contracts.helpers import MINT, allow, call
 
 E18 = 10**18
 E6 = 10**6
@@ -72,7 +72,7 @@ def test_reports_the_reason_an_order_would_fail(
 def test_an_intent_signed_for_another_executor_does_not_verify_here(
     project, intents, executor, owner, guardian, keeper, alice, order
 ):
-    other = owner.deploy(project.BatchExecutor, owner, guardian)
+    other = owner.deploy(project.BatchExecutor, owner, guardian, 0, [], [])
     other.setKeeper(keeper, True, sender=owner)
     # Taking nothing, so that the other executor's vault (no allowance there) is not consulted.
     elsewhere = intents.order(
@@ -90,7 +90,7 @@ def test_buy_amounts_below_the_minimum_check_ok_as_only_settle_can_measure_what_
     short = intents.order(order.intent, alice, buy_amounts=[1])
     assert check(executor, short, keeper) == OK
 
-    executor.setTarget(usdc, True, sender=owner)
+    allow(executor, owner, usdc, MINT)
     with ape.reverts(executor.BuyBelowMinimum, token=usdc.address, received=1, minimum=3_000 * E6):
         intents.settle([short], [call(usdc, "mint", executor, 1)], sender=keeper)
 
@@ -142,7 +142,7 @@ def test_dropping_the_order_check_order_flags_lets_the_rest_of_the_batch_settle(
         intents.intent(bob, sells=[(weth_like, E18)], buys=[(usdc, 3_000 * E6)]), bob
     )
     executor.invalidateNonces(0, 1, sender=bob)
-    executor.setTarget(usdc, True, sender=owner)
+    allow(executor, owner, usdc, MINT)
     mint = call(usdc, "mint", executor, 3_000 * E6)
 
     statuses = [check(executor, o, keeper) for o in (order, bob_order)]

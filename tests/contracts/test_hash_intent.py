@@ -93,7 +93,7 @@ def test_python_digest_equals_the_contracts_for_any_intent(
     started=st.integers(0, 10**6),
     lasts=st.integers(3_600, 2**256 - 1),
     sells=st.lists(st.builds(TokenAmount, token=addresses, amount=uint256), min_size=1, max_size=3),
-    # distinct buy tokens: checkOrder reports two buy legs in one token as DuplicateBuy
+    # distinct buy tokens, as the keeper's intake requires
     buys=st.lists(
         st.builds(TokenAmount, token=addresses, amount=uint256),
         min_size=1,

@@ -32,10 +32,13 @@ def test_only_the_owner_replaces_the_guardian(executor, attacker):
 def test_the_guardian_cannot_be_the_zero_address(project, chain, executor, owner):
     with ape.reverts(executor.ZeroAddress):
         executor.setGuardian(ZERO_ADDRESS, sender=owner)
-    # A reverted deployment has no contract to decode with: compare the raw error selector.
     # A reverted deployment has no contract to decode with: compare the raw revert data.
     code = project.BatchExecutor.contract_type.deployment_bytecode.bytecode
-    data = code + encode(["address", "address"], [owner.address, ZERO_ADDRESS]).hex()
+    args = [owner.address, ZERO_ADDRESS, 0, [], []]
+    data = (
+        code
+        + encode(["address", "address", "uint256", "address[]", "(address,bytes4)[]"], args).hex()
+    )
     with pytest.raises(ContractCustomError) as info:
         chain.provider.web3.eth.call({"from": owner.address, "data": data})
     assert info.value.data == "0x" + keccak(text="ZeroAddress()")[:4].hex()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.contracts.helpers import call
+from tests.contracts.helpers import MINT, ROUTED_TOKEN, SWAP_EXACT_TOKENS, allow, call
 
 E18 = 10**18
 E6 = 10**6
@@ -14,7 +14,7 @@ def test_one_user_sells_into_a_keeper_provided_counter_flow(
     intents.fund(alice, weth_like, 2 * E18)
     # The counter-flow comes from an interaction (here the test token's open mint stands in for
     # a swap's output); the executor's own earlier balance could not be used (no deficit).
-    executor.setTarget(usdc, True, sender=owner)
+    allow(executor, owner, usdc, MINT)
     intent = intents.intent(alice, sells=[(weth_like, E18)], buys=[(usdc, 2_900 * E6)])
     order = intents.order(intent, alice, buy_amounts=[3_000 * E6])
 
@@ -116,8 +116,9 @@ def test_multi_asset_rebalance_with_real_uniswap_v2_swaps_as_interactions(
     intents, executor, owner, keeper, alice, weth_like, usdc, wbtc, uniswap_v2
 ):
     router, _factory = uniswap_v2
-    for target in (router, weth_like, wbtc):
-        executor.setTarget(target, True, sender=owner)
+    allow(executor, owner, router, SWAP_EXACT_TOKENS)
+    for token in (weth_like, wbtc):
+        allow(executor, owner, token, *ROUTED_TOKEN)
     intents.fund(alice, weth_like, 2 * E18)
     intents.fund(alice, wbtc, 10**8)
     # Alice sells 1 WBTC and 2 WETH for USDC: WBTC -> WETH -> USDC through two pools.
@@ -167,7 +168,7 @@ def test_a_batch_touching_more_tokens_than_the_ledger_first_holds_settles(
     for token in sold:
         intents.fund(alice, token, E18)
         token.mint(executor, 5, sender=owner)  # earlier balances the ledger must carry over
-    executor.setTarget(bought, True, sender=owner)
+    allow(executor, owner, bought, MINT)
     intent = intents.intent(alice, sells=[(t, E18) for t in sold], buys=[(bought, E18)])
 
     intents.settle(

@@ -11,7 +11,7 @@ from eth_utils import keccak
 from keeper.intents.signing import SECP256K1_N, intent_digest
 from keeper.intents.types import ZERO_ADDRESS, Execution, Order, RebalanceIntent, TokenAmount
 from keeper.settlement.abi import encode_orders
-from tests.contracts.helpers import MAX_UINT256, call
+from tests.contracts.helpers import MAX_UINT256, MINT, ROUTED_TOKEN, allow, call, selector
 
 E18 = 10**18
 TRANSFER_FROM = bytes.fromhex("23b872dd")
@@ -26,12 +26,13 @@ def funded_alice(intents, alice, weth_like):
 def test_an_interaction_cannot_call_transfer_from_to_move_a_users_tokens(
     intents, executor, owner, keeper, funded_alice, weth_like
 ):
-    # Even if Alice had (wrongly) approved the executor itself, transferFrom is never callable.
+    # Even if Alice had (wrongly) approved the executor itself, a routed token's transferFrom
+    # is not on the allow-list (test_settle_interaction_bypasses.py has its look-alikes).
     weth_like.approve(executor, MAX_UINT256, sender=funded_alice)
-    executor.setTarget(weth_like, True, sender=owner)
+    allow(executor, owner, weth_like, *ROUTED_TOKEN)
     steal = call(weth_like, "transferFrom", funded_alice, keeper, 5 * E18)
 
-    with ape.reverts(executor.ForbiddenSelector, target=weth_like.address, selector=TRANSFER_FROM):
+    with ape.reverts(executor.CallNotAllowed, target=weth_like.address, selector=TRANSFER_FROM):
         intents.settle([], [steal], sender=keeper)
     assert weth_like.balanceOf(funded_alice) == 5 * E18
 
@@ -41,7 +42,12 @@ def test_an_interaction_cannot_target_the_vault(
 ):
     steal = call(vault, "pull", funded_alice, weth_like, 5 * E18, keeper)
 
-    with ape.reverts(executor.ForbiddenTarget, target=vault.address):
+    # Never allow-listable (below), so never on the allow-list.
+    with ape.reverts(
+        executor.CallNotAllowed,
+        target=vault.address,
+        selector=selector("pull(address,address,uint256,address)"),
+    ):
         intents.settle([], [steal], sender=keeper)
     assert weth_like.balanceOf(funded_alice) == 5 * E18
 
@@ -49,7 +55,11 @@ def test_an_interaction_cannot_target_the_vault(
 def test_an_interaction_cannot_target_the_executor(intents, executor, keeper):
     reenter = call(executor, "settle", encode_orders([]), [])
 
-    with ape.reverts(executor.ForbiddenTarget, target=executor.address):
+    with ape.reverts(
+        executor.CallNotAllowed,
+        target=executor.address,
+        selector=selector("settle(bytes,(address,uint256,bytes)[])"),
+    ):
         intents.settle([], [reenter], sender=keeper)
 
 
@@ -58,14 +68,14 @@ def test_the_owner_cannot_allow_list_the_executor_or_the_vault(executor, vault, 
     target = {"executor": executor, "vault": vault}[which]
 
     with ape.reverts(executor.ForbiddenTarget, target=target.address):
-        executor.setTarget(target, True, sender=owner)
+        executor.setCall(target, selector(MINT), True, sender=owner)
 
 
 def test_an_allow_listed_contract_cannot_pull_from_the_vault_on_the_executors_behalf(
     project, intents, executor, vault, owner, keeper, funded_alice, weth_like
 ):
     forwarder = owner.deploy(project.CallForwarder)
-    executor.setTarget(forwarder, True, sender=owner)
+    allow(executor, owner, forwarder, "forward(address,bytes)")
     inner = vault.pull.encode_input(funded_alice, weth_like, 5 * E18, forwarder)
     steal = call(forwarder, "forward", vault, inner)
 

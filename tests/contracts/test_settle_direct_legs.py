@@ -8,6 +8,8 @@ from __future__ import annotations
 import ape
 import pytest
 
+from tests.contracts.helpers import MINT, allow
+
 E18 = 10**18
 E6 = 10**6
 FEE_BPS = 100
@@ -16,8 +18,8 @@ FEE_BPS = 100
 @pytest.fixture
 def mintable(owner, executor, weth_like, usdc):
     """WETH and USDC allow-listed as targets, so an interaction can mint (a stand-in swap)."""
-    executor.setTarget(weth_like, True, sender=owner)
-    executor.setTarget(usdc, True, sender=owner)
+    allow(executor, owner, weth_like, MINT)
+    allow(executor, owner, usdc, MINT)
     return weth_like, usdc
 
 

@@ -1,75 +1,99 @@
-"""settle: what an interaction may call on an allow-listed target. Calls that spend an allowance
-someone granted the executor are refused whatever the function is named, and the executor only
-approves allow-listed spenders (an approval outlives the batch and its no-deficit check)."""
+"""settle: the argument rules of the allow-listed selectors that have them. ERC-20 ``approve`` and
+``transfer`` may name only an entry point (a target with another allowed selector), and an
+approval must be spent by the end of the interactions; ERC-4626 ``withdraw``/``redeem`` may only
+spend the executor's own shares. Functions that spend an allowance granted to the executor
+under other names are simply not on the allow-list (test_settle_interaction_bypasses.py)."""
 
 from __future__ import annotations
 
 import ape
 import pytest
-from eth_abi import encode
 from eth_utils import keccak
 
 from keeper.intents.types import Interaction
-from tests.contracts.helpers import MAX_UINT256, call
+from tests.contracts.helpers import MAX_UINT160, MAX_UINT256, ROUTED_TOKEN, allow, call
 
 E6 = 10**6
-
-
-def _raw(target, signature: str, types: list[str], args: list) -> Interaction:
-    """An Interaction with hand-encoded calldata (for functions the target's ABI lacks)."""
-    data = keccak(text=signature)[:4] + encode(types, args)
-    return Interaction(target=target.address, value=0, call_data=data)
+DEPOSIT = "deposit(uint256,address)"
+REDEEM = "redeem(uint256,address,address)"
+WITHDRAW = "withdraw(uint256,address,address)"
 
 
 @pytest.fixture
 def surplus(owner, executor, usdc):
-    """1,000 USDC at rest in the executor (a batch's leftover surplus), USDC allow-listed."""
+    """1,000 USDC at rest in the executor (a batch's leftover surplus), USDC a routed token."""
     usdc.mint(executor, 1_000 * E6, sender=owner)
-    executor.setTarget(usdc, True, sender=owner)
+    allow(executor, owner, usdc, *ROUTED_TOKEN)
     return 1_000 * E6
 
 
-@pytest.mark.parametrize(
-    ("signature", "selector"),
-    [("approve(address,uint256)", "095ea7b3"), ("increaseAllowance(address,uint256)", "39509351")],
-)
-def test_an_interaction_cannot_grant_an_allowance_to_a_spender_that_is_not_an_allow_listed_target(
-    intents, executor, keeper, attacker, usdc, surplus, signature, selector
+@pytest.mark.parametrize("method", ["approve", "transfer"])
+def test_an_interaction_cannot_approve_or_pay_an_address_that_is_not_an_entry_point(
+    intents, executor, keeper, attacker, usdc, surplus, method
 ):
-    # The balance does not move during the batch, so the no-deficit check would pass; the
-    # allowance would let the spender take the executor's tokens later, even after the owner
-    # removed the keeper that granted it.
-    grant = _raw(usdc, signature, ["address", "uint256"], [attacker.address, MAX_UINT256])
-
+    # An allowance would let the spender take the executor's tokens after the batch, even after
+    # the owner removed the keeper that granted it; a transfer would simply hand them over.
     with ape.reverts(executor.SpenderNotAllowed, target=usdc.address, spender=attacker.address):
-        intents.settle([], [grant], sender=keeper)
+        intents.settle([], [call(usdc, method, attacker, surplus)], sender=keeper)
 
     assert usdc.allowance(executor, attacker) == 0
-    with ape.reverts():
-        usdc.transferFrom(executor, attacker, surplus, sender=attacker)
     assert usdc.balanceOf(executor) == surplus
-    assert bytes.fromhex(selector) == keccak(text=signature)[:4]
 
 
-def test_an_interaction_may_approve_an_allow_listed_target(
-    project, intents, executor, owner, keeper, usdc, surplus
+@pytest.fixture
+def forwarder(project, owner, executor):
+    """An entry point (its ``forward`` allow-listed) that can spend an allowance."""
+    contract = owner.deploy(project.CallForwarder)
+    allow(executor, owner, contract, "forward(address,bytes)")
+    return contract
+
+
+def test_an_interaction_may_approve_an_entry_point_for_what_the_batch_then_spends(
+    intents, executor, keeper, alice, usdc, surplus, forwarder
 ):
-    spender = owner.deploy(project.CallForwarder)
-    executor.setTarget(spender, True, sender=owner)
+    # What the batch brought in (Alice's 500 USDC, sold for nothing) may go out through an
+    # approval; the 1,000 resting in the executor may not (the no-deficit check covers USDC).
+    intents.fund(alice, usdc, 500 * E6)
+    order = intents.order(intents.intent(alice, sells=[(usdc, 500 * E6)]), alice)
 
-    intents.settle([], [call(usdc, "approve", spender, surplus)], sender=keeper)
+    def spend(amount):
+        data = usdc.transferFrom.encode_input(executor, forwarder, amount)
+        return [call(usdc, "approve", forwarder, amount), call(forwarder, "forward", usdc, data)]
 
-    assert usdc.allowance(executor, spender) == surplus
+    with ape.reverts(executor.TokenDeficit, token=usdc.address):
+        intents.settle([order], spend(surplus + 500 * E6), sender=keeper)
+    intents.settle([order], spend(500 * E6), sender=keeper)
+
+    assert usdc.allowance(executor, forwarder) == 0
+    assert usdc.balanceOf(forwarder) == 500 * E6
+    assert usdc.balanceOf(executor) == surplus
+
+
+def test_an_approval_left_unspent_at_the_end_of_the_interactions_reverts_the_batch(
+    intents, executor, keeper, usdc, surplus, forwarder
+):
+    spend = usdc.transferFrom.encode_input(executor, forwarder, surplus - 1)
+    interactions = [
+        call(usdc, "approve", forwarder, surplus),
+        call(forwarder, "forward", usdc, spend),
+    ]
+
+    with ape.reverts(
+        executor.ApprovalOutlivesBatch, token=usdc.address, spender=forwarder.address, remaining=1
+    ):
+        intents.settle([], interactions, sender=keeper)
+    assert usdc.allowance(executor, forwarder) == 0
 
 
 @pytest.fixture
 def shares(project, owner, executor, alice, usdc):
-    """An allow-listed ERC-4626 vault over USDC in which Alice holds 1,000 USDC of shares."""
+    """An ERC-4626 vault over USDC, allow-listed for deposit, withdraw and redeem, in which
+    Alice holds 1,000 USDC of shares."""
     yield_vault = owner.deploy(project.ERC4626Vault, usdc, "vUSDC", "vUSDC")
     usdc.mint(alice, 1_000 * E6, sender=alice)
     usdc.approve(yield_vault, 1_000 * E6, sender=alice)
     yield_vault.deposit(1_000 * E6, alice, sender=alice)
-    executor.setTarget(yield_vault, True, sender=owner)
+    allow(executor, owner, yield_vault, DEPOSIT, WITHDRAW, REDEEM)
     return yield_vault
 
 
@@ -94,61 +118,33 @@ def test_an_interaction_cannot_spend_erc4626_shares_a_user_wrongly_approved_to_t
     assert usdc.balanceOf(keeper) == 0
 
 
-def test_the_executor_may_deposit_into_and_redeem_from_an_allow_listed_erc4626_vault(
-    intents, executor, keeper, usdc, surplus, shares
+def test_a_user_may_buy_and_sell_erc4626_shares_through_an_allow_listed_vault(
+    intents, executor, vault, keeper, bob, usdc, surplus, shares
 ):
+    # Bob sells 500 USDC for vault shares: the executor deposits what it pulled ...
+    intents.fund(bob, usdc, 500 * E6)
+    minted = shares.previewDeposit(500 * E6)
+    buy = intents.intent(bob, sells=[(usdc, 500 * E6)], buys=[(shares, minted)], nonce=0)
     deposit = [
-        call(usdc, "approve", shares, surplus),
-        call(shares, "deposit", surplus, executor),
+        call(usdc, "approve", shares, 500 * E6),
+        call(shares, "deposit", 500 * E6, executor),
     ]
-    intents.settle([], deposit, sender=keeper)
-    held = shares.balanceOf(executor)
-    assert held > 0 and usdc.balanceOf(executor) == 0
+    intents.settle([intents.order(buy, bob)], deposit, sender=keeper)
+    assert shares.balanceOf(bob) == minted
 
-    intents.settle([], [call(shares, "redeem", held, executor, executor)], sender=keeper)
+    # ... and sells them back: the executor redeems the shares it pulled, never others.
+    shares.approve(vault, MAX_UINT256, sender=bob)
+    vault.approve(shares, MAX_UINT160, 2**40, sender=bob)
+    sell = intents.intent(bob, sells=[(shares, minted)], buys=[(usdc, 500 * E6)], nonce=1)
+    redeem = [call(shares, "redeem", minted, executor, executor)]
+    intents.settle([intents.order(sell, bob)], redeem, sender=keeper)
 
-    assert shares.balanceOf(executor) == 0
+    assert (shares.balanceOf(bob), usdc.balanceOf(bob)) == (0, 500 * E6)
     assert usdc.balanceOf(executor) == surplus
 
 
-@pytest.mark.parametrize(
-    ("signature", "types", "args"),
-    [
-        # MCD DAI's aliases of transferFrom
-        ("pull(address,uint256)", ["address", "uint256"], ["alice", 1]),
-        ("move(address,address,uint256)", ["address", "address", "uint256"], ["alice", "k", 1]),
-        # ERC20Burnable: destroys the owner's tokens out of the caller's allowance
-        ("burnFrom(address,uint256)", ["address", "uint256"], ["alice", 1]),
-        # Permit2's allowance transfers (single and batch)
-        (
-            "transferFrom(address,address,uint160,address)",
-            ["address", "address", "uint160", "address"],
-            ["alice", "k", 1, "t"],
-        ),
-        (
-            "transferFrom((address,address,uint160,address)[])",
-            ["(address,address,uint160,address)[]"],
-            [[("alice", "k", 1, "t")]],
-        ),
-    ],
-    ids=["dai-pull", "dai-move", "burnFrom", "permit2-transferFrom", "permit2-batch"],
-)
-def test_an_interaction_cannot_call_other_functions_that_spend_an_allowance_to_the_executor(
-    intents, executor, owner, keeper, alice, usdc, signature, types, args
+def test_calldata_shorter_than_a_selector_is_checked_as_selector_zero(
+    intents, executor, keeper, usdc, surplus
 ):
-    names = {"alice": alice.address, "k": keeper.address, "t": usdc.address}
-
-    def resolve(value):
-        if isinstance(value, str):
-            return names[value]
-        if isinstance(value, (list, tuple)):
-            return type(value)(resolve(v) for v in value)
-        return value
-
-    executor.setTarget(usdc, True, sender=owner)
-    spend = _raw(usdc, signature, types, [resolve(a) for a in args])
-
-    with ape.reverts(
-        executor.ForbiddenSelector, target=usdc.address, selector=keccak(text=signature)[:4]
-    ):
-        intents.settle([], [spend], sender=keeper)
+    with ape.reverts(executor.CallNotAllowed, target=usdc.address, selector=b"\x00" * 4):
+        intents.settle([], [Interaction(target=usdc.address, call_data=b"\x01")], sender=keeper)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ape
 import pytest
 
-from tests.contracts.helpers import call
+from tests.contracts.helpers import MINT, allow, call, selector
 
 E18 = 10**18
 E6 = 10**6
@@ -15,7 +15,7 @@ E6 = 10**6
 def deal(intents, owner, executor, alice, weth_like, usdc):
     """Alice sells 1 WETH for >= 3,000 USDC; an interaction mints the USDC (a stand-in swap)."""
     intents.fund(alice, weth_like, 2 * E18, allowance=E18)
-    executor.setTarget(usdc, True, sender=owner)
+    allow(executor, owner, usdc, MINT)
     intent = intents.intent(alice, sells=[(weth_like, E18)], buys=[(usdc, 3_000 * E6)])
     mint = call(usdc, "mint", executor, 3_000 * E6)
     return intent, mint
@@ -80,7 +80,7 @@ def test_an_intent_signed_for_another_executor_does_not_verify_here(
     # The packed order does not carry the executor: the digest is computed with this
     # executor's address, so a signature over another executor's intent recovers someone else.
     intent, mint = deal
-    other = owner.deploy(project.BatchExecutor, owner, guardian)
+    other = owner.deploy(project.BatchExecutor, owner, guardian, 0, [], [])
     elsewhere = intent.model_copy(update={"executor": other.address})
 
     with ape.reverts(executor.InvalidSignature, owner=alice.address):
@@ -263,7 +263,7 @@ def test_rejects_an_interaction_with_a_target_not_on_the_allow_list(
 ):
     intent, _ = deal
 
-    with ape.reverts(executor.TargetNotAllowed, target=wbtc.address):
+    with ape.reverts(executor.CallNotAllowed, target=wbtc.address, selector=selector(MINT)):
         intents.settle(
             [intents.order(intent, alice)], [call(wbtc, "mint", executor, 1)], sender=keeper
         )
@@ -273,7 +273,8 @@ def test_reports_the_index_and_target_of_a_failing_interaction(
     intents, executor, owner, keeper, alice, usdc, deal
 ):
     intent, mint = deal
-    broken = call(usdc, "transfer", alice, 10**30)  # more than the executor holds
+    allow(executor, owner, usdc, "transfer(address,uint256)")
+    broken = call(usdc, "transfer", usdc, 10**30)  # more than the executor holds
 
     with ape.reverts(executor.InteractionFailed, index=1, target=usdc.address):
         intents.settle([intents.order(intent, alice)], [mint, broken], sender=keeper)

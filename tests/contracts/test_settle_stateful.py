@@ -1,26 +1,47 @@
 """A stateful property test of settle: random users, allowances, cancellations, intents and
 keeper executions (honest or not), each sell leg sent to the executor or, sometimes, straight to
 a counterpart's buy leg in the same token (a direct leg; rarely to an order that does not exist).
+A malicious keeper adds to some batches what the audit (issue 13) found or listed: a side
+payment to a user from an allow-listed interaction, a puppet order selling a hook token whose
+transfer claims a user's own rewards for her, an allow-listed Uniswap V2 pair's flash-swap
+callback doing the same, an approval left standing, a call that is not on the allow-list.
 A model predicts whether each batch must settle; the chain must agree, and after every step:
 
 - no user gave more than the signed maximum or the vault allowance;
-- no user's balance in a bought token grew by less than the signed minimum over the batch;
+- every buy leg received at least its signed minimum, counting only the executor's delivery and
+  the direct legs sent to it (each measured around its own transfer), as the model predicts;
 - no nonce settled twice (a used or cancelled nonce never settles);
-- the executor never ends a transaction holding less of any token than it started with.
+- the executor never ends a transaction holding less of any token than it started with;
+- every balance moved exactly as the model says (claims and side payments land, count for
+  nothing, and nothing else moves), and the executor allows no spender anything.
+
+The CI run is short (``FUZZ_ACTIONS`` unset: 15 examples of up to 8 steps); ``make fuzz`` runs
+``FUZZ_ACTIONS`` (>= 10,000) actions and prints the count and the time.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 
 import pytest
 from ape.exceptions import ContractLogicError
+from eth_abi import encode
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from tests.contracts.helpers import MAX_UINT160, MAX_UINT256, call
+from tests.contracts.helpers import (
+    MAX_UINT160,
+    MAX_UINT256,
+    MINT,
+    ROUTED_TOKEN,
+    allow,
+    call,
+    raw_call,
+)
 
 UNIT = 10**6
 START = 1_000 * UNIT
@@ -68,6 +89,27 @@ def legs(draw) -> Leg:
     )
 
 
+#: What the malicious keeper adds to a batch: nothing, or one of the audit's moves.
+ADVERSARIES = ("side_payment", "hook_claim", "flash_claim", "stray_approval", "unlisted_call")
+
+
+@dataclass(frozen=True)
+class Adversary:
+    kind: str | None
+    victim: int
+    token: int
+    amount: int
+
+
+adversaries = st.builds(
+    Adversary,
+    kind=st.one_of(st.none(), st.sampled_from(ADVERSARIES)),
+    victim=st.integers(0, 2),
+    token=st.integers(0, 1),
+    amount=st.integers(1, 400).map(lambda x: x * UNIT),
+)
+
+
 def destination(batch: list[Leg], i: int) -> int | None:
     """The order index leg ``i``'s sell is sent to (None: the executor)."""
     leg = batch[i]
@@ -82,15 +124,42 @@ def destination(batch: list[Leg], i: int) -> int | None:
 @pytest.mark.fuzzing
 @pytest.mark.slow
 def test_settlement_invariants_hold_under_random_keeper_actions(
-    chain, intents, executor, vault, owner, keeper, alice, bob, carol, weth_like, usdc
+    project,
+    chain,
+    intents,
+    executor,
+    vault,
+    owner,
+    keeper,
+    attacker,
+    alice,
+    bob,
+    carol,
+    weth_like,
+    usdc,
+    uniswap_v2,
 ):
     users, tokens = [alice, bob, carol], [weth_like, usdc]
     for token in tokens:
-        executor.setTarget(token, True, sender=owner)
+        allow(executor, owner, token, MINT, *ROUTED_TOKEN)
         for user in users:
             token.mint(user, START, sender=user)
             token.approve(vault, MAX_UINT256, sender=user)
             vault.approve(token, INITIAL_ALLOWANCE, 2**40, sender=user)
+    # The malicious keeper's kit: rewards users are owed (one contract per token), a hook token
+    # its puppet (the attacker account) sells, a flash-swap callback, the real WETH/USDC pair.
+    rewards = [owner.deploy(project.ClaimableRewards, token) for token in tokens]
+    for contract, token in zip(rewards, tokens, strict=True):
+        token.mint(contract, 10**30, sender=owner)
+    hook = attacker.deploy(project.ReentrantToken)
+    intents.fund(attacker, hook, 10**30)
+    callback = attacker.deploy(project.FlashSwapCallback)
+    pair = uniswap_v2[1].getPair(weth_like, usdc)
+    allow(executor, owner, pair, "swap(uint256,uint256,address,bytes)")
+    weth_is_token0 = int(weth_like.address, 16) < int(usdc.address, 16)
+    actions = [0]
+    puppet_nonce = [0]
+    outcomes: dict[str, int] = defaultdict(int)  # "<adversary> settled|reverted" -> count
 
     class SettlementMachine(RuleBasedStateMachine):
         @initialize()
@@ -98,6 +167,8 @@ def test_settlement_invariants_hold_under_random_keeper_actions(
             self.snapshot = chain.snapshot()
             self.allowance = {(u, t): (INITIAL_ALLOWANCE, True) for u in range(3) for t in range(2)}
             self.used: set[tuple[int, int]] = set()
+
+            self.owed = {(u, t): 0 for u in range(3) for t in range(2)}
 
         def teardown(self):
             chain.restore(self.snapshot)
@@ -110,6 +181,7 @@ def test_settlement_invariants_hold_under_random_keeper_actions(
             expired=st.integers(0, 9).map(lambda x: x == 0),
         )
         def set_allowance(self, user, token, amount, unlimited, expired):
+            actions[0] += 1
             amount = MAX_UINT160 if unlimited else amount
             expiration = intents.now() - 1 if expired else 2**40
             vault.approve(tokens[token], amount, expiration, sender=users[user])
@@ -117,11 +189,52 @@ def test_settlement_invariants_hold_under_random_keeper_actions(
 
         @rule(user=st.integers(0, 2), nonce=st.integers(0, 15))
         def cancel(self, user, nonce):
+            actions[0] += 1
             executor.invalidateNonces(0, 1 << nonce, sender=users[user])
             self.used.add((user, nonce))
 
-        @rule(batch=st.lists(legs(), min_size=1, max_size=3))
-        def settle(self, batch):
+        def adversary_moves(self, adversary: Adversary, orders, interactions) -> bool:
+            """Adds the malicious keeper's move to the batch; whether the batch may still
+            settle (a stray approval or an unlisted call never may)."""
+            kind, victim, t = adversary.kind, users[adversary.victim], adversary.token
+            if kind == "side_payment":
+                interactions.append(call(tokens[t], "mint", victim, adversary.amount))
+            elif kind in ("hook_claim", "flash_claim"):
+                rewards[t].accrue(victim, adversary.amount, sender=owner)
+                self.owed[(adversary.victim, t)] += adversary.amount
+                claim = rewards[t].claim.encode_input(victim)
+                if kind == "hook_claim":
+                    hook.arm(rewards[t], claim, sender=attacker)
+                    puppet_nonce[0] += 1
+                    puppet = intents.intent(attacker, sells=[(hook, 1)], nonce=puppet_nonce[0])
+                    orders.append(intents.order(puppet, attacker))
+                else:
+                    out = (0, UNIT) if weth_is_token0 else (UNIT, 0)
+                    interactions += [
+                        call(weth_like, "mint", executor, 10**15),
+                        call(weth_like, "transfer", pair, 10**15),
+                        raw_call(
+                            pair,
+                            "swap(uint256,uint256,address,bytes)",
+                            ["uint256", "uint256", "address", "bytes"],
+                            [
+                                *out,
+                                callback.address,
+                                encode(["address", "bytes"], [rewards[t].address, claim]),
+                            ],
+                        ),
+                    ]
+            elif kind == "stray_approval":
+                interactions.append(call(tokens[t], "approve", pair, 1))
+                return False
+            elif kind == "unlisted_call":
+                interactions.append(call(tokens[t], "transferFrom", victim, keeper, 1))
+                return False
+            return True
+
+        @rule(batch=st.lists(legs(), min_size=1, max_size=3), adversary=adversaries)
+        def settle(self, batch, adversary):
+            actions[0] += 1
             orders, mints = [], defaultdict[int, int](int)
             for i, leg in enumerate(batch):
                 intent = intents.intent(
@@ -143,47 +256,59 @@ def test_settlement_invariants_hold_under_random_keeper_actions(
                 mints[leg.buy] += leg.deliver
             # The counter-flow comes from interactions (open mint stands in for swaps).
             interactions = [call(tokens[t], "mint", executor, a) for t, a in mints.items() if a]
+            may_settle = self.adversary_moves(adversary, orders, interactions)
             before = self.balances()
-            expected_ok, net, new_allowance = self.predict(batch, before)
+            expected_ok, net, new_allowance, credited = self.predict(batch, before)
+            expected_ok &= may_settle
             held = [t.balanceOf(executor) for t in tokens]
             allowance_before = dict(self.allowance)
 
             try:
-                intents.settle(orders, interactions, sender=keeper)
+                receipt = intents.settle(orders, interactions, sender=keeper)
                 settled = True
             except ContractLogicError:
                 settled = False
 
-            assert settled == expected_ok, (batch, self.allowance, self.used)
+            assert settled == expected_ok, (batch, adversary, self.allowance, self.used)
             direct = sum(destination(batch, i) is not None for i in range(len(batch)))
             event(f"{'settled' if settled else 'reverted'} with {min(direct, 1)}+ direct legs")
+            outcomes[f"{adversary.kind or 'honest'} {'settled' if settled else 'reverted'}"] += 1
             after = self.balances()
             if not settled:
                 assert after == before
                 return
+            key = (adversary.victim, adversary.token)
+            if adversary.kind == "side_payment":
+                net[key] += adversary.amount
+            elif adversary.kind in ("hook_claim", "flash_claim"):
+                net[key] += self.owed[key]  # paid to her, counted for nothing
+                self.owed[key] = 0
             for key, delta in net.items():
                 assert after[key] - before[key] == delta
             self.allowance = new_allowance
-            for leg in batch:
+            received = [list(e.received) for e in receipt.decode_logs(executor.IntentSettled)]
+            assert received[: len(batch)] == [[c] for c in credited]
+            for leg, got in zip(batch, credited, strict=True):
                 assert leg.take <= leg.maximum
                 amount, _ = allowance_before[(leg.user, leg.sell)]
                 assert leg.take <= amount
-                growth = after[(leg.user, leg.buy)] - before[(leg.user, leg.buy)]
-                assert max(growth, 0) >= leg.minimum  # a shrinking balance received nothing
+                assert got >= leg.minimum
                 self.used.add((leg.user, leg.nonce))
                 assert executor.isNonceUsed(users[leg.user], leg.nonce)
             assert all(t.balanceOf(executor) >= h for t, h in zip(tokens, held, strict=True))
 
         def predict(self, batch, balances):
-            """Whether the batch must settle; if so, each balance change and the new allowances.
+            """Whether the batch must settle; if so, each balance change, the new allowances and
+            what each buy leg is credited with.
 
-            Pulls run in order (a direct leg credits its buyer at once, so a later pull may spend
-            it), then the executor delivers; each buy is checked by its owner's balance growth
-            over the whole batch, so one owner may buy a token only once per batch."""
+            Pulls run in order (a direct leg pays its buyer at once, so a later pull may spend
+            it), then the executor delivers. A buy leg is credited with the executor's delivery
+            and the direct legs sent to it, each as the buyer's balance delta around that transfer
+            (a direct leg from the buyer to itself moves nothing, so it brings nothing)."""
             used, allowance = set(self.used), dict(self.allowance)
             net = defaultdict[tuple[int, int], int](int)
-            buyers = [(leg.user, leg.buy) for leg in batch]
-            ok = len(set(buyers)) == len(buyers)
+            credited = [leg.deliver for leg in batch]
+            ok = True
             for i, leg in enumerate(batch):
                 key = (leg.user, leg.sell)
                 amount, live = allowance[key]
@@ -199,13 +324,14 @@ def test_settlement_invariants_hold_under_random_keeper_actions(
                         ok &= to < len(batch)  # the same token by construction otherwise
                         if to < len(batch):
                             net[(batch[to].user, leg.sell)] += leg.take
+                            if batch[to].user != leg.user:
+                                credited[to] += leg.take
                 used.add((leg.user, leg.nonce))
                 net[key] -= leg.take
-            for leg in batch:
+            for leg, got in zip(batch, credited, strict=True):
                 net[(leg.user, leg.buy)] += leg.deliver
-            for leg in batch:
-                ok &= max(net[(leg.user, leg.buy)], 0) >= leg.minimum
-            return ok, net, allowance
+                ok &= got >= leg.minimum
+            return ok, net, allowance, credited
 
         def balances(self):
             return {(u, t): tokens[t].balanceOf(users[u]) for u in range(3) for t in range(2)}
@@ -215,10 +341,25 @@ def test_settlement_invariants_hold_under_random_keeper_actions(
             for (u, t), (amount, _) in self.allowance.items():
                 assert vault.allowance(users[u], tokens[t]).amount == amount
 
+        @invariant()
+        def the_executor_allows_no_spender_anything(self):
+            for token in tokens:
+                assert token.allowance(executor, pair) == 0
+                assert token.allowance(executor, keeper) == 0
+
+    target = int(os.environ.get("FUZZ_ACTIONS", "0"))
     SettlementMachine.TestCase.settings = settings(
-        max_examples=15,
-        stateful_step_count=8,
+        max_examples=15 if not target else 20,
+        stateful_step_count=8 if not target else 25,
         deadline=None,
+        database=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
+    started = time.monotonic()
     SettlementMachine.TestCase().runTest()
+    while actions[0] < target:  # make fuzz: campaigns until the target count of actions
+        SettlementMachine.TestCase().runTest()
+    if target:
+        elapsed = time.monotonic() - started
+        print(f"\nfuzz: {actions[0]} stateful actions in {elapsed:.0f} s, 0 invariant breaks")
+        print("fuzz: batches by keeper move and outcome:", dict(sorted(outcomes.items())))

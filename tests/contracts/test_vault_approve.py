@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ape
 
+from keeper.intents.signing import sign_permit
+from keeper.intents.types import AllowancePermit
 from tests.contracts.helpers import MAX_UINT160
 
 E18 = 10**18
@@ -12,7 +14,8 @@ E18 = 10**18
 def test_sets_amount_and_expiry_for_the_caller_only(vault, alice, bob, weth_like):
     receipt = vault.approve(weth_like, 5 * E18, 1_900_000_000, sender=alice)
 
-    assert tuple(vault.allowance(alice, weth_like)) == (5 * E18, 1_900_000_000, 0)
+    # The permit nonce moves on with every approve (see the permit tests below).
+    assert tuple(vault.allowance(alice, weth_like)) == (5 * E18, 1_900_000_000, 1)
     assert tuple(vault.allowance(bob, weth_like)) == (0, 0, 0)
     [event] = receipt.decode_logs(vault.AllowanceSet)
     assert (event.owner, event.token, event.amount, event.expiration, event.nonce) == (
@@ -20,7 +23,7 @@ def test_sets_amount_and_expiry_for_the_caller_only(vault, alice, bob, weth_like
         weth_like.address,
         5 * E18,
         1_900_000_000,
-        0,
+        1,
     )
 
 
@@ -49,3 +52,44 @@ def test_lowering_the_allowance_takes_effect_at_once(
 
     with ape.reverts(executor.AllowanceExceeded):
         intents.settle([intents.order(intent, alice)], sender=keeper)
+
+
+def _permit(intents, alice, token, nonce: int = 0) -> AllowancePermit:
+    return AllowancePermit(
+        owner=alice.address,
+        token=token.address,
+        amount=3 * E18,
+        expiration=2**40,
+        nonce=nonce,
+        deadline=intents.now() + 600,
+    )
+
+
+def test_revoking_an_allowance_kills_a_permit_signed_before_it(
+    intents, vault, keeper, alice, weth_like, chain_id
+):
+    # Alice signed a permit for gasless onboarding, then changed her mind before it was sent.
+    permit = _permit(intents, alice, weth_like)
+    signature = sign_permit(permit, alice, chain_id, vault.address)
+
+    vault.approve(weth_like, 0, 0, sender=alice)
+
+    with ape.reverts(
+        vault.InvalidPermitNonce, owner=alice.address, token=weth_like.address, expected=1, given=0
+    ):
+        vault.permit(permit.as_abi(), signature, sender=keeper)
+    assert vault.allowance(alice, weth_like).amount == 0
+
+
+def test_a_direct_approve_supersedes_a_permit_signed_before_it(
+    intents, vault, keeper, alice, weth_like, chain_id
+):
+    # The latest word wins: an older permit cannot overwrite an allowance set after it.
+    permit = _permit(intents, alice, weth_like)
+    signature = sign_permit(permit, alice, chain_id, vault.address)
+
+    vault.approve(weth_like, E18, 2**40, sender=alice)
+
+    with ape.reverts(vault.InvalidPermitNonce, expected=1, given=0):
+        vault.permit(permit.as_abi(), signature, sender=keeper)
+    assert vault.allowance(alice, weth_like).amount == E18

@@ -7,6 +7,8 @@ import pytest
 
 from keeper.intents.signing import permit_digest, sign_permit
 from keeper.intents.types import AllowancePermit
+from keeper.settlement.abi import encode_order
+from tests.contracts.helpers import selector
 
 E18 = 10**18
 
@@ -72,3 +74,27 @@ def test_rejects_a_permit_whose_amount_was_raised(vault, keeper, alice, permit, 
 
     with ape.reverts(vault.InvalidPermitSignature, owner=alice.address):
         vault.permit(raised.as_abi(), signature, sender=keeper)
+
+
+@pytest.fixture
+def delegated_alice(project, chain, owner, alice):
+    """Alice's EOA with code, as after an EIP-7702 delegation to a contract that does not
+    implement ERC-1271 (here the Greeter's code): her key still signs for her."""
+    greeter = owner.deploy(project.Greeter, "hi")
+    chain.provider.set_code(alice.address, chain.provider.get_code(greeter.address))
+    return alice
+
+
+def test_an_eoa_with_code_signs_a_permit_as_it_signs_an_intent(
+    intents, executor, vault, keeper, alice, weth_like, permit, chain_id, delegated_alice
+):
+    # One signature rule for intents and permits: ECDSA first, then ERC-1271.
+    signature = sign_permit(permit, alice, chain_id, vault.address)
+
+    vault.permit(permit.as_abi(), signature, sender=keeper)
+
+    assert vault.allowance(alice, weth_like).amount == 3 * E18
+    # ... as settle verifies her intents (its check stops at the vault approval she lacks).
+    intent = intents.intent(alice, sells=[(weth_like, E18)], buys=[])
+    order = encode_order(intents.order(intent, alice))
+    assert bytes(executor.checkOrder(order, keeper)) != selector("InvalidSignature(address)")

@@ -11,27 +11,43 @@ import pytest
 
 from keeper.market.deployments import load_deployments
 from keeper.market.exceptions import ExecutorDeploymentError
-from keeper.market.executor import default_targets, deploy
+from keeper.market.executor import deploy
+from keeper.routing.calldata import (
+    ERC20_APPROVE,
+    ERC20_TRANSFER,
+    V2_PAIR_SWAP,
+    V3_EXACT_INPUT_SINGLE,
+    routing_calls,
+    selector,
+)
 
 pytestmark = pytest.mark.fork
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_deploy_allow_lists_keepers_and_the_markets_routers_and_records_it(
+def test_deploy_allow_lists_keepers_and_the_calls_the_keeper_routes_through_and_records_it(
     owner, keeper, market, project, tmp_path, chain
 ):
     path = tmp_path / f"{chain.chain_id}.json"
     result = deploy(
-        owner, keepers=[keeper.address], targets=default_targets(market), deployments_file=path
+        owner, keepers=[keeper.address], calls=routing_calls(market), deployments_file=path
     )
 
     executor = project.BatchExecutor.at(result.record.address)
     assert result.created
     assert executor.vault() == result.record.vault
     assert executor.isKeeper(keeper) and not executor.isKeeper(owner)
-    assert executor.isAllowedTarget(market.contracts["UniswapV2Router02"])
-    assert executor.isAllowedTarget(market.contracts["SwapRouter"])
-    assert executor.isAllowedTarget(market.token("USDC").address)
+    assert executor.adminDelay() == 2 * 86_400  # the default: later grants wait two days
+    v2_pool = next(p.address for p in market.pools if p.dex == "uniswap-v2")
+    usdc = market.token("USDC").address
+    assert executor.isAllowedCall(v2_pool, selector(V2_PAIR_SWAP))
+    assert executor.isAllowedCall(market.contracts["SwapRouter"], selector(V3_EXACT_INPUT_SINGLE))
+    assert executor.isAllowedCall(usdc, selector(ERC20_APPROVE))
+    assert executor.isAllowedCall(usdc, selector(ERC20_TRANSFER))
+    # Nothing else: not a token's transferFrom, not a pool's LP-token functions.
+    assert not executor.isAllowedCall(usdc, selector("transferFrom(address,address,uint256)"))
+    assert not executor.isAllowedCall(v2_pool, selector(ERC20_TRANSFER))
+    assert executor.isEntryPoint(v2_pool) and not executor.isEntryPoint(usdc)
     assert load_deployments(path, int(chain.chain_id)).executor == result.record
 
 
@@ -59,9 +75,20 @@ def test_a_recorded_executor_without_code_is_deployed_again(owner, tmp_path, cha
     assert load_deployments(path).executor == second.record
 
 
-def test_keepers_cannot_be_set_by_a_deployer_that_is_not_the_owner(owner, alice, keeper):
-    with pytest.raises(ExecutorDeploymentError, match="only be set when the deploying account"):
-        deploy(alice, owner=owner.address, keepers=[keeper.address])
+def test_a_deployer_that_is_not_the_owner_gives_the_executor_its_initial_keepers(
+    owner, alice, keeper, project
+):
+    result = deploy(alice, owner=owner.address, keepers=[keeper.address], admin_delay=3_600)
+
+    executor = project.BatchExecutor.at(result.record.address)
+    assert executor.owner() == owner.address
+    assert executor.isKeeper(keeper)
+    assert executor.adminDelay() == 3_600
+
+
+def test_an_admin_delay_above_the_contracts_ceiling_is_refused_before_deploying(owner):
+    with pytest.raises(ExecutorDeploymentError, match="admin_delay: expected 0 to 2592000"):
+        deploy(owner, admin_delay=30 * 86_400 + 1)
 
 
 @pytest.mark.slow

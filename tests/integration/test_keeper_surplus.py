@@ -42,12 +42,10 @@ FEE_GAS = 60_000
 def surplus_executor(owner, keeper, seeded_market):
     from ape import project
 
-    from keeper.market.executor import default_targets, deploy
+    from keeper.market.executor import deploy
+    from keeper.routing.calldata import routing_calls
 
-    v2_pairs = [p.address for p in seeded_market.pools if p.dex == "uniswap-v2"]
-    record = deploy(
-        owner, keepers=[keeper.address], targets=[*default_targets(seeded_market), *v2_pairs]
-    ).record
+    record = deploy(owner, keepers=[keeper.address], calls=routing_calls(seeded_market)).record
     return project.BatchExecutor.at(record.address)
 
 

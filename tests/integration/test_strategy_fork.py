@@ -33,9 +33,10 @@ def strategy(targets, **extra):
 def strategy_executor(owner, keeper, market):
     from ape import project
 
-    from keeper.market.executor import default_targets, deploy
+    from keeper.market.executor import deploy
+    from keeper.routing.calldata import routing_calls
 
-    record = deploy(owner, keepers=[keeper.address], targets=default_targets(market)).record
+    record = deploy(owner, keepers=[keeper.address], calls=routing_calls(market)).record
     return project.BatchExecutor.at(record.address)
 
 

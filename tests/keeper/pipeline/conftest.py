@@ -20,8 +20,7 @@ E6 = 10**6
 
 @pytest.fixture(scope="session")
 def executor(project, owner, keeper, accounts):
-    contract = owner.deploy(project.BatchExecutor, owner, accounts[5])
-    contract.setKeeper(keeper, True, sender=owner)
+    contract = owner.deploy(project.BatchExecutor, owner, accounts[5], 0, [keeper], [])
     return contract
 
 
