@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from keeper.market.deployments import (
     Deployments,
     ExecutorRecord,
+    Market,
     load_deployments,
     save_deployments,
 )
