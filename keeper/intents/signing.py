@@ -89,9 +89,13 @@ def sign_permit(permit: AllowancePermit, account: Any, chain_id: int, vault: str
 def recover_intent_signer(intent: RebalanceIntent, signature: bytes, chain_id: int) -> str:
     """The address that signed ``intent`` (EOA signatures only; ERC-1271 is checked on-chain)."""
     from eth_account import Account
+    from eth_keys.exceptions import BadSignature
 
     if len(signature) != 65:
         raise SigningError("intent", f"signature has {len(signature)} bytes, expected 65")
     if int.from_bytes(signature[32:64], "big") > SECP256K1_N // 2:
         raise SigningError("intent", "high-s signature (malleable); the executor rejects it")
-    return str(Account._recover_hash(intent_digest(intent, chain_id), signature=signature))
+    try:
+        return str(Account._recover_hash(intent_digest(intent, chain_id), signature=signature))
+    except BadSignature as err:  # e.g. an r that is no point's x coordinate on the curve
+        raise SigningError("intent", f"no signer can be recovered from it ({err})") from None
