@@ -220,10 +220,22 @@ def submit(files: tuple[Path, ...], url: str) -> None:
             answer = requests.post(f"{url}/intents", data=path.read_bytes(), timeout=30)
         except requests.RequestException as err:
             raise KeeperError(f"--url {url}: {err}") from None
-        data = answer.json()
+        try:
+            data = answer.json()
+        except ValueError:  # not the keeper's own answer (a proxy's 502 page, a cut body)
+            data = {"error": {"code": "unavailable", "problem": f"HTTP {answer.status_code}"}}
         if "error" in data:
             failed += 1
             error = data["error"]
+            if answer.status_code == 503 or error.get("code") == "unavailable":
+                # Not a verdict on the intent: nothing was decided, the same file may be sent again.
+                wait = answer.headers.get("Retry-After", "a few")
+                click.echo(
+                    f"{path}: keeper temporarily unavailable, retry in {wait} s "
+                    f"({error.get('problem', '')})",
+                    err=True,
+                )
+                continue
             click.echo(f"{path}: rejected: {error['field']}: {error['problem']}", err=True)
         else:
             click.echo(f"{path}: {data['state']} {data['id']}")
