@@ -338,18 +338,9 @@ class Pipeline(Follower, Batching):
                 f"not the signed settlement {signed.tx_hash}"
             )
         if result.first_revert is not None:
-            why = result.first_revert.revert or result.first_revert.error
-            for intent_id in ids:
-                self.store.move(
-                    [intent_id],
-                    S.SIMULATED,
-                    S.ACCEPTED,
-                    token=claim.token,
-                    block=head.number,
-                    reason=f"bundle simulation reverted: {why}",
-                    count_attempt=True,
-                )
-            self.breaker.record_failure("bundle-simulation", str(why))
+            why = self._after_bundle_revert(claim, signed.settlement, result.first_revert, head)
+            self.breaker.record_failure("bundle-simulation", why)
+            report.notes.append(f"bundle simulation reverted: {why}")
             return
         last_block = head.number + self.settings.relay.target_blocks
         # Write-ahead: the hashes are on record before the bundle can land.
