@@ -30,10 +30,18 @@ def transient_errors() -> tuple[type[BaseException], ...]:
 def quiet_provider(url: str, timeout: float) -> Any:
     """A web3 ``HTTPProvider`` without web3's own retries: the keeper retries a failed read
     itself (:func:`retrying`) and counts it once; web3's five attempts with backoff inside each
-    of the keeper's would make one broken read cost seconds."""
+    of the keeper's would make one broken read cost seconds. The chain id is asked once."""
     from web3 import HTTPProvider
 
-    return HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+    return HTTPProvider(
+        url,
+        request_kwargs={"timeout": timeout},
+        exception_retry_configuration=None,
+        # web3 asks eth_chainId twice around every eth_call (validation); a chain's id does not
+        # change under a running keeper, and each extra request is one more to break.
+        cache_allowed_requests=True,
+        cacheable_requests={"eth_chainId"},
+    )
 
 
 T = TypeVar("T")

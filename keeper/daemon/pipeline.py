@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING, Any
 from keeper.chain.head import Head
 from keeper.config import KeeperSettings
 from keeper.daemon.batching import Batching, _finish
-from keeper.daemon.breaker import CircuitBreaker
+from keeper.daemon.breaker import CircuitBreaker, failure_kind
 from keeper.daemon.chainview import ChainView
 from keeper.daemon.inflight import CycleReport, Follower, InFlight, Relay
 from keeper.daemon.metrics import KeeperMetrics
-from keeper.daemon.simulation import RpcError, Simulator
+from keeper.daemon.simulation import Simulator
 from keeper.exceptions import KeeperError
 from keeper.intents.records import Claim, IntentRecord
 from keeper.intents.states import IntentState
@@ -97,7 +97,9 @@ class Pipeline(Follower, Batching):
         self.relay = relay
         self.metrics = metrics or KeeperMetrics()
         self.breaker = breaker or CircuitBreaker(
-            settings.breaker.failure_budget, settings.breaker.window_s
+            settings.breaker.failure_budget,
+            settings.breaker.window_s,
+            max_outage_s=settings.breaker.max_outage_s,
         )
         #: decodes IntentSettled to check deliveries against the plan (None = no check)
         self.events = events
@@ -150,10 +152,13 @@ class Pipeline(Follower, Batching):
                     self.store.expire(head.timestamp, head.number)
                     self._expire_held(head)
                     self.write_deferred()
-        except RpcError as err:
-            self.breaker.record_failure("rpc", str(err))
-            self.metrics.failures.labels(kind="rpc").inc()
-            report.notes.append(f"rpc failure: {err}")
+        except Exception as err:  # a broken answer while following or bookkeeping
+            kind = failure_kind(err)
+            if kind == "bug":
+                log.exception("cycle failed in the keeper's own code")
+            self.breaker.record_failure(kind, f"{type(err).__name__}: {err}")
+            self.metrics.failures.labels(kind=kind).inc()
+            report.notes.append(f"{kind} failure: {err}")
         report.seconds = time.perf_counter() - started
         self.metrics.blocks.inc()
         self.metrics.cycle_seconds.observe(report.seconds)
@@ -184,8 +189,12 @@ class Pipeline(Follower, Batching):
         except GasAboveCapError as err:  # not a failure: wait for a cheaper block
             self._release(claim, claim.ids, S.BATCHED, head, str(err))
             report.notes.append(str(err))
-        except (RpcError, KeeperError) as err:
-            # Whatever was not yet submitted goes back to the pool, unharmed.
+        except Exception as err:
+            # Whatever was not yet submitted goes back to the pool, unharmed: a broken answer
+            # from the node or a relay is a counted failure and a retry, never an exit.
+            kind = failure_kind(err)
+            if kind == "bug":
+                log.exception("cycle failed in the keeper's own code")
             for state in (S.BATCHED, S.SIMULATED):
                 self.store.move(
                     claim.ids,
@@ -195,8 +204,7 @@ class Pipeline(Follower, Batching):
                     block=head.number,
                     reason=f"cycle failed: {err}",
                 )
-            kind = "rpc" if isinstance(err, RpcError) else "cycle"
-            self.breaker.record_failure(kind, str(err))
+            self.breaker.record_failure(kind, f"{type(err).__name__}: {err}")
             self.metrics.failures.labels(kind=kind).inc()
             report.notes.append(f"{kind} failure: {err}")
 
@@ -330,6 +338,7 @@ class Pipeline(Follower, Batching):
                     result = self.relay.call_bundle(bundle, head.number + 1)
             finally:
                 simulated.result()  # the intents are `simulated` before anything else moves them
+        self.breaker.record_success("relay")
         simulated_txs = [r.tx_hash.lower() for r in result.results]
         if simulated_txs != [signed.tx_hash.lower()]:
             # Not a simulation of this transaction: nothing is sent on its word.

@@ -30,7 +30,7 @@ from keeper.exceptions import KeeperError
 from keeper.intents.records import IntentRecord
 from keeper.intents.states import IntentState
 from keeper.intents.store import IntentStore, NonceInUseError, UnknownIntentError
-from keeper.rpc import transient_errors
+from keeper.rpc import retrying, transient_errors
 from keeper.intents.validation import (
     ChainState,
     IntentPolicy,
@@ -161,9 +161,10 @@ class IntakeService:
             ) from None
 
     def _read(self, what: str, read: Callable[[], T]) -> T:
-        """A chain read of the checks: a broken answer is :class:`IntakeUnavailableError`."""
+        """A chain read of the checks, retried as the daemon's reads are (:func:`retrying`); an
+        answer still broken is :class:`IntakeUnavailableError`."""
         try:
-            return read()
+            return retrying(read, transient_errors())
         except IntentRejectedError:
             raise
         except transient_errors() as err:
