@@ -235,9 +235,9 @@ class Batching:
         ids = list(settlement.intent_ids)
         # The revert names its order (e.g. NonceAlreadyUsed(owner, nonce)): that is the culprit,
         # ended for good when the error says it can never pass.
-        culprits: dict[str, str | None] = {
-            i: error.name for i in blame(settlement, error.args if error else ())
-        }
+        culprits: dict[str, str | None] = {}
+        if error is not None:
+            culprits = dict.fromkeys(blame(settlement, error.args), error.name)
         if not culprits:
             statuses = self.simulator.check_orders(settlement.orders, "latest")
             culprits = {i: s for i, s in zip(ids, statuses, strict=True) if s is not None}

@@ -30,7 +30,6 @@ from keeper.exceptions import KeeperError
 from keeper.intents.records import IntentRecord
 from keeper.intents.states import IntentState
 from keeper.intents.store import IntentStore, NonceInUseError, UnknownIntentError
-from keeper.rpc import retrying, transient_errors
 from keeper.intents.validation import (
     ChainState,
     IntentPolicy,
@@ -38,6 +37,7 @@ from keeper.intents.validation import (
     check_on_chain,
     parse_submission,
 )
+from keeper.rpc import retrying, transient_errors
 
 log = logging.getLogger("keeper.intake")
 T = TypeVar("T")
@@ -58,9 +58,7 @@ class IntakeUnavailableError(KeeperError):
     def __init__(self, problem: str, retry_after_s: int = RETRY_AFTER_S) -> None:
         self.problem = problem
         self.retry_after_s = retry_after_s
-        super().__init__(
-            f"keeper temporarily unavailable ({problem}); retry in {retry_after_s} s"
-        )
+        super().__init__(f"keeper temporarily unavailable ({problem}); retry in {retry_after_s} s")
 
 
 def record_json(record: IntentRecord, store: IntentStore | None = None) -> dict[str, Any]:
@@ -138,7 +136,10 @@ class IntakeService:
             pass
         chain = self.chain
         if chain is not None:
-            self._read("the owner's nonce and allowances", lambda: check_on_chain(signed.intent, chain, now))
+            self._read(
+                "the owner's nonce and allowances",
+                lambda: check_on_chain(signed.intent, chain, now),
+            )
         block = self._read("the block number", self.block_number)
         intent = signed.intent
         try:
@@ -201,7 +202,9 @@ class IntakeService:
             except Exception as err:  # a bug, not the file's fault: set aside, keep running
                 log.exception("intake crashed on drop file %s", path.name)
                 problem = f"intake failed on this file ({type(err).__name__}); see the keeper log"
-                self._set_aside(drop_dir, path, {"field": "<file>", "problem": problem, "code": "internal"})
+                self._set_aside(
+                    drop_dir, path, {"field": "<file>", "problem": problem, "code": "internal"}
+                )
                 outcomes.append((path, f"rejected: <file>: {problem}"))
                 continue
             self._pending.pop(path.name, None)

@@ -1,8 +1,9 @@
 """Signed JSON-RPC over HTTP to one relay or builder endpoint, with retries.
 
 Retries (exponential backoff) cover what a later attempt can fix: timeouts, refused or dropped
-connections, a body cut short, a success status whose body is not JSON, HTTP 5xx and 429. A JSON-RPC error or any other HTTP 4xx is the relay's answer and is raised at
-once as a typed error. The body is serialised once and those exact bytes are signed and sent.
+connections, a body cut short, a success status whose body is not JSON, HTTP 5xx and 429. A
+JSON-RPC error or any other HTTP 4xx is the relay's answer and is raised at once as a typed
+error. The body is serialised once and those exact bytes are signed and sent.
 """
 
 from __future__ import annotations
@@ -151,7 +152,9 @@ class RelayEndpoint:
             if reply.status_code < 400 and not _is_json(reply.text):
                 # A success status with a body that does not parse: the answer was cut or
                 # garbled on the way, not the relay's word; ask again.
-                problem = f"HTTP {reply.status_code} with a body that is not JSON: {reply.text[:80]!r}"
+                problem = (
+                    f"HTTP {reply.status_code} with a body that is not JSON: {reply.text[:80]!r}"
+                )
                 continue
             return parse_response(self.url, method, reply.status_code, reply.text)
         raise RelayUnavailableError(self.url, method, attempts, problem)

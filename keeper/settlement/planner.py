@@ -333,8 +333,8 @@ class NettingPlanner:
         delivered = [bought[i] for i in ids]  # what the executor itself transfers
         if self.direct_legs:
             pulled: dict[str, int] = defaultdict(int)
-            for i in ids:
-                for leg, amount in zip(live[i].sells, sold[i], strict=True):
+            for intent_id in ids:
+                for leg, amount in zip(live[intent_id].sells, sold[intent_id], strict=True):
                     pulled[leg.token.lower()] += amount
             swaps = [
                 (r.sell_token, r.amount_in, r.buy_token, r.amount_out)

@@ -1,5 +1,6 @@
 """Faults the keeper survives without losing an intent: bad input, a flaky node, a relay that is
-down for longer than ``breaker.max_outage_s`` (the circuit breaker halts, a restart resumes), bundles never included (intents expire)."""
+down for longer than ``breaker.max_outage_s`` (the circuit breaker halts, a restart resumes),
+bundles never included (intents expire)."""
 
 from __future__ import annotations
 

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import requests
 
-from keeper.intents.intake import IntakeServer
-from tests.keeper.intents.test_intake import (  # noqa: F401 (fixtures)
-    make_intent,
-    outcomes,
-    service,
-    store,
-    submission,
-)
+from keeper.intents.intake import IntakeServer, IntakeService
+from keeper.intents.store import IntentStore
+from keeper.intents.validation import IntentPolicy
+from tests.keeper.intents.test_intake import CHAIN_ID, EXECUTOR, USDC, WETH, make_intent, submission
 
 #: x = 5 is no point's x coordinate on secp256k1 (5**3 + 7 has no square root mod p): eth_keys
 #: raises BadSignature, not ValueError, when it tries to recover a key from it
 OFF_CURVE_R = 5
+
+
+@pytest.fixture
+def service(tmp_path):
+    store = IntentStore(f"sqlite:///{tmp_path / 'i.db'}", keeper_id="k")
+    policy = IntentPolicy(chain_id=CHAIN_ID, executor=EXECUTOR, supported_tokens=[WETH, USDC])
+    yield IntakeService(store, policy, chain=None, chain_time=lambda: 1_800_000_000)
+    store.close()
 
 
 def off_curve_submission() -> dict:

@@ -65,7 +65,9 @@ def test_an_outage_that_lasts_past_the_limit_halts_naming_the_dependency(tmp_pat
     breaker = CircuitBreaker(budget=2, window_s=300, clock=clock, max_outage_s=60, state_file=state)
     breaker.record_failure("rpc", "connection refused")
     clock.now += 30
-    restarted = CircuitBreaker(budget=2, window_s=300, clock=clock, max_outage_s=60, state_file=state)
+    restarted = CircuitBreaker(
+        budget=2, window_s=300, clock=clock, max_outage_s=60, state_file=state
+    )
     clock.now += 31  # the outage began before the restart: it is 61 s old now
     restarted.record_failure("rpc", "connection refused")
     assert restarted.halted and "the node has not answered for 61s" in (restarted.reason or "")
