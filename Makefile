@@ -21,13 +21,14 @@ PYTEST_ARGS ?=
 BENCH ?=
 PY_DIRS := $(wildcard keeper scripts tests bench)
 
-.PHONY: help bootstrap solc-frontend test demo lint format bench compile clean lock
+.PHONY: help bootstrap solc-frontend test demo lint format bench chaos compile clean lock
 
 help:
 	@echo "make test    - set everything up (venv, npm, compiler) and run the test suite"
 	@echo "make demo    - run the end-to-end demo on an embedded local chain"
 	@echo "make lint    - ruff + mypy"
 	@echo "make bench   - print benchmark figures (see docs/BENCHMARKS.md)"
+	@echo "make chaos   - the keeper under injected faults for CHAOS_MINUTES (default 20), reconciled"
 	@echo "make compile - compile the contracts"
 	@echo "make clean   - remove build outputs (keeps .venv and node_modules)"
 
@@ -86,6 +87,12 @@ format: bootstrap
 
 bench: bootstrap compile
 	$(BIN)/python -m bench $(BENCH)
+
+# The fault run (not in CI): the keeper under load behind fault-injecting proxies, kill -9s and
+# relay restarts, then the store reconciled with the chain (docs/KEEPER.md, docs/BENCHMARKS.md).
+CHAOS_MINUTES ?= 20
+chaos: bootstrap compile
+	$(BIN)/python -m keeper.devstack.chaos $(CHAOS_MINUTES)
 
 # Re-resolve the pinned Python set (needs the package index).
 lock:

@@ -25,6 +25,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlparse
@@ -33,6 +34,8 @@ import requests
 
 from keeper.exceptions import ConfigError
 
+#: headers that belong to one connection, not to the request
+_HOP_BY_HOP = {"host", "content-length", "connection", "keep-alive", "transfer-encoding"}
 KINDS = ("truncate", "bad_json", "drop", "http_429", "http_500", "http_502", "delay")
 
 
@@ -111,13 +114,12 @@ class FaultProxy(ThreadingHTTPServer):
                 self.counts[kind] += 1
             return kind
 
-    def forward(self, body: bytes, content_type: str) -> tuple[int, bytes]:
+    def forward(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """POST ``body`` upstream with the client's headers (``X-Flashbots-Signature`` too)."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
-        answer = session.post(
-            self.upstream, data=body, headers={"Content-Type": content_type}, timeout=120
-        )
+        answer = session.post(self.upstream, data=body, headers=headers, timeout=120)
         return answer.status_code, answer.content
 
     def start(self) -> FaultProxy:
@@ -148,10 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _drop(self) -> None:
         # Closed without a word: the client sees the connection end before any status line.
         self.close_connection = True
-        try:
+        with suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _send(self, status: int, payload: bytes, length: int | None = None) -> None:
         self.send_response(status)
@@ -169,9 +169,8 @@ class _Handler(BaseHTTPRequestHandler):
         if kind is not None and kind.startswith("http_"):
             return self._send(int(kind[5:]), f"injected HTTP {kind[5:]}".encode())
         try:
-            status, payload = proxy.forward(
-                body, self.headers.get("Content-Type") or "application/json"
-            )
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+            status, payload = proxy.forward(body, headers)
         except requests.RequestException:  # the upstream itself is down: so is the proxy
             return self._drop()
         if kind == "delay":
