@@ -130,11 +130,11 @@ class Load:
     def _cli(self, body: dict[str, Any], name: str) -> str:
         from click.testing import CliRunner
 
-        from keeper.cli import cli
+        from keeper.intents.cli import intent  # `keeper intent`, as a user runs it
 
         path = self.drop_dir.parent / f"{name}.cli.json"
         path.write_text(json.dumps(body))
-        result = CliRunner().invoke(cli, ["intent", "submit", str(path), "--url", self.keeper.url])
+        result = CliRunner().invoke(intent, ["submit", str(path), "--url", self.keeper.url])
         if result.exit_code == 0:
             return "ok"
         return "refused" if "rejected:" in result.output else "retry"
