@@ -187,9 +187,11 @@ class Supervisor:
             self.up += requests.get(f"{self.keeper.url}/health", timeout=1).ok
 
     def kill(self) -> None:
+        killed = time.monotonic()
         self.keeper.kill()
         self.result.kills += 1
         self.restart_keeper()
+        self.result.restart_seconds.append(time.monotonic() - killed)
 
     def restart_relay(self) -> None:
         self.relay.__exit__()
@@ -265,6 +267,7 @@ def run_chaos(workdir: Path, plan: ChaosPlan, say: Callable[[str], None] = print
                 break
             time.sleep(1.0)
         result.availability = supervisor.up / max(supervisor.probes, 1)
+        result.run_seconds = time.monotonic() - started
         result.faults = {"node": dict(node.counts), "relay": dict(relay.counts)}
         keeper.stop()
         checked = reconcile(load.signed, store, stack.w3, stack.executor, start_block)

@@ -45,6 +45,23 @@ class Reconciliation:
     faults: dict[str, dict[str, int]] = field(default_factory=dict)
     minutes: float = 0.0
     signed: int = 0
+    #: seconds from each kill -9 to the restarted keeper answering /health
+    restart_seconds: list[float] = field(default_factory=list)
+    run_seconds: float = 0.0
+
+    @property
+    def median_restart(self) -> float:
+        ordered = sorted(self.restart_seconds)
+        return ordered[len(ordered) // 2] if ordered else 0.0
+
+    @property
+    def availability_with_restarts(self) -> float:
+        """The share of the run the keeper answered, its own restarts after kill -9 counted as
+        down (``availability`` leaves them out: they are the load, not the keeper's doing)."""
+        if not self.run_seconds:
+            return self.availability
+        down = sum(self.restart_seconds) + (1 - self.availability) * self.run_seconds
+        return max(0.0, 1 - down / self.run_seconds)
 
     def percentile(self, q: float) -> float | None:
         if not self.bundle_seconds:
@@ -62,7 +79,13 @@ class Reconciliation:
             f"valid intents not settled: {len(self.unsettled_valid)}",
             f"daemon exits: {self.daemon_exits} {self.exit_codes or ''} "
             f"(kill -9: {self.kills}, relay restarts: {self.relay_restarts})",
-            f"availability: {100 * self.availability:.1f} %",
+            f"availability: {100 * self.availability:.1f} % between restarts, "
+            f"{100 * self.availability_with_restarts:.1f} % with the {len(self.restart_seconds)} "
+            f"restarts after kill -9 counted as down "
+            f"({sum(self.restart_seconds):.0f} s in all, median "
+            f"{self.median_restart:.1f} s)",
+            f"never accepted (the client gave up while the keeper was restarting): "
+            f"{self.states.get('never accepted', 0)}",
             "block-to-bundle: "
             + (
                 f"p95 {p95:.3f} s, max {worst:.3f} s over {len(self.bundle_seconds)} bundles"
