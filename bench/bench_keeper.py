@@ -42,17 +42,30 @@ def _portfolios() -> dict[str, dict[str, float]]:
     return out
 
 
-def _parts(stack: Any, data_dir: Path, **limits: Any) -> Any:
+#: BuilderNet refundPercent the rebalance bundle asks for (the local relay pays it)
+REFUND_PERCENT = 90
+
+
+def _parts(stack: Any, data_dir: Path, refunds: bool = False, **limits: Any) -> Any:
     from keeper.config import load_settings
     from keeper.daemon.daemon import build
     from keeper.devstack.localstack import KEEPER_SIGNER
 
+    relay: dict[str, Any] = {"urls": [stack.relay.url], "target_blocks": 6}
+    if refunds:  # the local relay as a BuilderNet builder that also answers refund queries
+        builder = {"name": "local", "url": stack.relay.url, "refunds": True}
+        relay = {
+            "urls": [],
+            "builders": [{**builder, "refund_queries": True}],
+            "target_blocks": 6,
+            "refund_percent": REFUND_PERCENT,
+        }
     settings = load_settings(
         data_dir=data_dir,
         rpc_url=stack.anvil.url,
         signer=KEEPER_SIGNER,
         keeper_id=data_dir.name,
-        relay={"urls": [stack.relay.url], "target_blocks": 6},
+        relay=relay,
         intake={"enabled": False},
         metrics={"enabled": False},
         limits=limits,
@@ -65,7 +78,7 @@ def rebalance_cost(stack: Any, workdir: Path) -> None:
 
     users = dict(zip(_portfolios(), stack.users, strict=True))
     rebalancers = {n: u for n, u in users.items() if n.startswith("user")}
-    parts = _parts(stack, workdir / "rebalance")
+    parts = _parts(stack, workdir / "rebalance", refunds=True)
     before = {n: demo._balances(stack, u.address) for n, u in rebalancers.items()}
     legs, baseline, ids = {}, {}, []
     start = int(stack.w3.eth.get_block("latest")["timestamp"])
@@ -74,6 +87,7 @@ def rebalance_cost(stack: Any, workdir: Path) -> None:
         baseline[name] = demo.baseline_cost(stack, legs[name])
         ids.append(parts.intake.submit(body)[0].id)
     pipeline = parts.pipeline
+    pipeline.planner = planned = RecordingPlanner(pipeline.planner)
     for _ in range(30):
         pipeline.run_block(pipeline.chain.head())
         if all(parts.store.get(i).state.value == "settled" for i in ids):
@@ -104,7 +118,63 @@ def rebalance_cost(stack: Any, workdir: Path) -> None:
           f"({stack.router02_swap_gas:,} gas per swap, measured)")  # fmt: skip
     print(f"  batch is {100 * (1 - batch_usd / alone_usd):.1f}% cheaper in total "
           f"(gas alone {100 * (1 - gas / alone_gas):.1f}% less)")  # fmt: skip
+    paid_wei = sum(int(r["gasUsed"]) * int(r["effectiveGasPrice"]) for r in receipts)
+    bundles = {r.bundle_hash for r in records if r.bundle_hash}
+    refund_wei = sum(
+        refund.amount
+        for b in bundles
+        for refund in parts.pipeline.relay.fee_refunds_by_bundle(b).refunds
+    )
+    net_wei = paid_wei - refund_wei
+    print(f"  gas cost net of builder refunds (refundPercent {REFUND_PERCENT}): "
+          f"{paid_wei / 1e18:.6f} ETH paid - {refund_wei / 1e18:.6f} ETH refunded = "
+          f"{net_wei / 1e18:.6f} ETH (${net_wei / 1e18 * 3_000:,.2f} at $3,000/ETH, "
+          f"{100 * refund_wei / max(paid_wei, 1):.1f}% back)")  # fmt: skip
+    print(netted_share_line(planned, records))
     parts.store.close()
+
+
+class RecordingPlanner:
+    """The pipeline's planner, keeping every plan it answers (to read the settled netting)."""
+
+    def __init__(self, planner: Any) -> None:
+        self.planner = planner
+        self.plans: list[Any] = []
+
+    def plan(self, batch: Any, head: Any, fees: Any) -> Any:
+        plan = self.planner.plan(batch, head, fees)
+        self.plans.append(plan)
+        return plan
+
+    def __getattr__(self, name: str) -> Any:  # prefetch, close, value_usd
+        return getattr(self.planner, name)
+
+
+def settled_flow(planned: RecordingPlanner, records: list[Any]) -> Any:
+    """The netted share of the flow of the plans that settled: per settlement transaction,
+    the last plan of exactly the intents it settled (an earlier plan of them was re-planned
+    or not included), valued at the market's reference prices."""
+    from keeper.routing.netting import netted_flow
+
+    by_tx: dict[str, set[str]] = {}
+    for r in records:
+        if r.state.value == "settled" and r.tx_hash:
+            by_tx.setdefault(r.tx_hash, set()).add(r.id)
+    clearings = []
+    for ids in by_tx.values():
+        plan = next(
+            p for p in reversed(planned.plans)
+            if p.settlement is not None and set(p.settlement.intent_ids) == ids
+        )  # fmt: skip
+        clearings.extend(plan.clearings)
+    return netted_flow(clearings, planned.planner.value_usd)
+
+
+def netted_share_line(planned: RecordingPlanner, records: list[Any]) -> str:
+    flow = settled_flow(planned, records)
+    return (f"  netted share of flow: {100 * flow.share:.1f}% (${flow.netted_usd:,.0f} of "
+            f"${flow.total_usd:,.0f} sold settled between users, ${flow.routed_usd:,.0f} "
+            "routed through pools)")  # fmt: skip
 
 
 def _load_intents(stack: Any, count: int, nonce_base: int) -> list[dict]:

@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "propose": "keeper.strategy.live.cli:propose",
     "strategy": "keeper.strategy.live.cli:strategy",
     "market": "keeper.market.cli:market",
+    "backtest": "keeper.backtest.cli:backtest",
+    "history": "keeper.strategy.live.history_cli:history",
 }
 
 

@@ -105,10 +105,34 @@ class GasPolicy(_Section):
     gas_limit_margin_bps: int = Field(default=5_000, ge=0, le=20_000)
 
 
+class BuilderSettings(_Section):
+    """One builder or relay endpoint and what it accepts (docs/RELAY.md, "Builders")."""
+
+    name: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+    #: takes BuilderNet's refund fields on eth_sendBundle (refundPercent, ...)
+    refunds: bool = False
+    #: takes eth_cancelBundle
+    cancellation: bool = True
+    #: answers buildernet_getFeeRefunds* (BuilderNet: relay.flashbots.net)
+    refund_queries: bool = False
+    #: request budget: this many requests per ``window_s`` and at most ``connections`` at once
+    #: (BuilderNet documents 100 per 10 s and 3 connections); None: no limit
+    requests: int | None = Field(default=None, ge=1)
+    window_s: float = Field(default=10.0, gt=0)
+    connections: int = Field(default=3, ge=1)
+
+
 class RelaySettings(_Section):
     """Private submission only: with no relay URL a live keeper refuses to start."""
 
     urls: list[str] = Field(default_factory=list)
+    #: builders with their capabilities and limits (sent to in addition to ``urls``)
+    builders: list[BuilderSettings] = Field(default_factory=list)
+    #: BuilderNet refundPercent asked on every bundle (1-99; None: none asked); refunds go to
+    #: the keeper's account and are passed back to the users (see ``refunds``)
+    refund_percent: int | None = Field(default=None, ge=1, le=99)
+    delayed_refund: bool = False
     #: Ape account alias of the Flashbots reputation key (X-Flashbots-Signature);
     #: defaults to the keeper's signer.
     identity: str | None = None
@@ -143,6 +167,20 @@ class FeeSettings(_Section):
     #: routed through the executor) plus a share of the batch's fixed cost; 0 = charge nothing
     gas_per_order: int = Field(default=60_000, ge=0)
     markup_bps: int = Field(default=0, ge=0, le=10_000)
+
+
+class RefundSettings(_Section):
+    """Passing builder refunds back to the users whose intents earned them."""
+
+    #: take a user's accrued refunds off the keeper fee of their next intents
+    credit_fees: bool = True
+    #: pay a user's accrued refunds out (an ETH transfer in a later settlement's bundle) once
+    #: they reach this much (wei); None: never pay out, credit fees only
+    payout_threshold_wei: int | None = Field(default=10**16, ge=1)
+    max_payouts_per_bundle: int = Field(default=4, ge=0, le=20)
+    #: ask the relay for a landed bundle's refunds every this many blocks, for this many blocks
+    poll_every_blocks: int = Field(default=10, ge=1)
+    poll_window_blocks: int = Field(default=2_400, ge=1)
 
 
 class BreakerSettings(_Section):
@@ -191,6 +229,7 @@ class KeeperSettings(BaseSettings):
     relay: RelaySettings = Field(default_factory=RelaySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     fee: FeeSettings = Field(default_factory=FeeSettings)
+    refunds: RefundSettings = Field(default_factory=RefundSettings)
     breaker: BreakerSettings = Field(default_factory=BreakerSettings)
 
     @property

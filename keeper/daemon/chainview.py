@@ -54,3 +54,10 @@ class ChainView:
             return retrying(lambda: self.state.nonce_used(owner, nonce))
         except (OSError, ValueError) as err:
             raise RpcError("eth_call", f"isNonceUsed: {err}") from None
+
+    def balance(self, address: str, block: str = "latest") -> int:
+        """Wei held by ``address``."""
+        return int(str(self._rpc("eth_getBalance", [address, block])), 16)
+
+    def has_code(self, address: str, block: str = "latest") -> bool:
+        return str(self._rpc("eth_getCode", [address, block])) not in ("0x", "0x0", "")

@@ -59,6 +59,27 @@ def _rpc_url(settings: KeeperSettings) -> str:
     return str(uri)
 
 
+def relay_targets(settings: KeeperSettings) -> list[Any]:
+    """The relay client's endpoints: ``relay.urls`` (plain) and ``relay.builders``."""
+    from keeper.relay.client import BuilderTarget
+    from keeper.relay.ratelimit import RateLimit
+
+    targets = [BuilderTarget(u) for u in settings.relay.urls]
+    for b in settings.relay.builders:
+        limit = RateLimit(b.requests, b.window_s, b.connections) if b.requests else None
+        targets.append(
+            BuilderTarget(
+                b.url,
+                b.name,
+                refunds=b.refunds,
+                cancellation=b.cancellation,
+                refund_queries=b.refund_queries,
+                rate_limit=limit,
+            )
+        )
+    return targets
+
+
 def build(settings: KeeperSettings, deployments_file: Path | None = None) -> KeeperParts:
     """Wire the keeper from settings. Raises ConfigError naming the missing piece."""
     from web3 import Web3
@@ -98,10 +119,10 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
     account = load_signer(settings.signer) if settings.signer else None
     relay = None
     if account is not None:
-        if not settings.relay.urls:
+        if not settings.relay.urls and not settings.relay.builders:
             raise ConfigError("relay.urls", "a live keeper needs a private relay (no mempool)")
         identity = load_signer(settings.relay.identity) if settings.relay.identity else account
-        relay = RelayClient(settings.relay.urls, identity, timeout=settings.relay.timeout_s)
+        relay = RelayClient(relay_targets(settings), identity, timeout=settings.relay.timeout_s)
     if account is not None:
         keeper_address = str(account.address)
     elif settings.simulate_as is not None:
@@ -147,6 +168,14 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
         fee_markup_bps=settings.fee.markup_bps,
     )
     metrics = KeeperMetrics()
+    refunds = None
+    if relay is not None and any(t.refund_queries for t in relay.targets):
+        from keeper.daemon.refunds import RefundPassing
+
+        refunds = RefundPassing(
+            settings, store, chain, relay, metrics, chain_id=chain_id, account=account
+        )
+        planner.credit_source = refunds.credits
     metrics.paper_mode.set(1 if account is None else 0)
     breaker = CircuitBreaker(
         settings.breaker.failure_budget,
@@ -157,7 +186,7 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
     pipeline = Pipeline(
         settings, store, chain, simulator, planner,
         account=account, relay=relay, metrics=metrics, breaker=breaker,
-        events=SettledEvents(executor_abi()),
+        events=SettledEvents(executor_abi()), refunds=refunds,
     )  # fmt: skip
     limits = settings.limits
     policy = IntentPolicy(

@@ -89,6 +89,7 @@ class Follower:
     events: SettledEvents | None
     in_flight: list[InFlight]
     held: list[Claim]
+    refunds: Any  # keeper.daemon.refunds.RefundPassing | None
     #: store writes that may wait until the cycle's bundle is sent
     deferred: list[Callable[[], None]]
 
@@ -165,6 +166,8 @@ class Follower:
                         bundle_hash=flight.bundle_hash,
                     )
                     report.settled += len(moved)
+                    if self.refunds is not None:
+                        self.refunds.landed(flight.tx_hash, flight.bundle_hash, block, flight.ids)
 
                 self.deferred.append(settle)
                 return
@@ -235,6 +238,8 @@ class Follower:
                     )
                     report.settled += len(moved)
                     self.metrics.bundles.labels(outcome="included").inc()
+                    if self.refunds is not None:  # its credits and payouts landed with it
+                        self.refunds.book.resolve(tx_hash, landed=True, block=block, void=True)
                     continue
                 target, why = S.CANCELLED, "nonce used outside this keeper's settlement"
             elif record.deadline <= head.timestamp:
@@ -251,6 +256,8 @@ class Follower:
                 reason=why,
                 count_attempt=count_attempt and target is S.ACCEPTED,
             )
+        if self.refunds is not None:  # given up on: what it would have passed on is owed again
+            self.refunds.missed(flight.tx_hash)
 
     def _confirmed(self, block: int, head: Head) -> bool:
         """Whether a receipt in ``block`` is ``relay.confirmations`` blocks deep at ``head``."""

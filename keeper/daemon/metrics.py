@@ -73,6 +73,23 @@ class KeeperMetrics:
         self.failures = Counter(
             "keeper_cycle_failures", "Failed cycles by kind", ["kind"], registry=r
         )
+        self.refunds_received = Counter(
+            "keeper_refunds_received_wei",
+            "Builder refunds reported for this keeper's bundles (wei)",
+            registry=r,
+        )
+        self.refunds_passed_on = Counter(
+            "keeper_refunds_passed_on_wei",
+            "Refunds given back to users (wei) by kind: fee_credit, payout",
+            ["kind"],
+            registry=r,
+        )
+        self.inclusion_blocks = Histogram(
+            "keeper_bundle_inclusion_blocks",
+            "Blocks from a settlement bundle's first submission to its inclusion",
+            buckets=(1, 2, 3, 4, 5, 8, 13, 25),
+            registry=r,
+        )
         self.halted = Gauge("keeper_halted", "1 when the circuit breaker is open", registry=r)
         self.paper_mode = Gauge("keeper_paper_mode", "1 in paper mode (never sends)", registry=r)
 

@@ -48,6 +48,7 @@ from keeper.settlement.plan import Candidate, Planner
 from keeper.settlement.transaction import Settlement, SignedSettlement, sign
 
 if TYPE_CHECKING:
+    from keeper.daemon.refunds import RefundPassing
     from keeper.relay.bundle import Bundle
 
 log = logging.getLogger("keeper.pipeline")
@@ -87,8 +88,11 @@ class Pipeline(Follower, Batching):
         metrics: KeeperMetrics | None = None,
         breaker: CircuitBreaker | None = None,
         events: SettledEvents | None = None,
+        refunds: RefundPassing | None = None,
     ) -> None:
         self.settings = settings
+        #: builder refunds: ask, record, pass back (None: refunds off)
+        self.refunds = refunds
         self.store = store
         self.chain = chain
         self.simulator = simulator
@@ -152,6 +156,7 @@ class Pipeline(Follower, Batching):
                     self.store.expire(head.timestamp, head.number)
                     self._expire_held(head)
                     self.write_deferred()
+                    self._poll_refunds(head, report)
         except Exception as err:  # a broken answer while following or bookkeeping
             kind = failure_kind(err)
             if kind == "bug":
@@ -170,6 +175,24 @@ class Pipeline(Follower, Batching):
         self.metrics.halted.set(1 if self.breaker.halted else 0)
         self.last_report = report
         return report
+
+    def _poll_refunds(self, head: Head, report: CycleReport) -> None:
+        from keeper.relay.exceptions import RelayError
+
+        if self.refunds is None:
+            return
+        try:
+            self.refunds.poll(head.number)
+        except RelayError as err:  # asked again at the next poll; nothing is lost meanwhile
+            report.notes.append(f"refund query failed: {err}")
+
+    def _bundle(self, signed: SignedSettlement) -> Bundle:
+        """The bundle for a signed settlement (with refund payouts when refunds are on)."""
+        from keeper.relay.bundle import Bundle
+
+        if self.refunds is not None:
+            return self.refunds.bundle(signed)
+        return Bundle.of([signed.raw])
 
     # -- a new batch --------------------------------------------------------------------------
     def _new_batch(self, head: Head, report: CycleReport) -> None:
@@ -262,8 +285,6 @@ class Pipeline(Follower, Batching):
             self.held.append(Claim(claim.token, list(records.values())))
             report.notes.append(f"paper mode: {len(ids)} intents simulated ({gas} gas), not sent")
             return
-        from keeper.relay.bundle import Bundle
-
         quoted = self._quoted(settlement, simulation)
         if early is None or early.signed.gas_limit < gas_limit:
             _finish(early)  # signed with too low a limit: sign again with the simulated gas
@@ -271,7 +292,7 @@ class Pipeline(Follower, Batching):
                 signed = sign(
                     settlement, self.account, nonce=nonce.result(), gas_limit=gas_limit, fees=fees
                 )
-            early = Presigned(signed, Bundle.of([signed.raw]))
+            early = Presigned(signed, self._bundle(signed))
         self._submit(claim, early, records, head, simulated, quoted, report)
 
     def _next_timestamp(self, head: Head) -> int:
@@ -303,8 +324,6 @@ class Pipeline(Follower, Batching):
     ) -> Presigned | None:
         """Sign with the forecast gas limit and have the relay simulate the signed bundle while
         the node simulates the call (the same transaction either way: calldata, sender)."""
-        from keeper.relay.bundle import Bundle
-
         forecast = self.gas_forecast.forecast(len(settlement.orders), len(settlement.interactions))
         if forecast is None or self.relay is None:
             return None
@@ -313,7 +332,7 @@ class Pipeline(Follower, Batching):
             signed = sign(
                 settlement, self.account, nonce=nonce.result(), gas_limit=limit, fees=fees
             )
-        bundle = Bundle.of([signed.raw])
+        bundle = self._bundle(signed)
         checked = self.io.submit(self.relay.call_bundle, bundle, head.number + 1)
         return Presigned(signed, bundle, checked)
 
@@ -340,7 +359,7 @@ class Pipeline(Follower, Batching):
                 simulated.result()  # the intents are `simulated` before anything else moves them
         self.breaker.record_success("relay")
         simulated_txs = [r.tx_hash.lower() for r in result.results]
-        if simulated_txs != [signed.tx_hash.lower()]:
+        if simulated_txs != [h.lower() for h in bundle.tx_hashes]:
             # Not a simulation of this transaction: nothing is sent on its word.
             raise KeeperError(
                 f"eth_callBundle answered for {simulated_txs or 'no transaction'}, "
@@ -364,6 +383,8 @@ class Pipeline(Follower, Batching):
                 bundle_hash=bundle.hash,
                 target_block=last_block,
             )
+            if self.refunds is not None:  # the credits and payouts it carries, before sending
+                self.refunds.reserve(signed, bundle, head.number)
         flight = InFlight(
             token=claim.token,
             ids=ids,

@@ -1,8 +1,8 @@
 """On-chain facts for intake validation, read with plain ``eth_call`` through web3.
 
 Only the few view functions needed are declared here (ERC-20 ``balanceOf``/``allowance``, the
-executor's ``isNonceUsed``/``vault`` and the vault's ``allowance``), so this works against any
-deployment without loading compiled artifacts.
+executor's ``isNonceUsed``/``vault``, the vault's ``allowance`` and a smart wallet's ERC-1271
+``isValidSignature``), so this works against any deployment without loading compiled artifacts.
 """
 
 from __future__ import annotations
@@ -57,6 +57,10 @@ _VAULT_ABI = [
 ]
 
 
+#: ``isValidSignature(bytes32,bytes)``
+ERC1271_SELECTOR = bytes.fromhex("1626ba7e")
+
+
 class Web3ChainState:
     """:class:`keeper.intents.validation.ChainState` over a web3 connection.
 
@@ -92,3 +96,18 @@ class Web3ChainState:
     def vault_allowance(self, owner: str, token: str) -> tuple[int, int]:
         amount, expiration, _nonce = self._vault.functions.allowance(owner, token).call()
         return int(amount), int(expiration)
+
+    def has_code(self, address: str) -> bool:
+        return len(self.web3.eth.get_code(address)) > 0
+
+    def erc1271_answer(self, owner: str, digest: bytes, signature: bytes) -> bytes | None:
+        """The raw return data of ``owner.isValidSignature(digest, signature)`` (read as
+        OpenZeppelin's ``SignatureChecker`` reads it: the first 32 bytes); None if it reverted."""
+        from eth_abi import encode
+        from web3.exceptions import ContractLogicError, Web3RPCError
+
+        data = ERC1271_SELECTOR + encode(["bytes32", "bytes"], [digest, signature])
+        try:
+            return bytes(self.web3.eth.call({"to": owner, "data": "0x" + data.hex()}))
+        except (ContractLogicError, Web3RPCError):  # the node answered: the call failed
+            return None

@@ -1,6 +1,7 @@
 """``keeper intent sign|submit|cancel|list``: the user's side of intents.
 
-``sign`` builds a rebalance intent and signs it (EIP-712) with an Ape account alias; ``submit``
+``sign`` builds a rebalance intent and signs it (EIP-712) with an Ape account alias (for a
+smart-wallet owner, ``--owner``, the account signs the intent's digest for the wallet); ``submit``
 posts signed intents to a keeper's intake; ``cancel`` spends a nonce on-chain (the owner's own
 transaction), so the intent can never settle; ``list`` shows what a keeper holds.
 """
@@ -152,6 +153,11 @@ def intent() -> None:
 )
 @click.option("--ttl", type=int, default=3600, show_default=True, help="seconds to the deadline")
 @click.option("--keeper", "designated", help="only this keeper may settle it")
+@click.option(
+    "--owner",
+    help="a smart wallet (ERC-1271) that accepts --account's signature of the intent's digest "
+    "(default: --account itself)",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="write here instead of stdout")
 def sign(
     alias: str,
@@ -164,18 +170,26 @@ def sign(
     keeper_url: str | None,
     ttl: int,
     designated: str | None,
+    owner: str | None,
     out: Path | None,
 ) -> None:
     """Build and sign an intent; prints the submission JSON."""
+    from eth_utils import is_address, to_checksum_address
+
     from keeper.chain.signer import load_signer
-    from keeper.intents.signing import sign_intent
+    from keeper.intents.signing import sign_intent, sign_intent_digest
     from keeper.intents.types import ZERO_ADDRESS, RebalanceIntent, TokenAmount
     from keeper.intents.validation import SignedIntent
 
+    if owner is not None and not is_address(owner):
+        raise KeeperError(f"--owner {owner!r}: expected a 0x address (the smart wallet)")
     web3 = _web3(rpc_url)
     chain_id = int(web3.eth.chain_id)
     record = _market(deployments, chain_id)
     account = load_signer(alias)
+    owner_address = to_checksum_address(owner) if owner else str(account.address)
+    if owner_address != str(account.address) and not web3.eth.get_code(owner_address):
+        raise KeeperError(f"--owner {owner_address}: has no code, so it cannot be a smart wallet")
     legs: dict[str, list[TokenAmount]] = {"sells": [], "buys": []}
     for side, items in (("sells", sells), ("buys", buys)):
         for text in items:
@@ -184,10 +198,10 @@ def sign(
     now = int(web3.eth.get_block("latest")["timestamp"])
     executor_address = _executor(executor, record)
     if nonce is None:
-        pending = _pending_nonces(keeper_url, str(account.address)) if keeper_url else set()
-        nonce = choose_nonce(web3, executor_address, str(account.address), pending)
+        pending = _pending_nonces(keeper_url, owner_address) if keeper_url else set()
+        nonce = choose_nonce(web3, executor_address, owner_address, pending)
     signed_intent = RebalanceIntent(
-        owner=str(account.address),
+        owner=owner_address,
         executor=executor_address,
         keeper=designated or ZERO_ADDRESS,
         nonce=nonce,
@@ -195,7 +209,10 @@ def sign(
         sells=legs["sells"],
         buys=legs["buys"],
     )
-    signature = sign_intent(signed_intent, account, chain_id)
+    if owner_address == str(account.address):
+        signature = sign_intent(signed_intent, account, chain_id)
+    else:  # the wallet's signer signs the digest; intake asks the wallet whether it agrees
+        signature = sign_intent_digest(signed_intent, account, chain_id)
     body = json.dumps(
         SignedIntent(intent=signed_intent, signature=signature, chain_id=chain_id).to_wire(),
         indent=2,
@@ -300,7 +317,14 @@ def list_intents(url: str, states: tuple[str, ...], owner: str | None) -> None:
         raise KeeperError(f"--url {url}: {err}") from None
     for record in answer.json().get("intents", []):
         reason = f"  ({record['reason']})" if record.get("reason") else ""
+        refund = record.get("refund") or {}
+        earned = (
+            f"  refund earned {int(refund['earnedWei']) / 1e18:.9f} ETH, "
+            f"credited {int(refund['creditedWei']) / 1e18:.9f} ETH"
+            if refund
+            else ""
+        )
         click.echo(
             f"{record['id']}  {record['owner']}  nonce {record['nonce']:>6}  "
-            f"{record['state']:<9}{reason}"
+            f"{record['state']:<9}{reason}{earned}"
         )

@@ -1,8 +1,9 @@
 """How signed intents reach the keeper: a loopback HTTP endpoint and a drop folder.
 
-Both go through :meth:`IntakeService.submit`: parse, policy checks, on-chain checks, then the
-store (idempotent: the same signed intent twice gets the same id). A rejection names the field
-and never stops the daemon.
+Both go through :meth:`IntakeService.submit`: parse, policy checks, the signature (the
+executor's own rule, ERC-1271 wallets included; v in {0, 1} is stored as 27/28), on-chain
+checks, then the store (idempotent: the same signed intent twice gets the same id). A
+rejection names the field and never stops the daemon.
 
 HTTP (JSON):
     ``POST /intents`` body ``{"intent": {...}, "signature": "0x..", "chainId": 1}`` ->
@@ -35,6 +36,7 @@ from keeper.intents.validation import (
     IntentPolicy,
     IntentRejectedError,
     check_on_chain,
+    check_signature,
     parse_submission,
 )
 from keeper.rpc import retrying, transient_errors
@@ -71,7 +73,23 @@ def record_json(record: IntentRecord, store: IntentStore | None = None) -> dict[
             {**asdict(t), "source": t.source.value if t.source else None, "target": t.target.value}
             for t in store.history(record.id)
         ]
+        data["refund"] = refunds_json([record.id], store).get(record.id)
     return data
+
+
+def refunds_json(ids: list[str], store: IntentStore) -> dict[str, dict[str, Any]]:
+    """Builder refunds per intent: wei its settlement earned it, wei taken off its fee."""
+    from keeper.intents.refunds import RefundBook
+
+    return {
+        i: {
+            "earnedWei": str(r.earned_wei),
+            "creditedWei": str(r.credited_wei),
+            "creditedFeeUnits": str(r.credited_fee_units),
+            "bundles": list(r.bundles),
+        }
+        for i, r in RefundBook(store.engine).per_intent(ids).items()
+    }
 
 
 class IntakeService:
@@ -129,6 +147,7 @@ class IntakeService:
         signed = parse_submission(raw)
         now = self._read("the chain time", self.chain_time)
         digest = self.policy.check(signed, now)
+        signed = check_signature(signed, digest, self.chain)  # what is stored is what settles
         intent_id = "0x" + digest.hex()
         try:  # a known intent is answered from the store, whatever the chain says now
             return self.store.get(intent_id), False
@@ -302,7 +321,9 @@ class _Handler(BaseHTTPRequestHandler):
                 states = [IntentState(s) for s in query.get("state", [])] or None
                 owner = query.get("owner", [None])[0]
                 records = store.find(states=states, owner=owner)
-                return self._reply(HTTPStatus.OK, {"intents": [record_json(r) for r in records]})
+                refunds = refunds_json([r.id for r in records], store)
+                listed = [{**record_json(r), "refund": refunds.get(r.id)} for r in records]
+                return self._reply(HTTPStatus.OK, {"intents": listed})
             if len(parts) == 2 and parts[0] == "intents":
                 return self._reply(HTTPStatus.OK, record_json(store.get(parts[1]), store))
         except UnknownIntentError as err:

@@ -10,13 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from keeper.exceptions import KeeperError
+from keeper.intents.signatures import SECP256K1_N as SECP256K1_N  # re-exported
 from keeper.intents.types import AllowancePermit, RebalanceIntent
 
 if TYPE_CHECKING:
     from eth_account.messages import SignableMessage
-
-#: secp256k1 group order; signatures with s > n/2 are rejected on-chain (malleability)
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 class SigningError(KeeperError):
@@ -78,6 +76,24 @@ def sign_intent(intent: RebalanceIntent, account: Any, chain_id: int) -> bytes:
     return _sign(intent.typed_data(chain_id), account, "intent")
 
 
+def sign_intent_digest(intent: RebalanceIntent, account: Any, chain_id: int) -> bytes:
+    """``account``'s ECDSA signature of the intent's EIP-712 digest itself (no prefix): the form
+    a smart wallet (``intent.owner``) whose ERC-1271 check accepts its signer's signature of the
+    digest expects, ``account`` being that signer. Whether the wallet accepts it is the wallet's
+    rule; intake asks the wallet (:mod:`keeper.intents.signatures`)."""
+    digest = intent_digest(intent, chain_id)
+    raw: Any = None
+    if hasattr(account, "sign_raw_msghash"):  # Ape accounts
+        signed = account.sign_raw_msghash(digest)
+        raw = signed.encode_rsv() if signed is not None else None
+    elif hasattr(account, "unsafe_sign_hash"):  # eth-account LocalAccount
+        raw = account.unsafe_sign_hash(digest).signature
+    if raw is None or len(bytes(raw)) != 65:
+        signer = getattr(account, "address", account)
+        raise SigningError("intent", f"account {signer} did not sign the intent's digest")
+    return bytes(raw)
+
+
 def sign_permit(permit: AllowancePermit, account: Any, chain_id: int, vault: str) -> bytes:
     """Sign a vault allowance permit with ``account`` (which must be ``permit.owner``)."""
     signer = str(getattr(account, "address", ""))
@@ -87,15 +103,12 @@ def sign_permit(permit: AllowancePermit, account: Any, chain_id: int, vault: str
 
 
 def recover_intent_signer(intent: RebalanceIntent, signature: bytes, chain_id: int) -> str:
-    """The address that signed ``intent`` (EOA signatures only; ERC-1271 is checked on-chain)."""
-    from eth_account import Account
-    from eth_keys.exceptions import BadSignature
+    """The address whose ECDSA signature of ``intent`` this is, read as the executor reads it
+    (65 bytes, low-s, v in {27, 28}); SigningError otherwise. Intake's full rule, with ERC-1271
+    wallets and v in {0, 1}, is :func:`keeper.intents.signatures.settleable_signature`."""
+    from keeper.intents.signatures import SignatureRefusedError, ecdsa_signer
 
-    if len(signature) != 65:
-        raise SigningError("intent", f"signature has {len(signature)} bytes, expected 65")
-    if int.from_bytes(signature[32:64], "big") > SECP256K1_N // 2:
-        raise SigningError("intent", "high-s signature (malleable); the executor rejects it")
     try:
-        return str(Account._recover_hash(intent_digest(intent, chain_id), signature=signature))
-    except BadSignature as err:  # e.g. an r that is no point's x coordinate on the curve
-        raise SigningError("intent", f"no signer can be recovered from it ({err})") from None
+        return ecdsa_signer(intent_digest(intent, chain_id), signature)
+    except SignatureRefusedError as err:
+        raise SigningError("intent", err.problem) from None

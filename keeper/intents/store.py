@@ -55,6 +55,7 @@ from keeper.intents.records import (
     Transition,
     TransitionRow,
 )
+from keeper.intents.refunds import SettledBundleRow  # noqa: F401  (the ledger's tables)
 from keeper.intents.states import CLAIMED, IntentState, check_transition
 
 _BIGINT_MAX = 2**63 - 1

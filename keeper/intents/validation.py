@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 from keeper.exceptions import KeeperError
-from keeper.intents.signing import SigningError, intent_digest, recover_intent_signer
+from keeper.intents.signatures import SignatureRefusedError, Wallets, settleable_signature
+from keeper.intents.signing import intent_digest
 from keeper.intents.types import (
     ZERO_ADDRESS,
     HexBytes,
@@ -110,7 +111,8 @@ class IntentPolicy:
     min_time_to_deadline_s: int = 24
 
     def check(self, signed: SignedIntent, chain_time: int) -> bytes:
-        """Run the policy checks; returns the intent's EIP-712 digest (its id)."""
+        """Run the policy checks (all but the signature: :func:`check_signature`); returns the
+        intent's EIP-712 digest (its id)."""
         intent = signed.intent
         if signed.chain_id is not None and signed.chain_id != self.chain_id:
             raise IntentRejectedError(
@@ -130,17 +132,6 @@ class IntentPolicy:
                 "intent.keeper", f"designates {intent.keeper}, not this keeper", "wrong_keeper"
             )
         self._check_legs(intent)
-        try:
-            signer = recover_intent_signer(intent, signed.signature, self.chain_id)
-        except (SigningError, ValueError) as err:
-            raise IntentRejectedError("signature", str(err), "bad_signature") from None
-        if signer.lower() != intent.owner.lower():
-            raise IntentRejectedError(
-                "signature",
-                f"signed by {signer}, not by the owner {intent.owner} "
-                f"(wrong key, chain or executor)",
-                "bad_signature",
-            )
         return intent_digest(intent, self.chain_id)
 
     def _check_window(self, intent: RebalanceIntent, chain_time: int) -> None:
@@ -200,7 +191,20 @@ def _check_leg(path: str, leg: TokenAmount, supported: set[str], seen: set[str])
         raise IntentRejectedError(f"{path}.amount", "must be greater than zero", "limit")
 
 
-class ChainState(Protocol):
+def check_signature(signed: SignedIntent, digest: bytes, wallets: Wallets | None) -> SignedIntent:
+    """``signed`` with the signature in the form ``settle`` accepts (see
+    :mod:`keeper.intents.signatures`); ``wallets`` None checks ECDSA only."""
+    owner = signed.intent.owner
+    try:
+        signature = settleable_signature(owner, digest, signed.signature, wallets)
+    except SignatureRefusedError as err:
+        raise IntentRejectedError("signature", err.problem, "bad_signature") from None
+    if signature == signed.signature:
+        return signed
+    return signed.model_copy(update={"signature": signature})
+
+
+class ChainState(Wallets, Protocol):
     """The on-chain facts intake needs (implemented over web3 in keeper.intents.chainstate)."""
 
     def nonce_used(self, owner: str, nonce: int) -> bool: ...

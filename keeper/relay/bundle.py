@@ -39,6 +39,16 @@ def raw_bytes(tx: RawTx, field_name: str = "txs") -> bytes:
     return data
 
 
+def _is_address(value: object) -> bool:
+    if not isinstance(value, str) or len(value) != 42 or not value.startswith("0x"):
+        return False
+    try:
+        bytes.fromhex(value[2:])
+    except ValueError:
+        return False
+    return True
+
+
 def tx_hash(raw: bytes) -> str:
     """The transaction hash of a signed raw transaction (0x-prefixed, lowercase)."""
     return "0x" + keccak(raw).hex()
@@ -99,6 +109,18 @@ class Bundle:
         min_timestamp / max_timestamp: the bundle is valid only in blocks whose timestamp lies
             in this range (unix seconds).
         builders: builder names the Flashbots relay should share the bundle with.
+
+    BuilderNet extensions (docs/RELAY.md, "BuilderNet fields"):
+        refund_percent: 1-99: that share of what ``refund_tx_hashes[0]`` (default: the last
+            transaction) pays the block (priority fee + coinbase transfers) is paid back to
+            ``refund_recipient`` (default: the first transaction's sender), less the refund
+            transaction's own gas.
+        refund_recipient / refund_tx_hashes (at most one) / delayed_refund (paid later by the
+            refund pipeline instead of in the same block) / refund_identity (where BuilderNet's
+            own fee refunds go instead of the signer).
+        replacement_nonce: orders bundles that share a ``replacement_uuid``; a lower one than
+            the latest accepted is ignored.
+        dropping_tx_hashes: transactions that may be left out (but may not revert).
     """
 
     txs: tuple[bytes, ...]
@@ -107,6 +129,13 @@ class Bundle:
     min_timestamp: int | None = None
     max_timestamp: int | None = None
     builders: tuple[str, ...] | None = field(default=None)
+    refund_percent: int | None = None
+    refund_recipient: str | None = None
+    refund_tx_hashes: tuple[str, ...] = ()
+    delayed_refund: bool | None = None
+    refund_identity: str | None = None
+    replacement_nonce: int | None = None
+    dropping_tx_hashes: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -118,8 +147,15 @@ class Bundle:
         min_timestamp: int | None = None,
         max_timestamp: int | None = None,
         builders: Iterable[str] | None = None,
+        refund_percent: int | None = None,
+        refund_recipient: str | None = None,
+        refund_tx_hashes: Iterable[str] = (),
+        delayed_refund: bool | None = None,
+        refund_identity: str | None = None,
+        replacement_nonce: int | None = None,
+        dropping_tx_hashes: Iterable[str] = (),
     ) -> Bundle:
-        """Build and validate a bundle (limits, hex, timestamps)."""
+        """Build and validate a bundle (limits, hex, timestamps, refund fields)."""
         if isinstance(txs, str | bytes):
             raise InvalidBundleError("txs", "expected a sequence of signed transactions")
         raw = tuple(raw_bytes(tx, f"txs[{i}]") for i, tx in enumerate(txs))
@@ -130,6 +166,13 @@ class Bundle:
             min_timestamp=min_timestamp,
             max_timestamp=max_timestamp,
             builders=tuple(builders) if builders is not None else None,
+            refund_percent=refund_percent,
+            refund_recipient=refund_recipient,
+            refund_tx_hashes=tuple(h.lower() for h in refund_tx_hashes),
+            delayed_refund=delayed_refund,
+            refund_identity=refund_identity,
+            replacement_nonce=replacement_nonce,
+            dropping_tx_hashes=tuple(h.lower() for h in dropping_tx_hashes),
         )
         bundle.validate()
         return bundle
@@ -149,6 +192,64 @@ class Bundle:
         lo, hi = self.min_timestamp, self.max_timestamp
         if lo is not None and hi is not None and lo > hi:
             raise InvalidBundleError("minTimestamp", f"{lo} is after maxTimestamp {hi}")
+        self._validate_buildernet()
+
+    def _validate_buildernet(self) -> None:
+        pct = self.refund_percent
+        if pct is not None and (
+            isinstance(pct, bool) or not isinstance(pct, int) or not 1 <= pct <= 99
+        ):
+            raise InvalidBundleError(
+                "refundPercent", f"expected a whole percentage from 1 to 99, got {pct!r}"
+            )
+        for name, address in (
+            ("refundRecipient", self.refund_recipient),
+            ("refundIdentity", self.refund_identity),
+        ):
+            if address is not None and not _is_address(address):
+                raise InvalidBundleError(
+                    name, f"expected a 0x-prefixed 20-byte address, got {address!r}"
+                )
+        if len(self.refund_tx_hashes) > 1:
+            raise InvalidBundleError(
+                "refundTxHashes", f"at most 1 transaction hash, got {len(self.refund_tx_hashes)}"
+            )
+        for name, hashes in (
+            ("refundTxHashes", self.refund_tx_hashes),
+            ("droppingTxHashes", self.dropping_tx_hashes),
+        ):
+            unknown = set(hashes) - set(self.tx_hashes)
+            if unknown:
+                raise InvalidBundleError(name, f"not in the bundle: {sorted(unknown)}")
+        refund_only = self.refund_recipient or self.refund_tx_hashes or self.delayed_refund
+        if refund_only and pct is None:
+            field_name = (
+                "refundRecipient"
+                if self.refund_recipient
+                else ("refundTxHashes" if self.refund_tx_hashes else "delayedRefund")
+            )
+            raise InvalidBundleError(field_name, "has no effect without refundPercent")
+        nonce = self.replacement_nonce
+        if nonce is not None:
+            if isinstance(nonce, bool) or not isinstance(nonce, int) or nonce < 0:
+                raise InvalidBundleError(
+                    "replacementNonce", f"expected a non-negative integer, got {nonce!r}"
+                )
+            if not self.replacement_uuid:
+                raise InvalidBundleError("replacementNonce", "needs a replacementUuid")
+
+    def buildernet_fields(self) -> dict[str, object]:
+        """The BuilderNet extension fields that are set, by their wire names."""
+        fields: dict[str, object] = {
+            "replacementNonce": self.replacement_nonce,
+            "droppingTxHashes": list(self.dropping_tx_hashes) or None,
+            "refundTxHashes": list(self.refund_tx_hashes) or None,
+            "refundPercent": self.refund_percent,
+            "refundRecipient": self.refund_recipient,
+            "delayedRefund": self.delayed_refund,
+            "refundIdentity": self.refund_identity,
+        }
+        return {k: v for k, v in fields.items() if v is not None}
 
     @cached_property
     def tx_hashes(self) -> tuple[str, ...]:

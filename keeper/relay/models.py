@@ -98,6 +98,9 @@ class LegacyErrorBody(WireModel):
 
 
 class SendBundleParams(WireModel):
+    """``eth_sendBundle`` parameters: the Flashbots fields plus the BuilderNet extensions
+    (docs/RELAY.md, "BuilderNet fields", gives each one's meaning and source)."""
+
     txs: list[HexData]
     block_number: HexInt
     min_timestamp: int | None = None
@@ -105,6 +108,14 @@ class SendBundleParams(WireModel):
     reverting_tx_hashes: list[HexData] | None = None
     replacement_uuid: str | None = None
     builders: list[str] | None = None
+    # -- BuilderNet extensions (buildernet.org/docs/api, eth_sendBundle)
+    replacement_nonce: int | None = Field(default=None, ge=0)
+    dropping_tx_hashes: list[HexData] | None = None
+    refund_tx_hashes: list[HexData] | None = Field(default=None, max_length=1)
+    refund_percent: int | None = Field(default=None, ge=1, le=99)
+    refund_recipient: HexData | None = None
+    delayed_refund: bool | None = None
+    refund_identity: HexData | None = None
 
     @field_validator("txs")
     @classmethod
@@ -112,6 +123,13 @@ class SendBundleParams(WireModel):
         if not txs:
             raise ValueError("a bundle needs at least one transaction")
         return txs
+
+    @field_validator("refund_recipient", "refund_identity")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 42:
+            raise ValueError("must be a 20-byte 0x address")
+        return value
 
 
 class CallBundleParams(WireModel):
@@ -154,6 +172,59 @@ class CancelPrivateTxParams(WireModel):
 class SendBundleResult(WireModel):
     bundle_hash: HexData
     smart: str | None = None
+    #: BuilderNet: when the node received the bundle (Unix ms, may carry fractions)
+    received_timestamp_ms: float | None = None
+
+
+# ---------------------------------------------------------------- BuilderNet refund queries
+
+
+class FeeRefund(WireModel):
+    """One refund row of ``buildernet_getFeeRefunds*`` / ``buildernet_getDelayedRefunds``."""
+
+    hash: HexData  # the bundle (or transaction) hash the refund is for
+    amount: HexInt  # wei
+    block_number: HexInt  # the block the order landed in
+    status: str  # "pending" | "received"
+    recipient: HexData
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: str) -> str:
+        if value not in ("pending", "received"):
+            raise ValueError(f"expected 'pending' or 'received', got {value!r}")
+        return value
+
+
+class FeeRefundsResult(WireModel):
+    """``buildernet_getFeeRefundsByBundle`` / ``ByBlock`` / ``ByRecipient``."""
+
+    refunds: list[FeeRefund] = Field(default_factory=list)
+    cursor: str | None = None
+
+
+class FeeRefundTotals(WireModel):
+    """``buildernet_getFeeRefundTotalsByRecipient``."""
+
+    pending: HexInt
+    received: HexInt
+    max_block_number: HexInt
+
+
+class DelayedRefundsResult(WireModel):
+    """``buildernet_getDelayedRefunds``."""
+
+    refunds: list[FeeRefund] = Field(default_factory=list)
+    next_cursor: str | None = None
+    indexed_up_to: HexInt | None = None
+
+
+class DelayedRefundTotals(WireModel):
+    """``buildernet_getDelayedRefundTotalsByRecipient``."""
+
+    indexed_up_to: HexInt
+    pending: HexInt
+    received: HexInt
 
 
 class CallBundleTxResult(WireModel):

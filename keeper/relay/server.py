@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -39,9 +40,14 @@ from keeper.relay.models import (
     CallBundleParams,
     CancelBundleParams,
     CancelPrivateTxParams,
+    DelayedRefundsResult,
+    DelayedRefundTotals,
+    FeeRefundsResult,
+    FeeRefundTotals,
     SendBundleParams,
     SendPrivateTxParams,
 )
+from keeper.relay.refunds import WALLET_FLOAT_WEI, RefundWallet
 from keeper.relay.signing import recover_signer
 from keeper.relay.simulation import simulate_bundle
 from keeper.relay.upstream import Upstream, UpstreamRpcError
@@ -173,8 +179,9 @@ class RelayService:
         builder = self.builder
         try:
             if method == "eth_sendBundle":
+                received_ms = time.time() * 1000
                 bundle_hash = builder.add_bundle(_params(SendBundleParams, params), str(signer))
-                return {"bundleHash": bundle_hash}
+                return {"bundleHash": bundle_hash, "receivedTimestampMs": received_ms}
             if method == "eth_callBundle":
                 return simulate_bundle(builder, _params(CallBundleParams, params)).wire()
             if method == "eth_cancelBundle":
@@ -186,6 +193,8 @@ class RelayService:
             if method == "eth_cancelPrivateTransaction":
                 tx_hash = _params(CancelPrivateTxParams, params).tx_hash
                 return builder.cancel_private(tx_hash, str(signer))
+            if method.startswith("buildernet_"):
+                return refund_query(builder, method, params)
             if method == "localrelay_mineBlock":
                 with_orders = bool((params[0] if params else {}).get("includeBundles", True))
                 return asdict(builder.build_block(with_orders))
@@ -196,6 +205,67 @@ class RelayService:
         except RelayError as err:  # upstream down, build invariant broken
             raise RpcReplyError(constants.CODE_SERVER_ERROR, str(err)) from err
         raise RpcReplyError(constants.CODE_METHOD_NOT_FOUND, f"method not found: {method}")
+
+
+def _hex_block(value: Any, name: str) -> int:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise RpcReplyError(constants.CODE_INVALID_PARAMS, f"invalid params: {name}: expected hex")
+    try:
+        return int(value, 16)
+    except ValueError as err:
+        raise RpcReplyError(
+            constants.CODE_INVALID_PARAMS, f"invalid params: {name}: expected hex"
+        ) from err
+
+
+def _first(params: list[Any], kind: type) -> Any:
+    if not params or not isinstance(params[0], kind):
+        raise RpcReplyError(
+            constants.CODE_INVALID_PARAMS, f"invalid params: expected one {kind.__name__}"
+        )
+    return params[0]
+
+
+def refund_query(builder: BlockBuilder, method: str, params: list[Any]) -> Any:
+    """BuilderNet's refund queries, answered from the local builder's refund ledger."""
+    ledger = builder.ledger
+    indexed = builder.history[-1].number if builder.history else 0
+    if method == "buildernet_getFeeRefundsByBundle":
+        found = ledger.query(bundle_hash=_first(params, str))
+    elif method == "buildernet_getFeeRefundsByBlock":
+        query = _first(params, dict)
+        found = ledger.query(block=_hex_block(query.get("block_number"), "block_number"))
+    elif method == "buildernet_getFeeRefundsByRecipient":
+        found = ledger.query(recipient=str(_first(params, dict).get("recipient")))
+    elif method == "buildernet_getFeeRefundTotalsByRecipient":
+        pending, received = ledger.totals(_first(params, str))
+        return FeeRefundTotals(pending=pending, received=received, max_block_number=indexed).wire()
+    elif method in ("buildernet_getDelayedRefunds", "buildernet_getDelayedRefundTotalsByRecipient"):
+        query = _first(params, dict)
+        span = None
+        if "blockRangeFrom" in query or "blockRangeTo" in query:
+            span = (
+                _hex_block(query.get("blockRangeFrom", "0x0"), "blockRangeFrom"),
+                _hex_block(query.get("blockRangeTo", hex(indexed)), "blockRangeTo"),
+            )
+        if query.get("hash") is not None and span is None:
+            raise RpcReplyError(
+                constants.CODE_INVALID_PARAMS,
+                "invalid params: hash needs blockRangeFrom and blockRangeTo",
+            )
+        recipient = str(query.get("recipient"))
+        if method == "buildernet_getDelayedRefundTotalsByRecipient":
+            pending, received = ledger.totals(recipient, delayed=True, block_range=span)
+            return DelayedRefundTotals(
+                indexed_up_to=indexed, pending=pending, received=received
+            ).wire()
+        found = ledger.query(
+            recipient=recipient, delayed=True, block_range=span, bundle_hash=query.get("hash")
+        )
+        return DelayedRefundsResult(refunds=[e.wire() for e in found], indexed_up_to=indexed).wire()
+    else:
+        raise RpcReplyError(constants.CODE_METHOD_NOT_FOUND, f"method not found: {method}")
+    return FeeRefundsResult(refunds=[e.wire() for e in found]).wire()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -269,6 +339,7 @@ class LocalRelay(Service):
             self._automine_was = bool(self.upstream.call("anvil_getAutomine"))
             self.upstream.call("evm_setAutomine", False)
             self.upstream.call("evm_setIntervalMining", 0)
+            self._start_refunds()
         except UpstreamError as err:
             raise UpstreamError(
                 "start", f"{self.upstream.url} is not a usable anvil: {err}"
@@ -289,6 +360,17 @@ class LocalRelay(Service):
             miner.start()
             self._threads.append(miner)
         return self
+
+    def _start_refunds(self) -> None:
+        """The refund wallet becomes the coinbase (the builder's tips fund the refunds) and gets
+        its working capital (see :mod:`keeper.relay.refunds`)."""
+        chain_id = int(self.upstream.call("eth_chainId"), 16)
+        wallet = RefundWallet(chain_id, 0)
+        self.upstream.call("anvil_setCoinbase", wallet.address)
+        balance = int(self.upstream.call("eth_getBalance", wallet.address, "latest"), 16)
+        if balance < WALLET_FLOAT_WEI:
+            self.upstream.call("anvil_setBalance", wallet.address, hex(WALLET_FLOAT_WEI))
+        self.builder.wallet = wallet
 
     def _mine_loop(self) -> None:
         assert self.block_time is not None

@@ -11,8 +11,9 @@ Fairness rule (see docs/ROUTING.md): within a pair {A, B} every order gets the s
   the residual's average AMM price ``P = out(R) / R``, found as the fixed point of
   ``R(P) = sum(excess sold) - sum(other sold) / P``. The excess side thus pays exactly what the
   AMM charges for the net flow; the other side gets the same price without touching a pool.
-* Each side's proceeds are shared pro rata to the amounts sold, rounding down (a few wei of
-  dust may stay with the executor). An order whose share is below its signed minimum is
+* Each side's proceeds are shared pro rata to the amounts sold, in whole base units that add up
+  to exactly the side's proceeds (rounded down, the leftover wei to the largest remainders):
+  nothing stays with the executor. An order whose share is below its signed minimum is
   dropped with a reason and the pair is cleared again without it, until every remaining order
   meets its limit — netting never leaves a user below the limit they signed.
 """
@@ -20,7 +21,7 @@ Fairness rule (see docs/ROUTING.md): within a pair {A, B} every order gets the s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from keeper.routing.bracket import IllinoisBracket
@@ -74,6 +75,47 @@ class NettingResult:
     @property
     def residual_routes(self) -> tuple[Route, ...]:
         return tuple(c.residual for c in self.clearings if c.residual is not None)
+
+
+@dataclass(frozen=True)
+class NettedFlow:
+    """How much of the users' sell flow a netting settled between users.
+
+    ``total_usd``: everything users sold, over all pairs; ``routed_usd``: of it, the residuals
+    sent through the pools. The rest was delivered to users selling the opposite way.
+    """
+
+    total_usd: float
+    routed_usd: float
+
+    @property
+    def netted_usd(self) -> float:
+        return self.total_usd - self.routed_usd
+
+    @property
+    def share(self) -> float:
+        """``netted_usd / total_usd`` (0 when nothing was sold)."""
+        return self.netted_usd / self.total_usd if self.total_usd > 0 else 0.0
+
+
+def netted_flow(
+    clearings: Iterable[PairClearing], value_usd: Callable[[str, int], float]
+) -> NettedFlow:
+    """The netted share of a netting result's flow, valued by ``value_usd(token, amount)``.
+
+    Per pair ``{A, B}`` users sold ``sold_a`` of A and ``sold_b`` of B; only the excess side's
+    residual (``residual.amount_in`` of ``residual.sell_token``) crossed a pool, so::
+
+        total  = value(A, sold_a) + value(B, sold_b)
+        routed = value(residual.sell_token, residual.amount_in)     (0 for an internal cross)
+    """
+    total = routed = 0.0
+    for clearing in clearings:
+        total += value_usd(clearing.token_a, clearing.sold_a)
+        total += value_usd(clearing.token_b, clearing.sold_b)
+        if clearing.residual is not None:
+            routed += value_usd(clearing.residual.sell_token, clearing.residual.amount_in)
+    return NettedFlow(total, routed)
 
 
 def net(
@@ -175,15 +217,35 @@ def _clear_pair(
         residual = _fixed_point(market, b, a, sold_b, sold_a, gas_price, max_hops, eth_price)
         to_b_side = sold_a + residual.amount_out
         to_a_side = sold_b - residual.amount_in
-    fills = []
-    for order in orders:
-        side_total, side_sold = (
-            (to_a_side, sold_a) if order.sell_token == a else (to_b_side, sold_b)
-        )
-        share = side_total * order.sell_amount // side_sold
-        fills.append(Fill(order.id, order.sell_token, order.buy_token, order.sell_amount, share))
+    shares = _pro_rata(to_a_side, [o.sell_amount if o.sell_token == a else 0 for o in orders])
+    for k, share in enumerate(
+        _pro_rata(to_b_side, [o.sell_amount if o.sell_token == b else 0 for o in orders])
+    ):
+        shares[k] += share
+    fills = [
+        Fill(o.id, o.sell_token, o.buy_token, o.sell_amount, share)
+        for o, share in zip(orders, shares, strict=True)
+    ]
     price = to_a_side / sold_a if sold_a else sold_b / to_b_side if to_b_side else 0.0
     return PairClearing(a, b, price, sold_a, sold_b, residual), fills
+
+
+def _pro_rata(total: int, weights: Sequence[int]) -> list[int]:
+    """``total`` shared in proportion to ``weights``, in whole base units that add up to exactly
+    ``total``: each share rounded down, then the wei that rounding left over (fewer than the
+    number of shares) one each to the largest remainders (ties: the earlier order). Every share
+    is its exact pro-rata value rounded down or up, and nothing is left over for the executor."""
+    weight = sum(weights)
+    if weight == 0:
+        return [0] * len(weights)
+    floors = [total * w // weight for w in weights]
+    left = total - sum(floors)
+    by_remainder = sorted(
+        (k for k, w in enumerate(weights) if w), key=lambda k: (-(total * weights[k] % weight), k)
+    )
+    for k in by_remainder[:left]:
+        floors[k] += 1
+    return floors
 
 
 def _spot(market: Market, sell: int, buy: int, max_hops: int) -> float:

@@ -85,6 +85,9 @@ class Plan:
     eth_usd: float = 0.0
     #: the residual routes (keeper.routing.Route), in the order the settlement executes them
     routes: tuple[Any, ...] = ()
+    #: how each token pair cleared (keeper.routing.netting.PairClearing): what users sold and
+    #: what of it was routed (``keeper.routing.netting.netted_flow`` reads the netted share)
+    clearings: tuple[Any, ...] = ()
     #: seconds spent per planning stage (e.g. snapshot, net, build), for the cycle report
     timings: dict[str, float] = field(default_factory=dict)
 

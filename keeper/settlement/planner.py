@@ -40,6 +40,7 @@ from keeper.routing import Market, Route, RoutingError
 from keeper.routing.calldata import route_interactions
 from keeper.routing.netting import Fill, NettingResult, PairClearing, net
 from keeper.routing.netting import Order as PairOrder
+from keeper.settlement.credits import FeeCredits, apply_credits
 from keeper.settlement.direct import OrderFlows, assign_direct_legs, spare_for_direct_legs
 from keeper.settlement.gas import FeeQuote
 from keeper.settlement.plan import Candidate, Plan
@@ -76,6 +77,8 @@ class NettingPlanner:
         weth: the WETH address (gas is valued through it).
         direct_legs: send sell legs straight to a buyer of the batch where one can take them
             whole (one transfer instead of two); False: every leg through the executor.
+        credit_source: owners -> wei of builder refunds each may have taken off its keeper
+            fees (:mod:`keeper.settlement.credits`); None: no credits.
     """
 
     def __init__(
@@ -95,8 +98,10 @@ class NettingPlanner:
         fee_gas_per_order: int = 0,
         fee_markup_bps: int = 0,
         direct_legs: bool = True,
+        credit_source: Callable[[Sequence[str]], Mapping[str, int]] | None = None,
     ) -> None:
         self.direct_legs = direct_legs
+        self.credit_source = credit_source
         self.executor = executor
         self.chain_id = chain_id
         self.snapshot = snapshot
@@ -186,6 +191,12 @@ class NettingPlanner:
             del live[intent_id]
         prices = self.prices(market)
         keeper_fees = {i: self.keeper_fee(v, fees, prices) for i, v in live.items()}
+        credits = FeeCredits()
+        if self.credit_source is not None and live:
+            balances = self.credit_source(sorted({i.owner for i in live.values()}))
+            credits = apply_credits(
+                live, keeper_fees, balances, lambda wei, t: self.wei_in_token(wei, t, prices)
+            )
         result: NettingResult | None = None
         for _ in range(MAX_ROUNDS):
             if not live:
@@ -212,7 +223,7 @@ class NettingPlanner:
         timings = {"snapshot": snapshot_s, "net": netted - started - snapshot_s}
         if not live or result is None:
             return Plan(None, dropped, deferred, timings=timings)
-        plan = self._settlement(live, batch, result, dropped, prices, keeper_fees)
+        plan = self._settlement(live, batch, result, dropped, prices, keeper_fees, credits)
         plan.deferred.extend(deferred)
         plan.timings.update(timings, build=time.perf_counter() - netted)
         return plan
@@ -271,6 +282,15 @@ class NettingPlanner:
         fee = min(fee, intent.max_fee, intent.sells[leg].amount // 2)
         return (leg, fee) if fee > 0 else (-1, 0)
 
+    def wei_in_token(self, wei: int, token: str, prices: Mapping[str, float]) -> int:
+        """``wei`` of ETH in base units of ``token`` at ``prices`` (rounded down), as fees are."""
+        token_usd = prices.get(token.lower(), 0.0)
+        eth_usd = prices.get((self.weth or "").lower(), 0.0)
+        if token_usd <= 0 or eth_usd <= 0:
+            return 0
+        decimals = self.decimals.get(token.lower(), 18)
+        return int(wei / 1e18 * eth_usd / token_usd * 10**decimals)
+
     def _pieces(
         self,
         intent_id: str,
@@ -313,6 +333,7 @@ class NettingPlanner:
         dropped: dict[str, str],
         prices: Mapping[str, float],
         keeper_fees: Mapping[str, tuple[int, int]],
+        credits: FeeCredits | None = None,
     ) -> Plan:
         sold: dict[str, list[int]] = {i: [0] * len(v.sells) for i, v in live.items()}
         bought: dict[str, list[int]] = {i: [0] * len(v.buys) for i, v in live.items()}
@@ -389,6 +410,8 @@ class NettingPlanner:
             intent_ids=tuple(ids),
             # what each owner is expected to receive in all: direct legs + executor delivery
             quoted={i: tuple(bought[i]) for i in ids},
+            credits={i: w for i, w in credits.wei.items() if i in ids} if credits else {},
+            credit_units={i: u for i, u in credits.units.items() if i in ids} if credits else {},
         )
         eth_usd = prices.get((self.weth or "").lower(), 0.0)
         return Plan(
@@ -397,6 +420,7 @@ class NettingPlanner:
             notional_usd=notional,
             eth_usd=eth_usd,
             routes=result.residual_routes,
+            clearings=result.clearings,
         )
 
 

@@ -35,6 +35,11 @@ class Settlement:
     interactions: tuple[Interaction, ...]
     intent_ids: tuple[str, ...]
     quoted: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    #: intent id -> wei of its owner's builder refunds taken off its keeper fee (the fee in
+    #: the order is already the lowered one)
+    credits: Mapping[str, int] = field(default_factory=dict)
+    #: intent id -> base units of its fee token the credit took off its fee
+    credit_units: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.orders:

@@ -116,6 +116,10 @@ class CalendarTriggerConfig(_Model):
 class VolatilityTriggerConfig(_Model):
     enabled: bool = False
     lookback_days: int = Field(30, ge=5, le=3650)
+    #: "relative": regimes by the recent volatility as a share of the assets' own volatility
+    #: over ``reference_days``; "absolute": the product document's 15/25/40/60 % levels
+    reference: Literal["relative", "absolute"] = "relative"
+    reference_days: int = Field(365, ge=30, le=3650)
 
 
 class RegimeTriggerConfig(_Model):

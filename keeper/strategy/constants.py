@@ -51,12 +51,26 @@ class RegimeRule:
 
 #: The product document's table: low 15 monthly, medium 25 bi-weekly, high 40 weekly,
 #: extreme 60 daily. Levels are lower bounds (low also covers everything below 25 %).
-#: Band scales are ours: calmer markets tolerate wider bands, stressed ones get tighter bands.
+#: Band scales are ours, chosen by backtest (docs/BACKTESTS.md, "Volatility regimes"): wider
+#: bands when volatile (a volatile market crosses a tight band often, and every crossing pays
+#: gas), as the optimal no-trade band of proportional-cost theory widens with volatility.
 VOLATILITY_REGIMES: dict[VolatilityRegime, RegimeRule] = {
-    VolatilityRegime.LOW: RegimeRule(15.0, Frequency.MONTHLY, 1.25),
+    VolatilityRegime.LOW: RegimeRule(15.0, Frequency.MONTHLY, 0.8),
     VolatilityRegime.MEDIUM: RegimeRule(25.0, Frequency.BIWEEKLY, 1.0),
-    VolatilityRegime.HIGH: RegimeRule(40.0, Frequency.WEEKLY, 0.8),
-    VolatilityRegime.EXTREME: RegimeRule(60.0, Frequency.DAILY, 0.6),
+    VolatilityRegime.HIGH: RegimeRule(40.0, Frequency.WEEKLY, 1.25),
+    VolatilityRegime.EXTREME: RegimeRule(60.0, Frequency.DAILY, 1.6),
+}
+
+#: The default, relative rule: the same four regimes, with levels in % of the assets' own
+#: long-run volatility (``triggers.volatility.reference_days``): below 75 % low, 75-125 %
+#: medium, 125-175 % high, 175 % and more extreme. With the document's absolute levels crypto
+#: (60-90 % a year) sits in "extreme" on most days and trades daily; relative levels put each
+#: asset in its usual regime most of the time and react to a change of its volatility.
+RELATIVE_VOLATILITY_REGIMES: dict[VolatilityRegime, RegimeRule] = {
+    VolatilityRegime.LOW: RegimeRule(0.0, Frequency.MONTHLY, 0.8),
+    VolatilityRegime.MEDIUM: RegimeRule(75.0, Frequency.BIWEEKLY, 1.0),
+    VolatilityRegime.HIGH: RegimeRule(125.0, Frequency.WEEKLY, 1.25),
+    VolatilityRegime.EXTREME: RegimeRule(175.0, Frequency.DAILY, 1.6),
 }
 
 

@@ -143,9 +143,14 @@ def evaluate(
         rets = log_returns(history[:, idx])
         tw = np.array([targets[t] for t in hist_tokens])
         stable = np.array([cfg.is_stable(t) if _known(cfg, t) else False for t in hist_tokens])
-        if cfg.triggers.volatility.enabled:
-            look = rets[-cfg.triggers.volatility.lookback_days :]
-            reading = volatility_reading(market_volatility_pct(look, tw, stable))
+        vc = cfg.triggers.volatility
+        if vc.enabled:
+            recent = market_volatility_pct(rets[-vc.lookback_days :], tw, stable)
+            if vc.reference == "relative":
+                level = market_volatility_pct(rets[-vc.reference_days :], tw, stable)
+                reading = volatility_reading(recent, level, min(vc.reference_days, len(rets)))
+            else:
+                reading = volatility_reading(recent)
             band *= reading.band_scale
             frequency = reading.frequency
             notes.append(reading.reason)

@@ -1,9 +1,15 @@
 """Target weights from the strategy's allocation model.
 
 ``fixed`` uses the configured targets (or components); ``market-cap`` the capped market-cap
-weights; ``kelly``, ``mean-variance``, ``risk-parity`` and ``vol-target`` estimate annualised
-mean returns (mean daily log return x 365) and a Ledoit-Wolf covariance (x 365) from the last
-``lookback_days`` of daily prices over the configured tokens. A ``cash_asset`` takes what the
+weights; ``kelly``, ``mean-variance``, ``risk-parity`` and ``vol-target`` estimate a
+Ledoit-Wolf covariance ``Sigma`` (daily log returns, x 365) and annualised arithmetic mean
+returns from the last ``lookback_days`` of daily prices over the configured tokens:
+
+    mu_i = 365 * mean(daily log return_i) + Sigma_ii / 2
+
+Growth-optimal (Kelly) and mean-variance weights ``Sigma^-1 (mu - r_f)`` need the arithmetic
+drift; the log drift alone would understate every asset by ``sigma^2 / 2`` and bias the
+weights down by ``lam / 2`` (12.5 points at quarter Kelly). A ``cash_asset`` takes what the
 risky weights leave over. Without enough history the configured targets are used, with a note.
 """
 
@@ -60,8 +66,8 @@ def model_targets(
         )
     idx = [price_tokens.index(t) for t in universe]
     rets = log_returns(prices[-need:, idx])
-    mu = rets.mean(axis=0) * PERIODS_PER_YEAR
     cov = ledoit_wolf(rets)[0] * PERIODS_PER_YEAR
+    mu = rets.mean(axis=0) * PERIODS_PER_YEAR + np.diag(cov) / 2.0
     groups, group_caps = _groups(cfg, universe)
     cap = cfg.rules.max_weight
     if m.kind == "kelly":

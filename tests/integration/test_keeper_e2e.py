@@ -1,5 +1,9 @@
 """End to end: users sign intents, the keeper (a real `keeper run` process) settles them in one
-bundle through the local relay, on the seeded market. Real anvil, real Uniswap, real HTTP."""
+bundle through the local relay, on the seeded market. Real anvil, real Uniswap, real HTTP.
+
+The chain moves in step with the keeper: a block is built only after the keeper has run its
+cycle for the previous one (its ``keeper_blocks_processed`` counter), so what the keeper sees
+per block does not depend on how busy the machine is."""
 
 from __future__ import annotations
 
@@ -38,11 +42,29 @@ def settled_orders(calldata: bytes, executor: str) -> list[Order]:
     return decode_orders(packed, executor)
 
 
+def cycles(keeper: KeeperProcess) -> float:
+    """Blocks the keeper has finished a cycle for (its metrics endpoint)."""
+    text = requests.get(f"http://127.0.0.1:{keeper.metrics_port}/metrics", timeout=5).text
+    line = next(x for x in text.splitlines() if x.startswith("keeper_blocks_processed_total "))
+    return float(line.split()[-1])
+
+
+def next_block_in_step(stack, keeper: KeeperProcess) -> None:
+    """Build one block, then wait until the keeper has run its cycle for it."""
+    done = cycles(keeper)
+    stack.relay.mine_block()
+    assert wait_for(lambda: cycles(keeper) > done, timeout=60, interval=0.1)
+
+
 def test_opposite_users_and_an_amm_user_settle_in_one_private_bundle(tmp_path):
-    with local_stack(tmp_path, PORTFOLIOS, block_time=1.0) as stack:
+    # No block is built until all three intents are in (block_time=None): they become valid
+    # in the same block, so the keeper sees them together whatever the time their submission
+    # takes (with blocks on a timer they could be valid before the last one arrived, and the
+    # first ones would go out in a bundle of their own).
+    with local_stack(tmp_path, PORTFOLIOS, block_time=None) as stack:
         alice, bob, carol = stack.users
         e18, e6, e8 = 10**18, 10**6, 10**8
-        start = int(stack.w3.eth.get_block("latest")["timestamp"]) + 4
+        start = int(stack.w3.eth.get_block("latest")["timestamp"]) + 1  # valid from the next block
 
         # Alice sells WETH for USDC and Bob the opposite: they net against each other. Carol's
         # WBTC -> DAI has no counter-flow: it goes through the pools. Limits: 2% under the AMM.
@@ -71,7 +93,14 @@ def test_opposite_users_and_an_amm_user_settle_in_one_private_bundle(tmp_path):
             def all_settled() -> bool:
                 return all(r["state"] == "settled" for r in states(keeper, ids).values())
 
-            assert wait_for(all_settled, timeout=90, interval=0.5), states(keeper, ids)
+            # the start-up cycle (for the head it found) is done: from here, one cycle per block
+            assert wait_for(lambda: cycles(keeper) >= 1, timeout=60, interval=0.1)
+            # valid -> batched and sent; included; one block deep -> settled
+            for _ in range(6):
+                if all_settled():
+                    break
+                next_block_in_step(stack, keeper)
+            assert all_settled(), states(keeper, ids)
             records = states(keeper, ids)
             metrics = requests.get(f"http://127.0.0.1:{keeper.metrics_port}/metrics", timeout=5)
             assert keeper.stop() == 0  # graceful: SIGTERM ends the loop cleanly

@@ -26,7 +26,12 @@ def _parts(stack, data_dir, target_blocks: int = 3, confirmations: int = 1, **ov
 
     settings = load_settings(
         data_dir=data_dir,
-        rpc_url=stack.anvil.url,
+        # Through the relay, as `keeper run` in KeeperProcess reads: it forwards reads to anvil
+        # under its builder's lock. Straight to anvil, a read pinned to the head can see a trial
+        # block the relay mines for eth_callBundle of this keeper's own settlement (the keeper
+        # signs early and has the relay simulate while it simulates): anvil answers a call at
+        # the latest block number from its live state, which the trial's evm_mine changes.
+        rpc_url=stack.relay.url,
         signer=KEEPER_SIGNER,
         keeper_id="edges",
         relay={

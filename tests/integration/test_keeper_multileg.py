@@ -20,7 +20,12 @@ def _parts(stack, data_dir):
 
     settings = load_settings(
         data_dir=data_dir,
-        rpc_url=stack.anvil.url,
+        # Through the relay, as `keeper run` in KeeperProcess reads: it forwards reads to anvil
+        # under its builder's lock. Straight to anvil, a read pinned to the head can see a trial
+        # block the relay mines for eth_callBundle of this keeper's own settlement (the keeper
+        # signs early and has the relay simulate while it simulates): anvil answers a call at
+        # the latest block number from its live state, which the trial's evm_mine changes.
+        rpc_url=stack.relay.url,
         signer=KEEPER_SIGNER,
         keeper_id="multileg",
         relay={"urls": [stack.relay.url], "target_blocks": 6},
@@ -253,3 +258,71 @@ def test_an_intent_that_signs_a_fee_pays_the_keeper_its_gas_share_within_the_sig
 def _sample(text: str, name: str) -> float:
     line = next(line for line in text.splitlines() if line.startswith(name + " "))
     return float(line.split()[-1])
+
+
+def test_a_smart_wallet_owners_intent_goes_through_intake_and_the_live_cycle_and_settles(
+    stack, tmp_path
+):
+    """An ERC-1271 wallet (the test wallet, whose signer is Alice) owns the intent: intake asks
+    the wallet, the keeper batches, simulates, signs and sends it through the relay, and the
+    wallet receives its USDC (issue 13, finding 5)."""
+    from keeper.intents.signing import sign_intent_digest
+    from keeper.intents.types import RebalanceIntent, TokenAmount
+    from keeper.intents.validation import SignedIntent
+    from keeper.localstack import _artifact
+    from keeper.market.funding import balance_of, fund_portfolio
+
+    w3, alice = stack.w3, stack.users[0]
+
+    def transact(account, tx) -> dict:
+        """Send from ``account`` and have the relay build the block (public transaction)."""
+        tx = {**tx, "nonce": w3.eth.get_transaction_count(account.address), "gas": 2_000_000}
+        tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+        stack.relay.mine_block()
+        receipt = w3.eth.get_transaction_receipt(tx_hash)
+        assert receipt["status"] == 1
+        return receipt
+
+    abi, bytecode = _artifact("TestSmartWallet")
+    factory = w3.eth.contract(abi=abi, bytecode=bytecode)
+    tx = factory.constructor(alice.address).build_transaction({"from": stack.deployer.address})
+    wallet = w3.eth.contract(address=transact(stack.deployer, tx)["contractAddress"], abi=abi)
+    weth, usdc = stack.market.token("WETH"), stack.market.token("USDC")
+    fund_portfolio(w3, stack.market, wallet.address, {"WETH": 3})
+    vault_abi, _ = _artifact("AllowanceVault")
+    token = w3.eth.contract(address=weth.address, abi=_artifact("TestToken")[0])
+    vault = w3.eth.contract(address=stack.vault, abi=vault_abi)
+    for target, data in (
+        (weth.address, token.encode_abi("approve", [stack.vault, 2**256 - 1])),
+        (stack.vault, vault.encode_abi("approve", [weth.address, 2**160 - 1, 2**40])),
+    ):
+        transact(
+            alice, wallet.functions.execute(target, data).build_transaction({"from": alice.address})
+        )
+
+    units = weth.units(2)
+    intent = RebalanceIntent(
+        owner=wallet.address,
+        executor=stack.executor,
+        nonce=1,
+        deadline=int(w3.eth.get_block("latest")["timestamp"]) + 600,
+        sells=[TokenAmount(token=weth.address, amount=units)],
+        buys=[
+            TokenAmount(token=usdc.address, amount=quote(stack, "WETH", units, "USDC") * 95 // 100)
+        ],
+    )
+    signature = sign_intent_digest(intent, alice, stack.chain_id)
+    parts = _parts(stack, tmp_path / "keeper")
+    (record, _) = parts.intake.submit(
+        SignedIntent(intent=intent, signature=signature, chain_id=stack.chain_id).to_wire()
+    )
+    before = balance_of(w3, usdc.address, wallet.address)
+    _run_until_settled(stack, parts, [record.id])
+    state = parts.store.get(record.id)
+    history = [(t.target.value, t.reason) for t in parts.store.history(record.id)]
+    parts.pipeline.close()
+    parts.store.close()
+
+    assert state.state.value == "settled", history
+    assert balance_of(w3, weth.address, wallet.address) == weth.units(1)
+    assert balance_of(w3, usdc.address, wallet.address) - before >= intent.buys[0].amount

@@ -167,3 +167,41 @@ def test_watch_alerts_the_proposal_and_then_confirms_its_completion(stack, tmp_p
         out = run(stack, *args)
         assert "[completion]" not in out and "[scheduled]" not in out
         assert keeper.stop() == 0
+
+
+def test_imported_history_makes_propose_run_kelly_regime_and_volatility(stack, tmp_path):
+    import numpy as np
+
+    from keeper.backtest.data import write_prices
+    from keeper.backtest.synthetic import synthetic_prices
+
+    # 200 daily closes ending yesterday (chain time); today's close is the live sample
+    today = np.datetime64(int(stack.w3.eth.get_block("latest")["timestamp"]) // 86_400, "D")
+    table = synthetic_prices(
+        days=199, seed=3, tokens=("WBTC", "WETH"), stable=("USDC",), start=str(today - 200)
+    )
+    csv = tmp_path / "prices.csv"
+    write_prices(table, csv)
+    history = tmp_path / "prices.db"
+    result = CliRunner().invoke(cli, ["history", "import", str(csv), "--history", str(history)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("imported 600 close(s) of WBTC, WETH, USDC from ")
+    targets = "targets: {WETH: 0.40, WBTC: 0.30, USDC: 0.30}"
+    extra = (
+        "model: {kind: kelly, cash_asset: USDC, lookback_days: 90}\n"
+        "triggers: {calendar: {enabled: false}, volatility: {enabled: true}, "
+        "regime: {enabled: true}}\n"
+    )
+    path = tmp_path / "kelly.yaml"
+    path.write_text(f"name: kelly\npreset: custom\nband: 5%\n{targets}\n{extra}")
+    carol = stack.users[2].address
+    out = run(
+        stack, "propose", "--strategy", str(path), "--owner", carol, "--nonce", "13",
+        "--history", str(history),
+    )  # fmt: skip
+    line = out.splitlines()[0]
+    assert "price history" not in line and "not enough price history" not in line, line
+    assert re.search(r"volatility \d+% = [\d.]+x its \d+-day level", line), line
+    # Kelly's targets from the history, not the configured 40/30/30
+    assert re.search(r"vs \d+\.\d% target", line) and not re.search(r"vs (40|30)\.0% ", line)
+    assert re.search(r"market (mean-reverting|random-walk|trending) \(VR=", line), line

@@ -34,6 +34,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("keeper.intents", "keeper.routing"),
     # the one settlement transaction; the pure strategy decision (it proposes intents)
     ("keeper.settlement", "keeper.strategy"),
+    # replays of the pure strategy with the system's costs (reads no chain)
+    ("keeper.backtest",),
     # private submission; the strategy against a chain (portfolio, prices, history, watch)
     ("keeper.relay", "keeper.strategy.live"),
     # the service: per-block pipeline, simulation, breaker, metrics, `keeper run`

@@ -81,6 +81,25 @@ class PriceHistory:
             )
             return int(db.total_changes - before)
 
+    def record_closes(self, closes: Iterable[tuple[str, int, float]]) -> int:
+        """Store many ``(token, at, price_usd)`` closes at once (an imported history), with the
+        same rule as :meth:`record`: a later sample of the same day wins. Returns rows written."""
+        rows = [
+            (self.chain_id, t, at // SECONDS_PER_DAY, at, None, float(p))
+            for t, at, p in closes
+            if p > 0 and np.isfinite(p)
+        ]
+        with self._connect() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT INTO prices VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (chain_id, token, day) DO UPDATE SET "
+                "at = excluded.at, block = excluded.block, price_usd = excluded.price_usd "
+                "WHERE excluded.at >= prices.at",
+                rows,
+            )
+            return int(db.total_changes - before)
+
     def days(self, token: str) -> int:
         with self._connect() as db:
             (n,) = db.execute(

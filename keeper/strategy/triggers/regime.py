@@ -1,16 +1,28 @@
 """Market regime: mean-reverting (sideways) vs trending (momentum), detected statistically.
 
 Variance ratio (Lo and MacKinlay 1988), overlapping q-period sums of returns ``r`` (T values,
-mean ``m``):
+mean ``m``, deviations ``e_t = r_t - m``):
 
-    s1^2 = sum (r_t - m)^2 / T,   sq^2 = sum_t (r_t + ... + r_{t-q+1} - q m)^2 / (q (T - q + 1))
-    VR(q) = sq^2 / s1^2,          z = (VR - 1) / sqrt(2 (2q - 1)(q - 1) / (3 q T))
+    s1^2 = sum e_t^2 / T,   sq^2 = sum_t (r_t + ... + r_{t-q+1} - q m)^2 / (q (T - q + 1))
+    VR(q) = sq^2 / s1^2
 
-VR < 1 means negatively autocorrelated returns (mean reversion), VR > 1 positive (momentum);
-``VR(2) = 1 + rho_1`` exactly. Because the ratio is blind to a steady drift, a significant
-mean return (``t = m / (sd / sqrt T)``) also counts as trending. Hurst exponent by the
-variance-time method: ``Var(q-sums) ∝ q^(2H)``, so H is half the slope of log variance on
-log q (H < 0.5 mean-reverting, 0.5 random walk, > 0.5 persistent).
+(these are the plain 1/T and 1/(q(T-q+1)) normalisations, without Lo-MacKinlay's small-sample
+bias corrections). The z statistic is their heteroskedasticity-consistent ``z*(q)``, which
+keeps its size when volatility clusters (as crypto's does; the homoskedastic z rejects a
+random walk several times too often there):
+
+    delta_j = T sum_{t>j} e_t^2 e_{t-j}^2 / (sum_t e_t^2)^2
+    theta(q) = sum_{j=1}^{q-1} (2 (q - j) / q)^2 delta_j,   z* = sqrt(T) (VR - 1) / sqrt(theta)
+
+With constant-variance returns ``delta_j ~ 1`` and ``theta`` is the homoskedastic
+``2 (2q - 1)(q - 1) / (3q)``. VR < 1 means negatively autocorrelated returns (mean
+reversion), VR > 1 positive (momentum); ``VR(2) ~ 1 + rho_1`` (the first-order
+autocorrelation), up to end effects of order 1/T.
+
+Because the ratio is blind to a steady drift, a significant mean return
+(``t = m / (sd / sqrt T)``) also counts as trending. Hurst exponent by the variance-time
+method: ``Var(q-sums) ∝ q^(2H)``, so H is half the slope of log variance on log q
+(H < 0.5 mean-reverting, 0.5 random walk, > 0.5 persistent).
 """
 
 from __future__ import annotations
@@ -27,7 +39,7 @@ FloatArray = NDArray[np.float64]
 
 
 def variance_ratio(returns: FloatArray, q: int) -> tuple[float, float]:
-    """Return ``(VR(q), z)`` for a 1-D return series."""
+    """Return ``(VR(q), z*)`` for a 1-D return series (z* heteroskedasticity-consistent)."""
     r = np.asarray(returns, dtype=np.float64)
     t = r.shape[0]
     if q < 2 or t < 2 * q:
@@ -40,7 +52,14 @@ def variance_ratio(returns: FloatArray, q: int) -> tuple[float, float]:
     sums = csum[q:] - csum[:-q]
     sq = float(np.sum((sums - q * m) ** 2)) / (q * (t - q + 1))
     vr = sq / s1
-    z = (vr - 1.0) / np.sqrt(2.0 * (2 * q - 1) * (q - 1) / (3.0 * q * t))
+    e2 = (r - m) ** 2
+    denom = float(np.sum(e2)) ** 2
+    theta = sum(
+        (2.0 * (q - j) / q) ** 2 * t * float(np.dot(e2[j:], e2[:-j])) / denom for j in range(1, q)
+    )
+    if theta <= 0:
+        raise ModelError("variance-ratio", "returns have no variance at any lag")
+    z = np.sqrt(t) * (vr - 1.0) / np.sqrt(theta)
     return vr, float(z)
 
 

@@ -1,10 +1,15 @@
 """Volatility regime: band and cadence follow market volatility.
 
 Market volatility is the target-weighted average of the annualised volatilities of the
-strategy's non-stable assets (``sigma_i = sd(daily log returns) * sqrt(365)``, in %). The
-regime is the highest level at or below it: extreme >= 60, high >= 40, medium >= 25, else low
-(the product document's low level is 15). Each regime sets a cadence (monthly, bi-weekly,
-weekly, daily) and scales the band (see :data:`~keeper.strategy.constants.VOLATILITY_REGIMES`).
+strategy's non-stable assets (``sigma_i = sd(daily log returns) * sqrt(365)``, in %) over the
+last ``lookback_days``. By default it is read **relative** to the same average over the last
+``reference_days`` (the assets' own long-run level): the regime is the highest level at or
+below ``100 * recent / long-run``: extreme >= 175, high >= 125, medium >= 75, else low
+(:data:`~keeper.strategy.constants.RELATIVE_VOLATILITY_REGIMES`). With ``reference:
+absolute`` the levels are the product document's annual volatilities: extreme >= 60, high
+>= 40, medium >= 25, else low (its low level is 15). Each regime sets a cadence (monthly,
+bi-weekly, weekly, daily) and scales the band (docs/STRATEGIES.md says which direction the
+backtests support).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from numpy.typing import NDArray
 
 from keeper.strategy.constants import (
     PERIODS_PER_YEAR,
+    RELATIVE_VOLATILITY_REGIMES,
     VOLATILITY_REGIMES,
     Frequency,
     RegimeRule,
@@ -47,11 +53,20 @@ class VolatilityReading:
     regime: VolatilityRegime
     frequency: Frequency
     band_scale: float
+    #: the long-run level the regime was read against (relative rule), in %
+    reference_pct: float | None = None
+    reference_days: int | None = None
 
     @property
     def reason(self) -> str:
+        rel = ""
+        if self.reference_pct:
+            rel = (
+                f" = {self.vol_pct / self.reference_pct:.2f}x its {self.reference_days}-day "
+                f"level {self.reference_pct:.0f}%"
+            )
         return (
-            f"volatility {self.vol_pct:.0f}% ({self.regime.value}): "
+            f"volatility {self.vol_pct:.0f}%{rel} ({self.regime.value}): "
             f"check {self.frequency.value}, band x{self.band_scale:g}"
         )
 
@@ -66,7 +81,18 @@ def market_volatility_pct(
     return float(vols @ w / w.sum())
 
 
-def volatility_reading(vol_pct: float) -> VolatilityReading:
-    regime = classify_volatility(vol_pct)
-    rule = VOLATILITY_REGIMES[regime]
-    return VolatilityReading(vol_pct, regime, rule.frequency, rule.band_scale)
+def volatility_reading(
+    vol_pct: float, reference_pct: float | None = None, reference_days: int | None = None
+) -> VolatilityReading:
+    """The regime of ``vol_pct``: absolute, or relative to ``reference_pct`` when given."""
+    if reference_pct is not None and reference_pct > 0:
+        rules = RELATIVE_VOLATILITY_REGIMES
+        regime = classify_volatility(100.0 * vol_pct / reference_pct, rules)
+    else:
+        rules = VOLATILITY_REGIMES
+        regime = classify_volatility(vol_pct, rules)
+        reference_pct = None
+    rule = rules[regime]
+    return VolatilityReading(
+        vol_pct, regime, rule.frequency, rule.band_scale, reference_pct, reference_days
+    )

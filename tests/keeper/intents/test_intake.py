@@ -12,7 +12,7 @@ import requests
 from eth_account import Account
 
 from keeper.intents.intake import IntakeServer, IntakeService
-from keeper.intents.signing import sign_intent
+from keeper.intents.signing import intent_digest, sign_intent
 from keeper.intents.states import IntentState
 from keeper.intents.store import IntentStore
 from keeper.intents.types import RebalanceIntent, TokenAmount
@@ -120,6 +120,49 @@ def test_a_changed_field_after_signing_breaks_the_signature(service):
     body = submission(make_intent())
     body["intent"]["buys"][0]["amount"] = "1"
     assert rejected(service, body).field == "signature"
+
+
+def _with_v(body: dict, v: int) -> dict:
+    signature = bytes.fromhex(body["signature"][2:])
+    return {**body, "signature": "0x" + (signature[:64] + bytes([v])).hex()}
+
+
+@pytest.mark.parametrize("offset", [27, 0], ids=["v-27", "v-as-is"])
+def test_a_signature_with_v_0_or_1_is_stored_with_v_27_or_28_the_form_settle_accepts(
+    service, store, offset
+):
+    """Some hardware and MPC signers give v in {0, 1}; settle (OpenZeppelin ECDSA) accepts only
+    27 or 28. The same (r, s) with v + 27 is the same key's signature of the same digest."""
+    body = submission(make_intent())
+    v = bytes.fromhex(body["signature"][2:])[64]
+    record, created = service.submit(_with_v(body, v - offset))
+    assert created
+    assert store.get(record.id).payload["signature"] == body["signature"]  # v in {27, 28}
+
+
+@pytest.mark.parametrize("v", [2, 26, 29, 35])
+def test_a_v_the_executor_never_accepts_is_refused_naming_the_signature(service, v):
+    err = rejected(service, _with_v(submission(make_intent()), v))
+    assert (err.field, err.code) == ("signature", "bad_signature")
+    assert f"v is {v}" in err.problem and "27 or 28" in err.problem
+
+
+def test_a_v_0_or_1_signature_by_someone_else_is_still_refused(service):
+    body = submission(make_intent())
+    digest = intent_digest(make_intent(), CHAIN_ID)
+    other = "0x" + bytes(stranger.unsafe_sign_hash(digest).signature).hex()
+    v = bytes.fromhex(other[2:])[64]
+    err = rejected(service, _with_v({**body, "signature": other}, v - 27))
+    assert (err.field, err.code) == ("signature", "bad_signature")
+    assert stranger.address in err.problem
+
+
+def test_without_a_chain_a_signature_that_is_not_the_owners_ecdsa_says_erc1271_needs_it(service):
+    body = submission(make_intent())
+    body["signature"] = "0x" + "ab" * 100  # what a smart wallet might sign with
+    err = rejected(service, body)
+    assert (err.field, err.code) == ("signature", "bad_signature")
+    assert "100 bytes" in err.problem and "ERC-1271" in err.problem
 
 
 def test_an_intent_signed_for_another_chain_is_rejected(service):

@@ -76,6 +76,41 @@ def test_a_user_signs_submits_lists_and_cancels_an_intent_from_the_command_line(
         store.close()
 
 
+def test_a_smart_wallets_signer_signs_for_it_and_intake_accepts_or_names_the_signature(
+    tmp_path, rpc_url, project, owner, users, executor, vault, alice, weth, usdc
+):
+    wallet = owner.deploy(project.TestSmartWallet, alice)  # TEST::2 is Alice: its signer
+    weth.mint(wallet, 2 * E18, sender=owner)
+    wallet.execute(weth, weth.approve.encode_input(vault, 2**256 - 1), sender=alice)
+    wallet.execute(vault, vault.approve.encode_input(weth, 2**160 - 1, 2**40), sender=alice)
+    runner = CliRunner()
+    signed_file = tmp_path / "wallet.json"
+    sign = ["intent", "sign", "--account", "TEST::2", "--rpc-url", rpc_url,
+            "--executor", executor.address, "--sell", f"{weth.address}:1",
+            "--buy", f"{usdc.address}:3000", "--out", str(signed_file)]  # fmt: skip
+    result = runner.invoke(cli, [*sign, "--owner", wallet.address])
+    assert result.exit_code == 0, result.output
+    assert json.loads(signed_file.read_text())["intent"]["owner"] == wallet.address
+
+    server, store = intake(tmp_path, users, executor, "w.db")
+    try:
+        result = runner.invoke(cli, ["intent", "submit", str(signed_file), "--url", server.url])
+        assert result.exit_code == 0 and "accepted 0x" in result.output, result.output
+        wallet.setAccepting(False, sender=alice)
+        runner.invoke(cli, [*sign, "--owner", wallet.address, "--nonce", "9"])
+        result = runner.invoke(cli, ["intent", "submit", str(signed_file), "--url", server.url])
+        assert result.exit_code == 1
+        assert "rejected: signature:" in result.output and "ERC-1271" in result.output
+    finally:
+        server.stop()
+        store.close()
+
+    for bad, problem in (("0x1234", "expected a 0x address"), ("0x" + "77" * 20, "no code")):
+        result = runner.invoke(cli, [*sign, "--owner", bad])
+        assert result.exit_code == 1 and "--owner" in result.output, result.output
+        assert problem in result.output
+
+
 def test_a_malformed_leg_is_an_error_naming_the_option(rpc_url, executor):
     result = CliRunner().invoke(
         cli,

@@ -40,7 +40,7 @@ orders_strategy = st.integers(min_value=1, max_value=6).flatmap(
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(orders=orders_strategy)
 @pytest.mark.fuzzing
-def test_netting_never_leaves_a_user_below_their_limit_nor_the_executor_short(orders):
+def test_netting_never_leaves_a_user_below_their_limit_and_hands_out_every_wei(orders):
     result = net(_market, list(orders))
 
     filled = {f.order_id: f for f in result.fills}
@@ -50,7 +50,7 @@ def test_netting_never_leaves_a_user_below_their_limit_nor_the_executor_short(or
         if order.id in filled:
             assert filled[order.id].buy_amount >= order.min_buy_amount
             assert filled[order.id].sell_amount == order.sell_amount
-    # Tokens in (sold by users, paid by pools) cover tokens out (to users, into pools).
+    # Tokens in (sold by users, paid by pools) equal tokens out (to users, into pools).
     balance: dict[str, int] = defaultdict(int)
     for fill in result.fills:
         balance[fill.sell_token] += fill.sell_amount
@@ -59,7 +59,8 @@ def test_netting_never_leaves_a_user_below_their_limit_nor_the_executor_short(or
         for leg in route.legs:
             balance[leg.token_in] -= leg.amount_in
             balance[leg.token_out] += leg.amount_out
-    assert all(v >= 0 for v in balance.values()), balance
+    # the fills hand out exactly what the sellers and the pools provide: nothing is left over
+    assert all(v == 0 for v in balance.values()), balance
     # One price per pair and side (up to the rounding of each share).
     sides: dict[tuple[str, str], list] = defaultdict(list)
     for fill in result.fills:

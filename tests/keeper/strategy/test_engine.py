@@ -66,12 +66,14 @@ def _prices(daily_moves: np.ndarray) -> np.ndarray:
     return np.column_stack([eth, np.ones_like(eth)])
 
 
-def test_extreme_volatility_checks_daily_with_a_tighter_band():
+def test_extreme_volatility_checks_daily_with_a_wider_band():
     # +-4 % a day: 0.04 x sqrt(365) x sqrt(n/(n-1)) ~ 76.5 % annualised -> extreme
-    cfg = parse_strategy({**BASE, "triggers": {"volatility": {"enabled": True}}})
+    cfg = parse_strategy(
+        {**BASE, "triggers": {"volatility": {"enabled": True, "reference": "absolute"}}}
+    )
     market = MarketData(("WETH", "USDC"), _prices(np.tile([0.04, -0.04], 30)))
     ev = evaluate(cfg, {"WETH": 1.0, "USDC": 1.0}, NOW, RECENT, market, COSTS)
-    assert ev.frequency is Frequency.DAILY and ev.band == pytest.approx(0.05 * 0.6)
+    assert ev.frequency is Frequency.DAILY and ev.band == pytest.approx(0.05 * 1.6)
     assert ev.notes[0].startswith("volatility 7") and "(extreme)" in ev.notes[0]
 
 

@@ -68,7 +68,9 @@ def test_recorded_history_drives_the_volatility_regime_and_the_slippage_sigma(tm
             "preset": "custom",
             "band": "5%",
             "targets": {"WETH": 0.5, "USDC": 0.5},
-            "triggers": {"volatility": {"enabled": True, "lookback_days": 30}},
+            "triggers": {
+                "volatility": {"enabled": True, "lookback_days": 30, "reference": "absolute"}
+            },
         }
     )
     data = MarketData(("WETH", "USDC"), closes)
@@ -77,7 +79,7 @@ def test_recorded_history_drives_the_volatility_regime_and_the_slippage_sigma(tm
     ev = evaluate(cfg, {"WETH": 5e5, "USDC": 5e5}, now, ControlState(), data, costs)
     vol = 0.04 * np.sqrt(365) * np.sqrt(30 / 29)  # ddof=1 over 30 returns
     assert f"volatility {vol * 100:.0f}% (extreme)" in ev.explanation
-    assert ev.band == pytest.approx(0.05 * 0.6)
+    assert ev.band == pytest.approx(0.05 * 1.6)
     assert "price history" not in ev.explanation
     assert market_sigma(cfg, ev.targets, data) == pytest.approx(vol)
     # too short: the default is used and the line says why

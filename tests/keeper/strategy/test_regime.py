@@ -26,15 +26,16 @@ def ar1(phi: float, n: int, seed: int) -> np.ndarray:
     return x
 
 
-def test_alternating_returns_have_variance_ratio_zero_and_z_minus_sqrt_t():
-    # +1, -1, ...: every 2-period sum is 0, so VR(2) = 0 and z = -1/sqrt(2*3*1/(6T)) = -sqrt(T).
+def test_alternating_returns_have_variance_ratio_zero_and_z_about_minus_sqrt_t():
+    # +1, -1, ...: every 2-period sum is 0, so VR(2) = 0; every e_t^2 = 1, so the robust
+    # delta_1 = T (T - 1) / T^2 and z* = -sqrt(T) / sqrt(delta_1) (homoskedastic: -sqrt(T))
     r = np.tile([1.0, -1.0], 50)
     vr, z = variance_ratio(r, 2)
     assert vr == pytest.approx(0.0, abs=1e-15)
-    assert z == pytest.approx(-np.sqrt(100))
+    assert z == pytest.approx(-np.sqrt(100) / np.sqrt(99 / 100))
 
 
-def test_variance_ratio_two_is_one_plus_the_first_autocorrelation():
+def test_variance_ratio_two_is_about_one_plus_the_first_autocorrelation():
     # pattern + + - -: lag-1 autocorrelation 0 -> VR(2) = 1; every 4-sum is 0 -> VR(4) = 0.
     r = np.tile([1.0, 1.0, -1.0, -1.0], 25)
     assert variance_ratio(r, 2)[0] == pytest.approx(1.0, abs=0.02)

@@ -122,8 +122,8 @@ def test_each_volatility_regime_sets_cadence_and_band():
     assert volatility_reading(30).frequency is Frequency.BIWEEKLY
     assert volatility_reading(45).frequency is Frequency.WEEKLY
     extreme = volatility_reading(80)
-    assert extreme.frequency is Frequency.DAILY and extreme.band_scale == 0.6
-    assert extreme.reason == "volatility 80% (extreme): check daily, band x0.6"
+    assert extreme.frequency is Frequency.DAILY and extreme.band_scale == 1.6
+    assert extreme.reason == "volatility 80% (extreme): check daily, band x1.6"
 
 
 def test_annualised_volatility_of_alternating_two_percent_days():
