@@ -147,7 +147,10 @@ class IntakeService:
         signed = parse_submission(raw)
         now = self._read("the chain time", self.chain_time)
         digest = self.policy.check(signed, now)
-        signed = check_signature(signed, digest, self.chain)  # what is stored is what settles
+        # what is stored is what settles; a smart wallet's signature is asked of the chain
+        signed = self._read(
+            "the owner's signature check", lambda: check_signature(signed, digest, self.chain)
+        )
         intent_id = "0x" + digest.hex()
         try:  # a known intent is answered from the store, whatever the chain says now
             return self.store.get(intent_id), False
