@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 BENCH ?=
 PY_DIRS := $(wildcard keeper scripts tests bench)
 
-.PHONY: help bootstrap solc-frontend test demo lint format bench compile fuzz clean lock browser screenshots
+.PHONY: help bootstrap solc-frontend test demo lint format bench compile fuzz chaos clean lock browser screenshots
 
 help:
 	@echo "make test    - set everything up (venv, npm, compiler) and run the test suite"
@@ -30,6 +30,7 @@ help:
 	@echo "make lint    - ruff + mypy + slither"
 	@echo "make bench   - print benchmark figures (see docs/BENCHMARKS.md)"
 	@echo "make fuzz    - long stateful campaign against the executor (see docs/SECURITY.md)"
+	@echo "make chaos   - the keeper under injected faults for CHAOS_MINUTES (default 20), reconciled"
 	@echo "make compile - compile the contracts"
 	@echo "make clean   - remove build outputs (keeps .venv and node_modules)"
 
@@ -117,6 +118,11 @@ bench: bootstrap compile
 FUZZ_ACTIONS ?= 10000
 fuzz: bootstrap compile
 	FUZZ_ACTIONS=$(FUZZ_ACTIONS) $(BIN)/pytest tests/contracts/test_settle_stateful.py -q -s
+# The fault run (not in CI): the keeper under load behind fault-injecting proxies, kill -9s and
+# relay restarts, then the store reconciled with the chain (docs/KEEPER.md, docs/BENCHMARKS.md).
+CHAOS_MINUTES ?= 20
+chaos: bootstrap compile
+	$(BIN)/python -m keeper.devstack.chaos $(CHAOS_MINUTES)
 
 # Re-resolve the pinned Python set (needs the package index).
 lock:

@@ -218,10 +218,14 @@ class RefundSettings(_Section):
 
 
 class BreakerSettings(_Section):
-    """Failure budget: halt after this many failed cycles within the window."""
+    """Failure budget: halt after this many harmful failures (a settlement reverted on-chain, a
+    relay simulation that disagrees with the node, a cycle failed in the keeper's own code)
+    within the window; or when the node or a relay has not answered for ``max_outage_s``
+    (shorter outages are waited out with backoff, also at start-up)."""
 
     failure_budget: int = Field(default=5, ge=1)
     window_s: float = Field(default=300.0, gt=0)
+    max_outage_s: float = Field(default=600.0, gt=0)
 
 
 class KeeperSettings(BaseSettings):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from keeper.exceptions import KeeperError
 
@@ -16,6 +16,32 @@ class RpcError(KeeperError):
         self.method = method
         self.problem = problem
         super().__init__(f"rpc {method}: {problem}")
+
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """What a broken answer from a node raises through web3 or ``requests``: a dropped or
+    truncated connection, a timeout, an HTTP error status (all ``OSError``), a body that is not
+    JSON (``ValueError``), a JSON-RPC error or a malformed answer (web3's own errors)."""
+    from web3.exceptions import Web3Exception
+
+    return (OSError, ValueError, RpcError, Web3Exception)
+
+
+def quiet_provider(url: str, timeout: float) -> Any:
+    """A web3 ``HTTPProvider`` without web3's own retries: the keeper retries a failed read
+    itself (:func:`retrying`) and counts it once; web3's five attempts with backoff inside each
+    of the keeper's would make one broken read cost seconds. The chain id is asked once."""
+    from web3 import HTTPProvider
+
+    return HTTPProvider(
+        url,
+        request_kwargs={"timeout": timeout},
+        exception_retry_configuration=None,
+        # web3 asks eth_chainId twice around every eth_call (validation); a chain's id does not
+        # change under a running keeper, and each extra request is one more to break.
+        cache_allowed_requests=True,
+        cacheable_requests={"eth_chainId"},
+    )
 
 
 T = TypeVar("T")

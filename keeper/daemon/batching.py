@@ -219,6 +219,45 @@ class Batching:
             blamed = planned
         return [c for c in candidates if c.id in planned and c.id not in blamed]
 
+    def _after_bundle_revert(
+        self, claim: Claim, settlement: Settlement, reverted: Any, head: Head
+    ) -> str:
+        """The relay's simulation of the signed bundle reverted although the node's passed: the
+        chain moved in between (a cancel landed, a balance was spent). Only the orders that fail
+        now are charged (named by the revert's owner argument, else by ``checkOrder`` on the
+        state the relay simulated on); the others go back to the pool without an attempt.
+        Returns what the revert said."""
+        revert = str(reverted.revert or "")
+        error = None
+        if revert.startswith("0x") and len(revert) >= 10:
+            error = self.simulator.decoder.decode(bytes.fromhex(revert[2:]))
+        why = str(error) if error is not None else str(reverted.revert or reverted.error)
+        ids = list(settlement.intent_ids)
+        # The revert names its order (e.g. NonceAlreadyUsed(owner, nonce)): that is the culprit,
+        # ended for good when the error says it can never pass.
+        culprits: dict[str, str | None] = {}
+        if error is not None:
+            culprits = dict.fromkeys(blame(settlement, error.args), error.name)
+        if not culprits:
+            statuses = self.simulator.check_orders(settlement.orders, "latest")
+            culprits = {i: s for i, s in zip(ids, statuses, strict=True) if s is not None}
+        records = {r.id: r for r in claim.records}
+        for intent_id, status in culprits.items():
+            record = records[intent_id]
+            reason = f"bundle simulation reverted: {why}"
+            if status and error is not None and status != error.name:
+                reason += f" (checkOrder: {status})"
+            candidate = Candidate.from_stored(record.id, record.payload, record.attempts)
+            final = FINAL_STATUSES.get(status) if status else None
+            self._drop(claim, candidate, head, reason, final, source=S.SIMULATED)
+        innocent = [i for i in ids if i not in culprits]
+        if innocent:
+            self._release(
+                claim, innocent, S.SIMULATED, head,
+                f"bundle simulation reverted ({why}); not this intent's doing",
+            )  # fmt: skip
+        return why
+
     def _quoted(
         self, settlement: Settlement, simulation: Simulation
     ) -> dict[tuple[str, int], tuple[int, ...]]:

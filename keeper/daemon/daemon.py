@@ -88,7 +88,7 @@ def relay_targets(settings: KeeperSettings) -> list[Any]:
 
 def build(settings: KeeperSettings, deployments_file: Path | None = None) -> KeeperParts:
     """Wire the keeper from settings. Raises ConfigError naming the missing piece."""
-    from web3 import HTTPProvider, Web3
+    from web3 import Web3
 
     from keeper.daemon.chainview import ChainView
     from keeper.daemon.simulation import Simulator
@@ -98,18 +98,19 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
     from keeper.routing import Snapshot
     from keeper.routing.exceptions import SnapshotError
     from keeper.routing.state import read_market_snapshot
-    from keeper.rpc import retrying
+    from keeper.rpc import quiet_provider, retrying
     from keeper.settlement.abi import executor_abi, executor_errors
     from keeper.settlement.outcome import SettledEvents
     from keeper.settlement.planner import NettingPlanner, describe_prices
     from keeper.settlement.pools import PoolSnapshots, http_batch
 
     url = _rpc_url(settings)
-    web3 = Web3(HTTPProvider(url, request_kwargs={"timeout": settings.relay.timeout_s * 2}))
-    try:
-        chain_id = int(web3.eth.chain_id)
-    except (OSError, ValueError) as err:
-        raise ConfigError("rpc_url", f"{url} does not answer: {err}") from None
+    # web3's own retries (five, with backoff, inside each of the keeper's) are off: a broken
+    # answer is retried by the keeper and counted once.
+    web3 = Web3(quiet_provider(url, settings.relay.timeout_s * 2))
+    chain_id = int(
+        wait_until_up("node", url, lambda: web3.eth.chain_id, settings.breaker.max_outage_s)
+    )
     if settings.chain_id is not None and settings.chain_id != chain_id:
         raise ConfigError("chain_id", f"node {url} is on chain {chain_id}, not {settings.chain_id}")
     path = deployments_file or deployments_path(chain_id)
@@ -183,7 +184,12 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
         )
         planner.credit_source = refunds.credits
     metrics.paper_mode.set(1 if account is None else 0)
-    breaker = CircuitBreaker(settings.breaker.failure_budget, settings.breaker.window_s)
+    breaker = CircuitBreaker(
+        settings.breaker.failure_budget,
+        settings.breaker.window_s,
+        max_outage_s=settings.breaker.max_outage_s,
+        state_file=settings.data_dir / "breaker.json",
+    )
     pipeline = Pipeline(
         settings, store, chain, simulator, planner,
         account=account, relay=relay, metrics=metrics, breaker=breaker,
@@ -220,9 +226,54 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
         chain.state,
         chain_time=lambda: chain.head().timestamp,
         block_number=chain.block_number,
-        on_outcome=lambda outcome: metrics.intake.labels(outcome=outcome).inc(),
+        on_outcome=lambda outcome: _intake_outcome(metrics, breaker, outcome),
     )
     return KeeperParts(settings, store, pipeline, intake, chain_id, executor, pools)
+
+
+def _intake_outcome(metrics: KeeperMetrics, breaker: CircuitBreaker, outcome: str) -> None:
+    metrics.intake.labels(outcome=outcome).inc()
+    if outcome == "unavailable":  # a node read of the checks failed: counted, client retries
+        breaker.record_failure("intake", "a node read during intake validation failed")
+
+
+#: start-up and the poll loop back off from this delay, doubling up to the maximum
+BACKOFF_S = 0.5
+MAX_BACKOFF_S = 10.0
+
+
+def wait_until_up(
+    what: str,
+    url: str,
+    probe: Any,
+    max_wait_s: float,
+    stopping: threading.Event | None = None,
+) -> Any:
+    """``probe()``'s answer, waiting with backoff while ``what`` does not answer (a node being
+    restarted) and saying so; after ``max_wait_s`` without an answer, ConfigError."""
+    from keeper.rpc import transient_errors
+
+    started = time.monotonic()
+    delay = BACKOFF_S
+    while True:
+        try:
+            return probe()
+        except transient_errors() as err:
+            waited = time.monotonic() - started
+            if waited >= max_wait_s:
+                raise ConfigError(
+                    "rpc_url", f"{url} does not answer after {waited:.0f}s: {err}"
+                ) from None
+            log.warning(
+                "waiting for the %s at %s: %s (retry in %.1fs)", what, url,
+                f"{type(err).__name__}: {str(err)[:120]}", delay,
+                extra={"dependency": what, "waitedSeconds": round(waited, 1)},
+            )  # fmt: skip
+            if stopping is None:
+                time.sleep(delay)
+            elif stopping.wait(delay):
+                return None  # asked to stop while waiting
+            delay = min(delay * 2, MAX_BACKOFF_S)
 
 
 class KeeperDaemon:
@@ -272,7 +323,13 @@ class KeeperDaemon:
         if drop_dir is not None:
             drop_dir.mkdir(parents=True, exist_ok=True)
         try:
-            pipeline.recover()
+            wait_until_up(
+                "node",
+                settings.rpc_url or settings.network,
+                pipeline.recover,
+                settings.breaker.max_outage_s,
+                self.stopping,
+            )
             self._start_servers()
             freeze_heap()
             log.info(
@@ -281,15 +338,24 @@ class KeeperDaemon:
                        "chainId": self.parts.chain_id, "keeperId": settings.keeper_id},
             )  # fmt: skip
             last, cycles = -1, 0
+            backoff = 0.0  # while the node does not answer: the wait before the next poll
             while not self.stopping.is_set():
                 if drop_dir is not None:
-                    self.parts.intake.scan(drop_dir)
+                    self._scan(drop_dir)
                 try:
                     head = pipeline.chain.head()
                 except RpcError as err:
                     pipeline.breaker.record_failure("rpc", str(err))
-                    log.warning("node unreachable", extra={"error": str(err)})
+                    backoff = min(max(backoff * 2, BACKOFF_S), MAX_BACKOFF_S)
+                    log.warning(
+                        "node unreachable for %.1fs: %s (retry in %.1fs)",
+                        pipeline.breaker.outage_seconds("node"), err, backoff,
+                        extra={"error": str(err)},
+                    )  # fmt: skip
                     head = None
+                else:
+                    pipeline.breaker.record_success("node")
+                    backoff = 0.0
                 if head is not None and head.number > last:
                     last = head.number
                     report = pipeline.run_block(head)
@@ -301,10 +367,15 @@ class KeeperDaemon:
                     return EXIT_HALTED
                 if max_blocks is not None and cycles >= max_blocks:
                     break
-                self.stopping.wait(settings.poll_interval_s)
+                self.stopping.wait(max(settings.poll_interval_s, backoff))
             return EXIT_OK
         finally:
             self.close()
+
+    def _scan(self, drop_dir: Path) -> None:
+        for path, outcome in self.parts.intake.scan(drop_dir):
+            if not outcome.startswith("0x"):
+                log.info("drop file %s: %s", path.name, outcome)
 
     def close(self) -> None:
         for service in reversed(self.services):

@@ -299,6 +299,7 @@ class Follower:
             return
         try:
             self.relay.send_bundle(flight.bundle, block)
+            self.breaker.record_success("relay")
             self.metrics.bundles.labels(outcome="submitted").inc()
         except RelayError as err:  # re-sent next block; intents stay submitted
             self.breaker.record_failure("relay", str(err))

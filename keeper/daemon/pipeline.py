@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING, Any
 from keeper.chain.head import Head
 from keeper.config import KeeperSettings
 from keeper.daemon.batching import Batching, _finish
-from keeper.daemon.breaker import CircuitBreaker
+from keeper.daemon.breaker import CircuitBreaker, failure_kind
 from keeper.daemon.chainview import ChainView
 from keeper.daemon.inflight import CycleReport, Follower, InFlight, Relay
 from keeper.daemon.metrics import KeeperMetrics
-from keeper.daemon.simulation import RpcError, Simulator
+from keeper.daemon.simulation import Simulator
 from keeper.exceptions import KeeperError
 from keeper.intents.records import Claim, IntentRecord
 from keeper.intents.states import IntentState
@@ -101,7 +101,9 @@ class Pipeline(Follower, Batching):
         self.relay = relay
         self.metrics = metrics or KeeperMetrics()
         self.breaker = breaker or CircuitBreaker(
-            settings.breaker.failure_budget, settings.breaker.window_s
+            settings.breaker.failure_budget,
+            settings.breaker.window_s,
+            max_outage_s=settings.breaker.max_outage_s,
         )
         #: decodes IntentSettled to check deliveries against the plan (None = no check)
         self.events = events
@@ -155,10 +157,13 @@ class Pipeline(Follower, Batching):
                     self._expire_held(head)
                     self.write_deferred()
                     self._poll_refunds(head, report)
-        except RpcError as err:
-            self.breaker.record_failure("rpc", str(err))
-            self.metrics.failures.labels(kind="rpc").inc()
-            report.notes.append(f"rpc failure: {err}")
+        except Exception as err:  # a broken answer while following or bookkeeping
+            kind = failure_kind(err)
+            if kind == "bug":
+                log.exception("cycle failed in the keeper's own code")
+            self.breaker.record_failure(kind, f"{type(err).__name__}: {err}")
+            self.metrics.failures.labels(kind=kind).inc()
+            report.notes.append(f"{kind} failure: {err}")
         report.seconds = time.perf_counter() - started
         self.metrics.blocks.inc()
         self.metrics.cycle_seconds.observe(report.seconds)
@@ -207,8 +212,12 @@ class Pipeline(Follower, Batching):
         except GasAboveCapError as err:  # not a failure: wait for a cheaper block
             self._release(claim, claim.ids, S.BATCHED, head, str(err))
             report.notes.append(str(err))
-        except (RpcError, KeeperError) as err:
-            # Whatever was not yet submitted goes back to the pool, unharmed.
+        except Exception as err:
+            # Whatever was not yet submitted goes back to the pool, unharmed: a broken answer
+            # from the node or a relay is a counted failure and a retry, never an exit.
+            kind = failure_kind(err)
+            if kind == "bug":
+                log.exception("cycle failed in the keeper's own code")
             for state in (S.BATCHED, S.SIMULATED):
                 self.store.move(
                     claim.ids,
@@ -218,8 +227,7 @@ class Pipeline(Follower, Batching):
                     block=head.number,
                     reason=f"cycle failed: {err}",
                 )
-            kind = "rpc" if isinstance(err, RpcError) else "cycle"
-            self.breaker.record_failure(kind, str(err))
+            self.breaker.record_failure(kind, f"{type(err).__name__}: {err}")
             self.metrics.failures.labels(kind=kind).inc()
             report.notes.append(f"{kind} failure: {err}")
 
@@ -349,6 +357,7 @@ class Pipeline(Follower, Batching):
                     result = self.relay.call_bundle(bundle, head.number + 1)
             finally:
                 simulated.result()  # the intents are `simulated` before anything else moves them
+        self.breaker.record_success("relay")
         simulated_txs = [r.tx_hash.lower() for r in result.results]
         if simulated_txs != [h.lower() for h in bundle.tx_hashes]:
             # Not a simulation of this transaction: nothing is sent on its word.
@@ -357,18 +366,9 @@ class Pipeline(Follower, Batching):
                 f"not the signed settlement {signed.tx_hash}"
             )
         if result.first_revert is not None:
-            why = result.first_revert.revert or result.first_revert.error
-            for intent_id in ids:
-                self.store.move(
-                    [intent_id],
-                    S.SIMULATED,
-                    S.ACCEPTED,
-                    token=claim.token,
-                    block=head.number,
-                    reason=f"bundle simulation reverted: {why}",
-                    count_attempt=True,
-                )
-            self.breaker.record_failure("bundle-simulation", str(why))
+            why = self._after_bundle_revert(claim, signed.settlement, result.first_revert, head)
+            self.breaker.record_failure("bundle-simulation", why)
+            report.notes.append(f"bundle simulation reverted: {why}")
             return
         last_block = head.number + self.settings.relay.target_blocks
         # Write-ahead: the hashes are on record before the bundle can land.

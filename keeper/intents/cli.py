@@ -341,17 +341,29 @@ def submit(
     for label, body in _submissions(files, typed, signature):
         try:
             answer = requests.post(f"{url.rstrip('/')}/intents", json=body, timeout=30)
-            data = answer.json()
         except requests.RequestException as err:
             raise KeeperError(
                 f"--url {url}: no keeper answers there ({type(err).__name__}); is 'keeper run' "
                 "(or 'keeper dev up') running?"
             ) from None
-        except ValueError:
-            raise KeeperError(f"--url {url}: answered, but not as a keeper's intake") from None
+        try:
+            data = answer.json()
+        except ValueError:  # not a keeper's own answer (a proxy's 502 page, a cut body)
+            if answer.status_code < 500:
+                raise KeeperError(f"--url {url}: answered, but not as a keeper's intake") from None
+            data = {"error": {"code": "unavailable", "problem": f"HTTP {answer.status_code}"}}
         if "error" in data:
             failed += 1
             error = data["error"]
+            if answer.status_code == 503 or error.get("code") == "unavailable":
+                # Not a verdict on the intent: nothing was decided, the same file may be sent again.
+                wait_s = answer.headers.get("Retry-After", "a few")
+                click.echo(
+                    f"{label}: keeper temporarily unavailable, retry in {wait_s} s "
+                    f"({error.get('problem', '')})",
+                    err=True,
+                )
+                continue
             click.echo(f"{label}: rejected: {error['field']}: {error['problem']}", err=True)
         else:
             click.echo(f"{label}: {data['state']} {data['id']}")

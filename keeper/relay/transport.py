@@ -1,8 +1,9 @@
 """Signed JSON-RPC over HTTP to one relay or builder endpoint, with retries.
 
-Retries (exponential backoff) cover what a later attempt can fix: timeouts, refused connections,
-HTTP 5xx and 429. A JSON-RPC error or any other HTTP 4xx is the relay's answer and is raised at
-once as a typed error. The body is serialised once and those exact bytes are signed and sent.
+Retries (exponential backoff) cover what a later attempt can fix: timeouts, refused or dropped
+connections, a body cut short, a success status whose body is not JSON, HTTP 5xx and 429. A
+JSON-RPC error or any other HTTP 4xx is the relay's answer and is raised at once as a typed
+error. The body is serialised once and those exact bytes are signed and sent.
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ def prepare(method: str, params: list[Any], signer: MessageSigner) -> SignedRequ
     """The request body and its ``X-Flashbots-Signature`` header value."""
     body = encode_request(method, params, next(_ids))
     return body, sign_body(body, signer)
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_auth_failure(status: int, message: str) -> bool:
@@ -134,8 +143,18 @@ class RelayEndpoint:
             except requests.ConnectionError as err:
                 problem = f"connection failed: {type(err).__name__}"
                 continue
+            except requests.RequestException as err:  # a body cut short (ChunkedEncodingError)
+                problem = f"broken answer: {type(err).__name__}"
+                continue
             if reply.status_code >= 500 or reply.status_code == 429:
                 problem = f"HTTP {reply.status_code}: {reply.text[:160]!r}"
+                continue
+            if reply.status_code < 400 and not _is_json(reply.text):
+                # A success status with a body that does not parse: the answer was cut or
+                # garbled on the way, not the relay's word; ask again.
+                problem = (
+                    f"HTTP {reply.status_code} with a body that is not JSON: {reply.text[:80]!r}"
+                )
                 continue
             return parse_response(self.url, method, reply.status_code, reply.text)
         raise RelayUnavailableError(self.url, method, attempts, problem)

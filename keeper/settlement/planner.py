@@ -42,7 +42,7 @@ from keeper.routing.calldata import route_interactions
 from keeper.routing.netting import Fill, NettingResult, PairClearing, net
 from keeper.routing.netting import Order as PairOrder
 from keeper.settlement.credits import FeeCredits, apply_credits
-from keeper.settlement.direct import OrderFlows, assign_direct_legs
+from keeper.settlement.direct import OrderFlows, assign_direct_legs, spare_for_direct_legs
 from keeper.settlement.gas import FeeQuote
 from keeper.settlement.plan import Candidate, Plan
 from keeper.settlement.replay import after_routes, route_pools
@@ -392,6 +392,14 @@ class NettingPlanner:
         sell_to: list[list[DirectLeg | None]] = [[] for _ in ids]
         delivered = [bought[i] for i in ids]  # what the executor itself transfers
         if self.direct_legs:
+            pulled: dict[str, int] = defaultdict(int)
+            for intent_id in ids:
+                for leg, amount in zip(live[intent_id].sells, sold[intent_id], strict=True):
+                    pulled[leg.token.lower()] += amount
+            swaps = [
+                (r.sell_token, r.amount_in, r.buy_token, r.amount_out)
+                for r in result.residual_routes
+            ]
             direct = assign_direct_legs(
                 [
                     OrderFlows(
@@ -406,6 +414,7 @@ class NettingPlanner:
                     for i in ids
                 ],
                 routed={(n, keeper_fees[i][0]) for n, i in enumerate(ids) if charged.get(i)},
+                limits=spare_for_direct_legs(pulled, swaps),
             )
             sell_to, delivered = direct.sell_to, direct.buy_amounts
         orders = tuple(

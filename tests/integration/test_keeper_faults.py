@@ -1,5 +1,6 @@
 """Faults the keeper survives without losing an intent: bad input, a flaky node, a relay that is
-down (the circuit breaker halts, a restart resumes), bundles never included (intents expire)."""
+down for longer than ``breaker.max_outage_s`` (the circuit breaker halts, a restart resumes),
+bundles never included (intents expire)."""
 
 from __future__ import annotations
 
@@ -155,7 +156,9 @@ def test_bad_input_is_rejected_by_field_and_a_flaky_node_loses_nothing(stack, tm
 def test_a_relay_that_is_down_halts_the_keeper_and_a_restart_settles(stack, tmp_path):
     carol = stack.users[2]
     dead_relay = f"http://127.0.0.1:{free_port()}"
-    env = {"KEEPER_BREAKER__FAILURE_BUDGET": "2", "KEEPER_RELAY__URLS": f'["{dead_relay}"]'}
+    # A relay that never answers is broken, not a hiccup: the outage halts once it has lasted
+    # max_outage_s without one good answer.
+    env = {"KEEPER_BREAKER__MAX_OUTAGE_S": "3", "KEEPER_RELAY__URLS": f'["{dead_relay}"]'}
     keeper = KeeperProcess(stack, tmp_path / "k", **env).start()
     try:
         answer = requests.post(

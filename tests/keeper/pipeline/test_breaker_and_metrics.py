@@ -21,11 +21,11 @@ class Clock:
 def test_failures_within_the_budget_are_tolerated_and_old_ones_forgotten():
     clock = Clock()
     breaker = CircuitBreaker(budget=2, window_s=60, clock=clock)
-    breaker.record_failure("rpc", "timeout")
-    breaker.record_failure("relay", "503")
+    breaker.record_failure("revert", "0xaa")
+    breaker.record_failure("bundle-simulation", "InvalidNonce")
     assert not breaker.halted
     clock.now += 61  # both fall out of the window
-    breaker.record_failure("rpc", "timeout")
+    breaker.record_failure("revert", "0xbb")
     assert not breaker.halted and breaker.recent_failures == 1
     breaker.check()
 
@@ -35,8 +35,8 @@ def test_spending_the_budget_halts_with_the_last_failure_named():
     breaker = CircuitBreaker(budget=2, window_s=60, clock=clock)
     for detail in ("a", "b", "c"):
         clock.now += 1
-        breaker.record_failure("rpc", detail)
-    assert breaker.halted and "last: rpc: c" in (breaker.reason or "")
+        breaker.record_failure("revert", detail)
+    assert breaker.halted and "last: revert: c" in (breaker.reason or "")
     with pytest.raises(KeeperHaltedError, match="3 failures within 60s"):
         breaker.check()
 
