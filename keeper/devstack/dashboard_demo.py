@@ -120,7 +120,7 @@ def dashboard_scenario(
         owners = [
             {"owner": alice.address, "strategy": str(strategy_file), "state": str(state_file)}
         ]
-        env = {
+        env: dict[str, Any] = {
             "KEEPER_DASHBOARD__PORT": str(port),
             "KEEPER_DASHBOARD__OWNERS": json.dumps(owners),
             "KEEPER_DASHBOARD__REPORTS_DIR": str(reports_dir),
