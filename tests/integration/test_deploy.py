@@ -11,7 +11,7 @@ import pytest
 
 from keeper.market.deployments import load_deployments
 from keeper.market.exceptions import ExecutorDeploymentError
-from keeper.market.executor import deploy
+from keeper.market.executor import DEFAULT_ADMIN_DELAY, deploy
 from keeper.routing.calldata import (
     ERC20_APPROVE,
     ERC20_TRANSFER,
@@ -118,7 +118,7 @@ def test_the_market_is_recorded_with_the_executor_and_a_reused_executor_takes_ne
     owner, keeper, alice, market, project, tmp_path, chain
 ):
     path = tmp_path / f"{chain.chain_id}.json"
-    first = deploy(owner, deployments_file=path, market=market)
+    first = deploy(owner, deployments_file=path, market=market, admin_delay=0)
     assert load_deployments(path).market == market  # keeper run needs both
 
     again = deploy(owner, keepers=[keeper.address], deployments_file=path, market=market)
@@ -127,3 +127,24 @@ def test_the_market_is_recorded_with_the_executor_and_a_reused_executor_takes_ne
     assert project.BatchExecutor.at(first.record.address).isKeeper(keeper)
     with pytest.raises(ExecutorDeploymentError, match="only the executor's owner"):
         deploy(alice, keepers=[alice.address], deployments_file=path)
+
+
+def test_a_reused_executor_with_an_admin_delay_schedules_a_new_keeper_and_applies_it_later(
+    owner, keeper, market, project, tmp_path, chain
+):
+    path = tmp_path / f"{chain.chain_id}.json"
+    first = deploy(owner, deployments_file=path, market=market)  # the default delay: two days
+    executor = project.BatchExecutor.at(first.record.address)
+    delay = int(executor.adminDelay())
+    assert delay == DEFAULT_ADMIN_DELAY
+
+    with pytest.raises(ExecutorDeploymentError, match=r"scheduled .*admin delay is 172800 s"):
+        deploy(owner, keepers=[keeper.address], deployments_file=path)
+    assert not executor.isKeeper(keeper)  # users can lock down during the delay
+    with pytest.raises(ExecutorDeploymentError, match="scheduled"):
+        deploy(owner, keepers=[keeper.address], deployments_file=path)  # still waiting
+
+    chain.pending_timestamp += delay
+    chain.mine()
+    deploy(owner, keepers=[keeper.address], deployments_file=path)
+    assert executor.isKeeper(keeper)
