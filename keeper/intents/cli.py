@@ -437,7 +437,14 @@ def list_intents(url: str, states: tuple[str, ...], owner: str | None) -> None:
         params.append(("owner", parse_address("--owner", owner)))
     for record in intake_get(url, "/intents", params).get("intents", []):
         reason = f"  ({record['reason']})" if record.get("reason") else ""
+        refund = record.get("refund") or {}
+        earned = (
+            f"  refund earned {int(refund['earnedWei']) / 1e18:.9f} ETH, "
+            f"credited {int(refund['creditedWei']) / 1e18:.9f} ETH"
+            if refund
+            else ""
+        )
         click.echo(
             f"{record['id']}  {record['owner']}  nonce {record['nonce']:>6}  "
-            f"{record['state']:<9}{reason}"
+            f"{record['state']:<9}{reason}{earned}"
         )
