@@ -96,6 +96,13 @@ def test_the_keeper_page_shows_the_live_daemon(scenario, page):
     assert scenario.tx_hash.lower()[:10] in page.inner_text("#recent")
 
 
+def prepare(page, action: str) -> None:
+    """Ask the page for a new control request; the old typed data is cleared first, so that
+    sign_prepared waits for the new request (with its new nonce), never signs the previous one."""
+    page.eval_on_selector("#typed-data", "e => { e.value = ''; }")
+    page.click(f"button[data-action='{action}']")
+
+
 def sign_prepared(page, account, scenario) -> None:
     from keeper.dashboard.controls import ControlRequest, sign
 
@@ -113,7 +120,7 @@ def test_a_control_signed_by_the_owner_pauses_and_one_signed_by_someone_else_is_
 
     controls = ControlStore(scenario.state_file)
     page.goto(f"{scenario.url}/portfolio/{scenario.alice.address}")
-    page.click("button[data-action='pause']")
+    prepare(page, "pause")
     sign_prepared(page, scenario.bob, scenario)  # someone else signs
     page.click("#send-control")
     page.wait_for_function(
@@ -126,7 +133,7 @@ def test_a_control_signed_by_the_owner_pauses_and_one_signed_by_someone_else_is_
     assert len(page.errors) == 1 and "403" in page.errors[0], page.errors
     page.errors.clear()
 
-    page.click("button[data-action='pause']")
+    prepare(page, "pause")
     sign_prepared(page, scenario.alice, scenario)
     page.click("#send-control")
     page.wait_for_function(
