@@ -166,6 +166,27 @@ class KeeperProcess:
             raise ProcessError("keeper", f"did not become healthy:\n{tail}")
         return self
 
+    def cycles(self) -> float:
+        """Blocks this keeper has finished a cycle for (its ``keeper_blocks_processed`` counter)."""
+        import requests
+
+        page = requests.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
+        for line in page.splitlines():
+            if line.startswith("keeper_blocks_processed_total "):
+                return float(line.split()[-1])
+        return 0.0
+
+    def wait_cycles(self, at_least: float = 1, timeout: float = 60.0) -> None:
+        """Wait until the keeper has run ``at_least`` cycles. With no block time, after its
+        start-up cycle for the head it found the keeper's next cycle is the next block a test
+        builds: every intent posted before that block is claimed in the same cycle (posted
+        earlier, one could be claimed alone by the start-up cycle while the next is in flight)."""
+        from keeper.daemon.daemon import wait_for
+        from keeper.exceptions import ProcessError
+
+        if not wait_for(lambda: self.cycles() >= at_least, timeout, interval=0.1):
+            raise ProcessError("keeper", f"ran {self.cycles():g} cycles in {timeout:g} s")
+
     def stop(self, timeout: float = 20.0) -> int:
         import signal
         import subprocess

@@ -11,7 +11,6 @@ import pytest
 import requests
 from eth_abi import decode
 
-from keeper.daemon.daemon import wait_for
 from keeper.devstack.localstack import KeeperProcess, local_stack, quote, signed_intent
 from keeper.intents.types import DirectLeg, Order
 from keeper.settlement.abi import SETTLE_SELECTOR, decode_orders
@@ -42,18 +41,11 @@ def settled_orders(calldata: bytes, executor: str) -> list[Order]:
     return decode_orders(packed, executor)
 
 
-def cycles(keeper: KeeperProcess) -> float:
-    """Blocks the keeper has finished a cycle for (its metrics endpoint)."""
-    text = requests.get(f"http://127.0.0.1:{keeper.metrics_port}/metrics", timeout=5).text
-    line = next(x for x in text.splitlines() if x.startswith("keeper_blocks_processed_total "))
-    return float(line.split()[-1])
-
-
 def next_block_in_step(stack, keeper: KeeperProcess) -> None:
     """Build one block, then wait until the keeper has run its cycle for it."""
-    done = cycles(keeper)
+    done = keeper.cycles()
     stack.relay.mine_block()
-    assert wait_for(lambda: cycles(keeper) > done, timeout=60, interval=0.1)
+    keeper.wait_cycles(done + 1)
 
 
 def test_opposite_users_and_an_amm_user_settle_in_one_private_bundle(tmp_path):
@@ -94,7 +86,7 @@ def test_opposite_users_and_an_amm_user_settle_in_one_private_bundle(tmp_path):
                 return all(r["state"] == "settled" for r in states(keeper, ids).values())
 
             # the start-up cycle (for the head it found) is done: from here, one cycle per block
-            assert wait_for(lambda: cycles(keeper) >= 1, timeout=60, interval=0.1)
+            keeper.wait_cycles(1)
             # valid -> batched and sent; included; one block deep -> settled
             for _ in range(6):
                 if all_settled():

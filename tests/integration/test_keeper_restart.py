@@ -62,6 +62,7 @@ def test_a_keeper_killed_after_submitting_settles_every_intent_exactly_once(
         data = tmp_path / "keeper"
         first = KeeperProcess(stack, data).start()
         try:
+            first.wait_cycles(1)  # its start-up cycle: the block mined below claims both intents
             ids = submit_two(stack, first)
             stack.relay.mine_block()  # a new block: the keeper batches, signs, submits
             assert wait_for(lambda: in_state(first, ids, "submitted"), timeout=30), records(
