@@ -26,6 +26,22 @@ _ERC20_ABI = [
         "outputs": [{"name": "", "type": "uint256"}],
     },
 ]
+_METADATA_ABI = [
+    {
+        "name": "symbol",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [],
+        "outputs": [{"name": "", "type": "string"}],
+    },
+    {
+        "name": "decimals",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [],
+        "outputs": [{"name": "", "type": "uint8"}],
+    },
+]
 _EXECUTOR_ABI = [
     {
         "name": "isNonceUsed",
@@ -72,6 +88,7 @@ class Web3ChainState:
     def __init__(self, web3: Any, executor: str) -> None:
         self.web3 = web3
         self.executor = web3.eth.contract(address=executor, abi=_EXECUTOR_ABI)
+        self._token_info: dict[str, tuple[str, int] | None] = {}
 
     @cached_property
     def vault_address(self) -> str:
@@ -96,6 +113,24 @@ class Web3ChainState:
     def vault_allowance(self, owner: str, token: str) -> tuple[int, int]:
         amount, expiration, _nonce = self._vault.functions.allowance(owner, token).call()
         return int(amount), int(expiration)
+
+    def token_info(self, token: str) -> tuple[str, int] | None:
+        """``(symbol, decimals)`` of ``token`` for messages, remembered per token; None when the
+        token does not answer them (both are optional in ERC-20)."""
+        key = token.lower()
+        if key not in self._token_info:
+            from web3.exceptions import ContractLogicError, Web3RPCError
+
+            contract = self.web3.eth.contract(address=token, abi=_METADATA_ABI)
+            try:
+                info = (
+                    str(contract.functions.symbol().call()),
+                    int(contract.functions.decimals().call()),
+                )
+            except (ContractLogicError, Web3RPCError, ValueError, OverflowError):
+                info = None  # answered, but not with a symbol and decimals (a node outage raises)
+            self._token_info[key] = info
+        return self._token_info[key]
 
     def has_code(self, address: str) -> bool:
         return len(self.web3.eth.get_code(address)) > 0

@@ -29,6 +29,7 @@ from keeper.intents.types import (
     RebalanceIntent,
     TokenAmount,
 )
+from keeper.intents.units import format_units
 
 #: error codes a client can switch on (the message names the field and the values)
 CODES = (
@@ -138,19 +139,22 @@ class IntentPolicy:
         if intent.deadline < chain_time + self.min_time_to_deadline_s:
             raise IntentRejectedError(
                 "intent.deadline",
-                f"{intent.deadline} is past or within {self.min_time_to_deadline_s}s of "
-                f"chain time {chain_time}",
+                f"{_when(intent.deadline)} is past or within {self.min_time_to_deadline_s} s "
+                f"of the chain's time {_when(chain_time)}",
                 "expired",
             )
         if intent.deadline > chain_time + self.max_deadline_horizon_s:
             raise IntentRejectedError(
                 "intent.deadline",
-                f"{intent.deadline} is more than {self.max_deadline_horizon_s}s ahead",
+                f"{_when(intent.deadline)} is more than "
+                f"{self.max_deadline_horizon_s / 86400:g} days ahead of the chain's time",
                 "limit",
             )
         if intent.valid_after > intent.deadline - self.min_time_to_deadline_s:
             raise IntentRejectedError(
-                "intent.validAfter", f"{intent.valid_after} leaves no time to settle", "limit"
+                "intent.validAfter",
+                f"{_when(intent.valid_after)} leaves no time to settle before the deadline",
+                "limit",
             )
 
     def _check_legs(self, intent: RebalanceIntent) -> None:
@@ -219,6 +223,39 @@ class ChainState(Wallets, Protocol):
         """(amount, expiration) of the owner's vault allowance for ``token``."""
         ...
 
+    def token_info(self, token: str) -> tuple[str, int] | None:
+        """``(symbol, decimals)`` of ``token``, or None if it has none (for messages)."""
+        ...
+
+
+class _Short:
+    """A sell leg the owner cannot cover, in the words of the message: amounts in whole tokens
+    with the symbol (base units and the address only for a token without them) and the command
+    that fixes it. Built only on the error path: the token's metadata costs two reads."""
+
+    def __init__(self, chain: ChainState, leg: TokenAmount) -> None:
+        self.leg, self.info = leg, chain.token_info(leg.token)
+        self.symbol = self.info[0] if self.info else leg.token
+        self.wanted = self.tokens(leg.amount)
+
+    def tokens(self, units: int) -> str:
+        if self.info is None:
+            return f"{units} base units of {self.leg.token}"
+        return f"{format_units(units, self.info[1])} {self.info[0]}"
+
+    @property
+    def fix(self) -> str:
+        amount = format_units(self.leg.amount, self.info[1]) if self.info else "AMOUNT"
+        return f"fix: keeper vault approve {self.leg.token} {amount} --account YOUR_ACCOUNT"
+
+
+def _when(timestamp: int) -> str:
+    from datetime import UTC, datetime
+
+    if timestamp >= 2**47:
+        return "never"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
 
 def check_on_chain(intent: RebalanceIntent, chain: ChainState, chain_time: int) -> None:
     """Nonce unused; balances and both allowances cover every sell leg's maximum."""
@@ -232,29 +269,35 @@ def check_on_chain(intent: RebalanceIntent, chain: ChainState, chain_time: int) 
         path = f"intent.sells.{i}.amount"
         balance = chain.balance(leg.token, intent.owner)
         if balance < leg.amount:
+            short = _Short(chain, leg)
             raise IntentRejectedError(
-                path, f"{leg.amount} exceeds the owner's balance {balance}", "insufficient_balance"
+                path,
+                f"{short.wanted} exceeds the owner's balance of {short.tokens(balance)}",
+                "insufficient_balance",
             )
         approved = chain.token_allowance(leg.token, intent.owner)
         if approved < leg.amount:
+            short = _Short(chain, leg)
             raise IntentRejectedError(
                 path,
-                f"{leg.amount} exceeds the owner's ERC-20 approval of the vault ({approved}); "
-                f"fix: keeper vault approve {leg.token} AMOUNT --account OWNER",
+                f"{short.wanted} exceeds the owner's ERC-20 approval of the vault "
+                f"({short.tokens(approved)}); {short.fix}",
                 "insufficient_allowance",
             )
         amount, expiration = chain.vault_allowance(intent.owner, leg.token)
         if amount < leg.amount:
+            short = _Short(chain, leg)
             raise IntentRejectedError(
                 path,
-                f"{leg.amount} exceeds the owner's vault allowance ({amount}); "
-                f"fix: keeper vault approve {leg.token} AMOUNT --account OWNER",
+                f"{short.wanted} exceeds the owner's vault allowance ({short.tokens(amount)}); "
+                f"{short.fix}",
                 "insufficient_allowance",
             )
         if expiration <= chain_time:
+            short = _Short(chain, leg)
             raise IntentRejectedError(
                 path,
-                f"the owner's vault allowance for {leg.token} expired at {expiration}; "
-                f"fix: keeper vault approve {leg.token} AMOUNT --expires 30d --account OWNER",
+                f"the owner's vault allowance for {short.symbol} expired at {_when(expiration)}; "
+                f"{short.fix} --expires 30d",
                 "insufficient_allowance",
             )

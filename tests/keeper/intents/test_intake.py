@@ -277,3 +277,42 @@ def test_drop_folder_files_are_accepted_or_set_aside_with_the_error(service, tmp
     error = json.loads((drop / "rejected" / "bad.error.json").read_text())
     assert error["field"] == "intent.executor"
     assert not list(drop.glob("*.json"))
+
+
+class _Chain:
+    """On-chain facts for ``check_on_chain``: a funded owner with no approvals; ``WETH`` has
+    a symbol and decimals, ``JUNK`` has neither (both optional in ERC-20)."""
+
+    def nonce_used(self, owner: str, nonce: int) -> bool:
+        return False
+
+    def balance(self, token: str, owner: str) -> int:
+        return 10**30
+
+    def token_allowance(self, token: str, owner: str) -> int:
+        return 0
+
+    def vault_allowance(self, owner: str, token: str) -> tuple[int, int]:
+        return 0, 0
+
+    def token_info(self, token: str) -> tuple[str, int] | None:
+        return ("WETH", 18) if token == WETH else None
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        (WETH, "1.25 WETH exceeds the owner's ERC-20 approval of the vault (0.0 WETH); "
+               f"fix: keeper vault approve {WETH} 1.25 --account YOUR_ACCOUNT"),
+        (JUNK, f"1250000000000000000 base units of {JUNK} exceeds the owner's ERC-20 approval "
+               f"of the vault (0 base units of {JUNK}); "
+               f"fix: keeper vault approve {JUNK} AMOUNT --account YOUR_ACCOUNT"),
+    ],
+)  # fmt: skip
+def test_on_chain_refusals_show_whole_tokens_or_say_base_units(token, expected):
+    from keeper.intents.validation import check_on_chain
+
+    intent = make_intent(sells=[TokenAmount(token=token, amount=125 * 10**16)])
+    with pytest.raises(IntentRejectedError) as err:
+        check_on_chain(intent, _Chain(), NOW)
+    assert (err.value.field, err.value.problem) == ("intent.sells.0.amount", expected)
