@@ -38,6 +38,13 @@ def connect(url: str, option: str = "--rpc-url", timeout: float = 30) -> Any:
         body = answer.json()
         int(body["result"], 16)
     except (ValueError, KeyError, TypeError):
+        if is_bundle_relay(url):
+            raise InputError(
+                option,
+                url,
+                "this is a bundle relay (it answers eth_callBundle, not eth_chainId); expected "
+                "an Ethereum node URL (a relay's URL goes in the keeper's relay.urls)",
+            ) from None
         raise InputError(
             option,
             url,
@@ -45,6 +52,21 @@ def connect(url: str, option: str = "--rpc-url", timeout: float = 30) -> Any:
             "expected a node URL, not a relay's or a keeper's",
         ) from None
     return Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}))
+
+
+def is_bundle_relay(url: str) -> bool:
+    """Whether ``url`` speaks the Flashbots protocol: an unsigned ``eth_callBundle`` is refused
+    for its missing ``X-Flashbots-Signature`` (HTTP 403 or an error naming the signature), where
+    a node says the method does not exist."""
+    import requests
+
+    probe = {"jsonrpc": "2.0", "id": 1, "method": "eth_callBundle", "params": [{}]}
+    try:
+        answer = requests.post(url, json=probe, timeout=5)
+        text = answer.text.lower()
+    except requests.RequestException:
+        return False
+    return answer.status_code in (401, 403) or "signature" in text
 
 
 def parse_address(option: str, value: str) -> str:

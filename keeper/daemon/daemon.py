@@ -109,7 +109,7 @@ def build(settings: KeeperSettings, deployments_file: Path | None = None) -> Kee
     # answer is retried by the keeper and counted once.
     web3 = Web3(quiet_provider(url, settings.relay.timeout_s * 2))
     chain_id = int(
-        wait_until_up("node", url, lambda: web3.eth.chain_id, settings.breaker.max_outage_s)
+        wait_until_up("node", url, lambda: _node_chain_id(web3, url), settings.breaker.max_outage_s)
     )
     if settings.chain_id is not None and settings.chain_id != chain_id:
         raise ConfigError("chain_id", f"node {url} is on chain {chain_id}, not {settings.chain_id}")
@@ -240,6 +240,25 @@ def _intake_outcome(metrics: KeeperMetrics, breaker: CircuitBreaker, outcome: st
 #: start-up and the poll loop back off from this delay, doubling up to the maximum
 BACKOFF_S = 0.5
 MAX_BACKOFF_S = 10.0
+
+
+def _node_chain_id(web3: Any, url: str) -> int:
+    """The node's chain id; a bundle relay given as the node (it answers only bundle methods,
+    so waiting would never help) is a ConfigError at once, not an outage to wait out."""
+    from web3.exceptions import Web3RPCError
+
+    from keeper.chain.connect import is_bundle_relay
+
+    try:
+        return int(web3.eth.chain_id)
+    except Web3RPCError:
+        if is_bundle_relay(url):
+            raise ConfigError(
+                "rpc_url",
+                f"{url} is a bundle relay (it answers eth_callBundle, not eth_chainId); "
+                "expected an Ethereum node URL (the relay's URL goes in relay.urls)",
+            ) from None
+        raise
 
 
 def wait_until_up(

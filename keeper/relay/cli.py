@@ -22,11 +22,19 @@ def relay() -> None:
     default=None,
     help="build a block every S seconds; without it, blocks are built on localrelay_mineBlock",
 )
-def serve(upstream: str, host: str, port: int, block_time: float | None) -> None:
+@click.option(
+    "--no-reads",
+    is_flag=True,
+    help="answer chain reads 'method not found', as relay.flashbots.net does (default: forward "
+    "them to UPSTREAM under the builder's lock, as a node beside the builder would)",
+)
+def serve(upstream: str, host: str, port: int, block_time: float | None, no_reads: bool) -> None:
     """Serve the local relay: Flashbots JSON-RPC on HOST:PORT, block builder for UPSTREAM."""
     from keeper.relay.server import LocalRelay
 
-    local = LocalRelay(upstream, host=host, port=port, block_time=block_time).start()
+    local = LocalRelay(
+        upstream, host=host, port=port, block_time=block_time, forward_reads=not no_reads
+    ).start()
     mode = f"a block every {block_time}s" if block_time else "blocks on localrelay_mineBlock"
     click.echo(f"local relay on {local.url} -> {upstream} ({mode}); Ctrl-C stops it")
     try:

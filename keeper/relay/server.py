@@ -16,7 +16,9 @@ Signed methods (``eth_sendBundle``, ``eth_callBundle``, ``eth_cancelBundle``,
 (code -32600, ``id: null``) as relay.flashbots.net answers. Read-only ``eth_*``/``net_*``/
 ``web3_*`` calls (and ``eth_simulateV1``) are forwarded to anvil under the builder's lock, so
 readers never see a trial block; a JSON-RPC batch of such reads goes to anvil as one batch.
-``eth_sendRawTransaction`` is refused (the relay is not a public mempool).
+``eth_sendRawTransaction`` is refused (the relay is not a public mempool). With
+``forward_reads=False`` (``keeper relay serve --no-reads``) it answers reads as
+relay.flashbots.net does: "method not found" — a relay is not a node.
 ``localrelay_mineBlock`` (unsigned, local only) builds a block for callers in other processes.
 """
 
@@ -101,9 +103,15 @@ def _params(model: type[BaseModel], params: list[Any]) -> Any:
 class RelayService:
     """Protocol logic independent of HTTP: verify, dispatch, answer."""
 
-    def __init__(self, upstream: Upstream, builder: BlockBuilder) -> None:
+    def __init__(
+        self, upstream: Upstream, builder: BlockBuilder, forward_reads: bool = True
+    ) -> None:
         self.up = upstream
         self.builder = builder
+        self.forward_reads = forward_reads
+
+    def forwards(self, method: str) -> bool:
+        return self.forward_reads and is_forwarded(method)
 
     def handle(self, body: bytes, signature: str | None) -> tuple[int, Any]:
         """(HTTP status, JSON-RPC response object, or a list of them for a batch)."""
@@ -118,7 +126,7 @@ class RelayService:
             if not isinstance(request, dict) or not isinstance(request.get("method"), str):
                 raise RpcReplyError(constants.CODE_INVALID_REQUEST, "invalid request", 400)
             method, params = request["method"], request.get("params") or []
-            if is_forwarded(method) and isinstance(params, list):
+            if self.forwards(method) and isinstance(params, list):
                 # anvil's answer as it is: an error keeps its data (revert bytes)
                 return 200, self.handle_batch([request])[0]
             signer = None
@@ -154,6 +162,8 @@ class RelayService:
             params = (item.get("params") or []) if isinstance(item, dict) else None
             if not isinstance(method, str) or not isinstance(params, list):
                 code, message = constants.CODE_INVALID_REQUEST, "invalid request"
+            elif not self.forward_reads:
+                code, message = constants.CODE_METHOD_NOT_FOUND, f"method not found: {method}"
             elif not is_forwarded(method):
                 code = constants.CODE_INVALID_REQUEST
                 message = f"{method} cannot be batched: a batch may hold only chain reads"
@@ -316,10 +326,11 @@ class LocalRelay(Service):
         host: str = "127.0.0.1",
         port: int = 0,
         block_time: float | None = None,
+        forward_reads: bool = True,
     ) -> None:
         self.upstream = Upstream(upstream_url)
         self.builder = BlockBuilder(self.upstream)
-        self.service = RelayService(self.upstream, self.builder)
+        self.service = RelayService(self.upstream, self.builder, forward_reads)
         self.host, self.port, self.block_time = host, port, block_time
         self._server: _RelayHTTPServer | None = None
         self._threads: list[threading.Thread] = []

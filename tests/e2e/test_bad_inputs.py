@@ -40,6 +40,19 @@ CASES = [
         "but not as an Ethereum node (eth_chainId); expected a node URL",
     ),
     (
+        "relay url where a node url was expected",
+        lambda i: _show(i, i["public_relay"]),
+        "this is a bundle relay (it answers eth_callBundle, not eth_chainId); expected an "
+        "Ethereum node URL",
+    ),
+    (
+        "relay url as the keeper's node",
+        lambda i: ["run", "--rpc-url", i["public_relay"], "--deployments", i["deployments"]],
+        # at once, not after waiting out an "outage" that waiting cannot end
+        "is a bundle relay (it answers eth_callBundle, not eth_chainId); expected an Ethereum "
+        "node URL (the relay's URL goes in relay.urls)",
+    ),
+    (
         "not a url",
         lambda i: _show(i, "127.0.0.1:8545"),
         "--rpc '127.0.0.1:8545': expected an http(s):// URL",
@@ -135,9 +148,25 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def files(dev_shell):
+def public_relay():
+    """A relay that answers as relay.flashbots.net does: bundle methods only, no chain reads
+    (the dev stack's relay also serves reads, as a node beside a builder would)."""
+    from keeper.chain.anvil import AnvilProcess
+    from keeper.relay.server import LocalRelay
+
+    with AnvilProcess(args=["--order", "fifo"]) as anvil:
+        relay = LocalRelay(anvil.url, forward_reads=False).start()
+        try:
+            yield relay.url
+        finally:
+            relay.stop()
+
+
+@pytest.fixture(scope="module")
+def files(dev_shell, public_relay):
     """A signed intent and a typed-data file in the working directory, for the rows above."""
     shell, info = dev_shell
+    info = {**info, "public_relay": public_relay}
     shell.run(*_sign(info, "--sell", "WETH:0.01", "--buy", "USDC:1"), "--out", "signed.json")
     proposal = {"chainId": 1, "intents": [json.loads((shell.cwd / "signed.json").read_text())
                                           ["intent"]]}  # fmt: skip

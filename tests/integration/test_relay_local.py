@@ -307,3 +307,46 @@ def test_reads_are_forwarded_and_public_submission_is_refused(chain):
     refused = rpc("eth_sendRawTransaction", ["0x" + chain.transfer(chain.accounts[1]).hex()])
     assert refused["error"]["code"] == -32601
     assert chain.w3.provider.make_request("txpool_content", [])["result"]["pending"] == {}
+
+
+def test_without_reads_the_relay_answers_as_the_public_relay_does_and_still_takes_bundles():
+    """``forward_reads=False`` (``keeper relay serve --no-reads``): chain reads, alone or in a
+    batch, are "method not found" as on relay.flashbots.net; signed bundle methods still work,
+    and an unsigned one is refused for its missing signature (how a bundle relay is told apart
+    from a node)."""
+    with (
+        AnvilProcess(args=["--order", "fifo"]) as anvil,
+        LocalRelay(anvil.url, forward_reads=False) as relay,
+    ):
+
+        def post(body):
+            return requests.post(relay.url, data=json.dumps(body), timeout=5)
+
+        single = post({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+        assert single.json()["error"] == {
+            "code": -32601,
+            "message": "method not found: eth_chainId",
+        }
+        batch = post([{"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []}])
+        assert batch.json()[0]["error"]["code"] == -32601
+        unsigned = post({"jsonrpc": "2.0", "id": 3, "method": "eth_callBundle", "params": [{}]})
+        assert unsigned.status_code == 403
+        client = RelayClient(relay.url, Account.from_key("0x" + "5e" * 32), backoff=0.01)
+        head = int(Web3(Web3.HTTPProvider(anvil.url)).eth.block_number)
+        sender = dev_accounts(2)[1]
+        tx = sender.sign_transaction(
+            {"to": sender.address, "value": 1, "gas": 21_000, "maxFeePerGas": 10**10,
+             "maxPriorityFeePerGas": 10**9, "nonce": 0, "chainId": 31337, "type": 2}
+        )  # fmt: skip
+        client.send_bundle(Bundle.of([bytes(tx.raw_transaction)]), target_block=head + 1)
+        assert relay.mine_block().included
+
+
+def test_connect_tells_a_bundle_relay_from_a_node():
+    from keeper.chain.connect import InputError, connect
+
+    with AnvilProcess(args=["--order", "fifo"]) as anvil:
+        assert connect(anvil.url).eth.chain_id == 31337
+        with LocalRelay(anvil.url, forward_reads=False) as relay, pytest.raises(InputError) as err:
+            connect(relay.url, "--rpc")
+    assert str(err.value).startswith(f"--rpc '{relay.url}': this is a bundle relay")
