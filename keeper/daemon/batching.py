@@ -34,11 +34,9 @@ from keeper.settlement.transaction import Settlement
 S = IntentState
 #: checkOrder statuses that can never pass later, and the state they end in. The executor
 #: hashes an intent with its own address, so one signed for another executor fails as
-#: InvalidSignature (intake refuses such intents first, naming ``intent.executor``); one with
-#: two buy legs in a token can never settle (DuplicateBuy; intake refuses it too).
+#: InvalidSignature (intake refuses such intents first, naming ``intent.executor``).
 FINAL_STATUSES = {
     "InvalidSignature": S.FAILED,
-    "DuplicateBuy": S.FAILED,
     "WrongKeeper": S.FAILED,
     "NonceAlreadyUsed": S.CANCELLED,
     "IntentExpired": S.EXPIRED,

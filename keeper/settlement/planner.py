@@ -20,10 +20,10 @@
    (:mod:`keeper.settlement.direct`): pulled straight to that buyer, whose executor delivery
    shrinks by as much. The executor's net flow per token, hence the routes, is unchanged.
 
-The executor measures each owner's balance growth per buy token over the whole batch, so one
-owner may not buy a token twice in a batch (it reverts DuplicateBuy) nor sell in one intent a
-token it buys in another (the sale would count against the purchase): of such intents only the
-first claimed is planned, the others are deferred to a later block (:func:`shared_balances`).
+The executor credits each buy leg with its own delivery and the direct legs sent to it, each
+measured around that transfer alone, so one owner's intents share a batch freely (two may buy
+one token, one may sell what another buys); only a direct leg between two orders of the same
+owner is never made (:mod:`keeper.settlement.direct`: it would move nothing).
 """
 
 from __future__ import annotations
@@ -190,9 +190,6 @@ class NettingPlanner:
                 dropped[candidate.id] = f"no pool snapshot for token {unknown[0]}"
             else:
                 live[candidate.id] = intent
-        deferred = shared_balances(live)
-        for intent_id in deferred:
-            del live[intent_id]
         prices = self.prices(market)
         keeper_fees = {i: self.keeper_fee(v, fees, prices) for i, v in live.items()}
         credits = FeeCredits()
@@ -229,9 +226,8 @@ class NettingPlanner:
         netted = time.perf_counter()
         timings = {"snapshot": snapshot_s, "net": netted - started - snapshot_s}
         if not live or result is None:
-            return Plan(None, dropped, deferred, timings=timings)
+            return Plan(None, dropped, timings=timings)
         plan = self._settlement(live, batch, result, dropped, prices, keeper_fees, credits)
-        plan.deferred.extend(deferred)
         plan.timings.update(timings, build=time.perf_counter() - netted)
         return plan
 
@@ -461,26 +457,6 @@ class NettingPlanner:
             routes=result.residual_routes,
             clearings=result.clearings,
         )
-
-
-def shared_balances(intents: Mapping[str, RebalanceIntent]) -> list[str]:
-    """The intents (ids, in the given priority order) to leave for a later batch so that no
-    owner's measured balance is shared: of one owner's intents, one that buys a token an earlier
-    kept one buys (the executor reverts DuplicateBuy) or sells (its growth would be net of that
-    sale), or that sells a token an earlier kept one buys, is left out."""
-    buying: set[tuple[str, str]] = set()
-    selling: set[tuple[str, str]] = set()
-    deferred = []
-    for intent_id, intent in intents.items():
-        owner = intent.owner.lower()
-        buys = {(owner, leg.token.lower()) for leg in intent.buys}
-        sells = {(owner, leg.token.lower()) for leg in intent.sells}
-        if buys & (buying | selling) or sells & buying:
-            deferred.append(intent_id)
-            continue
-        buying |= buys
-        selling |= sells
-    return deferred
 
 
 def describe_prices(market: Any) -> tuple[dict[str, float], dict[str, int]]:

@@ -164,6 +164,46 @@ def test_once_the_gas_is_known_it_signs_before_simulating_and_a_low_forecast_is_
     parts.store.close()
 
 
+def test_one_owners_intents_buying_and_selling_the_same_tokens_settle_in_one_batch(stack, tmp_path):
+    """The executor credits each buy leg with its own delivery (and the direct legs sent to
+    it), measured around that transfer alone: one owner's intents may share a batch even when
+    two buy one token and a third sells it. They are planned together — not deferred to later
+    blocks — and settle in one settlement at the first attempt, each getting its minimum."""
+    from keeper.market.funding import balance_of
+
+    alice, bob = stack.users
+    parts = _parts(stack, tmp_path / "keeper")
+
+    def minimum(sell: str, amount: float, buy: str) -> int:
+        return quote(stack, sell, stack.market.token(sell).units(amount), buy) * 95 // 100
+
+    bodies = [
+        signed_intent(stack, alice, {"WETH": 1}, {"USDC": minimum("WETH", 1, "USDC")}, nonce=11),
+        signed_intent(
+            stack, alice, {"WBTC": 0.1}, {"USDC": minimum("WBTC", 0.1, "USDC")}, nonce=12
+        ),
+        signed_intent(stack, alice, {"USDC": 5}, {"DAI": minimum("USDC", 5, "DAI")}, nonce=13),
+        signed_intent(stack, bob, {"USDC": 5}, {"WETH": minimum("USDC", 5, "WETH")}, nonce=11),
+    ]
+    ids = [parts.intake.submit(body)[0].id for body in bodies]
+    usdc, dai = (stack.market.token(s).address for s in ("USDC", "DAI"))
+    before = {t: balance_of(stack.w3, t, alice.address) for t in (usdc, dai)}
+    pools = _planned_pools(parts.pipeline, parts.store, ids)  # asserts nothing is deferred
+    assert pools
+    _run_until_settled(stack, parts, ids)
+    records = [parts.store.get(i) for i in ids]
+    histories = [[t.target.value for t in parts.store.history(i)] for i in ids]
+    after = {t: balance_of(stack.w3, t, alice.address) for t in (usdc, dai)}
+    parts.store.close()
+    assert [r.state.value for r in records] == ["settled"] * 4, histories
+    assert len({r.tx_hash for r in records}) == 1
+    assert all(h == ["accepted", "batched", "simulated", "submitted", "settled"] for h in histories)
+    usdc_minimums = sum(int(b["intent"]["buys"][0]["amount"]) for b in bodies[:2])
+    sold_usdc = bodies[2]["intent"]["sells"][0]["amount"]
+    assert after[usdc] - before[usdc] >= int(usdc_minimums) - int(sold_usdc)
+    assert after[dai] - before[dai] >= int(bodies[2]["intent"]["buys"][0]["amount"])
+
+
 def _planned_pools(pipeline, store, ids) -> list[str]:
     from keeper.intents.validation import SignedIntent
     from keeper.settlement.gas import quote_fees

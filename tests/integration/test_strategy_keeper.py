@@ -9,7 +9,6 @@ WBTC 29.0 %, USDC 25.8 %, DAI 6.5 %).
 from __future__ import annotations
 
 import time
-from collections import Counter
 from typing import Any
 
 import pytest
@@ -146,9 +145,9 @@ def test_a_drifted_user_selling_several_assets_for_several_settles_through_the_k
 ):
     alice = stack.users[0]
     # sell WETH (38.7 % -> 30 %) and WBTC (29.0 % -> 20 %); buy USDC (25.8 % -> 35 %) and DAI
-    # (6.5 % -> 15 %); one intent per (sell, buy) leg. The executor measures an owner's growth
-    # per buy token over a whole batch, so legs buying the same token cannot share one: as many
-    # settlements as the most legs buying one token, the others deferred (never failed)
+    # (6.5 % -> 15 %); one intent per (sell, buy) leg. The executor credits each buy leg with
+    # its own delivery, so legs buying one token may share a settlement: how many settlements
+    # carry them depends only on which block each arrives in, and none is ever deferred.
     result, records, before, after = settle_through_keeper(
         stack, tmp_path, alice, GENERAL, 5, per_leg=True
     )
@@ -159,20 +158,10 @@ def test_a_drifted_user_selling_several_assets_for_several_settles_through_the_k
     assert sold == {stack.market.token(s).address for s in ("WETH", "WBTC")}
     assert bought == {stack.market.token(s).address for s in ("USDC", "DAI")}
     assert all(r["state"] == "settled" for r in records)
-    per_buy_token = Counter(leg.token for i in intents for leg in i.buys)
-    assert len({r["tx_hash"] for r in records}) == max(per_buy_token.values()) == 2
+    assert 1 <= len({r["tx_hash"] for r in records}) <= len(intents)
     assert all(r["attempts"] == 0 for r in records), records
-    # the two intents buying one token never share a settlement (whether the second one was
-    # claimed beside the first and deferred, or only claimed later, depends on timing; the
-    # planner's deferral itself is tested in tests/keeper/pipeline/test_direct_legs.py)
-    for token, count in per_buy_token.items():
-        if count > 1:
-            txs = [
-                r["tx_hash"]
-                for i, r in zip(intents, records, strict=True)
-                if i.buys[0].token == token
-            ]
-            assert len(set(txs)) == len(txs) == count, (token, txs)
+    for r in records:  # claimed, planned and sent at once: never left for a later block
+        assert not [t for t in r["transitions"] if "deferred" in (t.get("reason") or "")], r
     assert max(abs(after[k] - GENERAL[k]) for k in GENERAL) <= BAND + 1e-9, after
     assert after["WETH"] < before["WETH"] and after["WBTC"] < before["WBTC"]
     assert after["USDC"] > before["USDC"] and after["DAI"] > before["DAI"]

@@ -204,8 +204,7 @@ def test_insane_limits_are_rejected(service):
 
 
 def test_two_buy_legs_in_one_token_are_rejected_naming_the_second(service):
-    # the executor measures an owner's balance growth per (owner, token) over the whole batch
-    # and reverts DuplicateBuy on a second buy leg in the same token
+    # one buy leg per token and intent: the signed minimum of a token is then one number
     intent = make_intent(
         buys=[TokenAmount(token=USDC, amount=1_000 * 10**6), TokenAmount(token=USDC, amount=1)]
     )

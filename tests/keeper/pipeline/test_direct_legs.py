@@ -12,7 +12,6 @@ from keeper.intents.types import DirectLeg, RebalanceIntent, TokenAmount
 from keeper.intents.validation import SignedIntent
 from keeper.settlement.direct import OrderFlows, assign_direct_legs
 from keeper.settlement.plan import Candidate
-from keeper.settlement.planner import shared_balances
 from tests.keeper.pipeline.test_planner_fee_pull import _head
 from tests.keeper.pipeline.test_planner_prices import E18, USDC, WETH, _fees, _planner
 
@@ -148,33 +147,27 @@ def intent(owner, sells, buys, nonce=1):
     )
 
 
-def test_a_second_intent_of_an_owner_buying_or_selling_a_token_it_buys_waits():
-    intents = {
-        "first": intent(ALICE, [(T, 1)], [(U, 1)]),
-        "buys_again": intent(ALICE, [("0x" + "33" * 20, 1)], [(U, 1)], nonce=2),
-        "sells_it": intent(ALICE, [(U, 1)], [("0x" + "33" * 20, 1)], nonce=3),
-        "buys_its_sale": intent(ALICE, [("0x" + "33" * 20, 1)], [(T, 1)], nonce=4),
-        "other_owner": intent(BOB, [(T, 1)], [(U, 1)]),
-        "another_pair": intent(ALICE, [("0x" + "33" * 20, 1)], [("0x" + "44" * 20, 1)], 5),
-    }
-    assert shared_balances(intents) == ["buys_again", "sells_it", "buys_its_sale"]
-
-
 def candidate(intent_id, owner, sells, buys, nonce=1):
     signed = SignedIntent(intent=intent(owner, sells, buys, nonce), signature=b"\x01" * 65)
     return Candidate(intent_id, signed, 0)
 
 
-def test_the_planner_defers_an_owners_second_buy_of_a_token_and_plans_the_first():
+def test_the_planner_plans_an_owners_two_buys_of_a_token_together_without_a_direct_leg_between():
+    # each buy leg is credited with its own delivery on-chain: nothing to defer
     batch = [
         candidate("a1", ALICE, [(WETH, E18)], [(USDC, 1)]),
         candidate("b", BOB, [(USDC, 5_000 * E6)], [(WETH, 1)]),
         candidate("a2", ALICE, [(WETH, E18)], [(USDC, 1)], nonce=2),
+        candidate("a3", ALICE, [(USDC, 100 * E6)], [(WETH, 1)], nonce=3),
     ]
     plan = _planner(USDC).plan(batch, _head(), _fees(10))
     assert plan.settlement is not None, plan.dropped
-    assert plan.settlement.intent_ids == ("a1", "b")
-    assert plan.deferred == ["a2"] and plan.dropped == {}
+    assert plan.settlement.intent_ids == ("a1", "b", "a2", "a3")
+    assert plan.deferred == [] and plan.dropped == {}
+    orders = plan.settlement.orders
+    for k, order in enumerate(orders):  # a direct leg never joins two orders of one owner
+        for leg in order.execution.sell_to:
+            assert leg is None or orders[leg.order].intent.owner != order.intent.owner, (k, leg)
 
 
 def test_the_planner_sends_a_sell_a_buyer_takes_whole_straight_to_it():
