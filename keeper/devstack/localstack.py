@@ -245,11 +245,13 @@ def local_stack(
 
 
 def quote(stack: LocalStack, sell: str, amount: int, buy: str) -> int:
-    """What the pools pay now for ``amount`` of ``sell`` (routing engine, exact integers)."""
+    """What the pools pay now for ``amount`` of ``sell`` (routing engine, exact integers).
+    Read through the relay, as the keeper reads: straight from anvil, a read pinned to the head
+    can meet a trial block the relay is building (BlockOutOfRangeError)."""
     from keeper.routing import Market, route
     from keeper.routing.state import read_market_snapshot
 
-    market = Market(read_market_snapshot(stack.anvil.url, stack.market))
+    market = Market(read_market_snapshot(stack.relay.url, stack.market))
     token_in, token_out = stack.market.token(sell).address, stack.market.token(buy).address
     return int(route(market, token_in, token_out, amount).amount_out)
 
