@@ -165,8 +165,12 @@ def _find(header: list[str], names: tuple[str, ...]) -> int | None:
     return None
 
 
-def read_prices(path: str | Path, allow_gaps: bool = False) -> PriceTable:
-    """Read a wide or long price CSV (see the module docstring)."""
+def read_prices(
+    path: str | Path, allow_gaps: bool = False, bar_s: float | None = None
+) -> PriceTable:
+    """Read a wide or long price CSV (see the module docstring). ``bar_s`` is the bar length
+    the file must have (e.g. one day for a daily history); without it, the usual step between
+    rows (their median) is the bar, which needs at least three rows to tell a gap."""
     path = Path(path)
     source = str(path)
     try:
@@ -176,10 +180,12 @@ def read_prices(path: str | Path, allow_gaps: bool = False) -> PriceTable:
         raise PriceDataError(source, None, None, f"cannot read: {err.strerror}") from None
     except (UnicodeDecodeError, csv.Error) as err:
         raise PriceDataError(source, None, None, f"not a CSV text file ({err})") from None
-    return parse_prices(rows, source, allow_gaps)
+    return parse_prices(rows, source, allow_gaps, bar_s)
 
 
-def parse_prices(rows: list[list[str]], source: str, allow_gaps: bool = False) -> PriceTable:
+def parse_prices(
+    rows: list[list[str]], source: str, allow_gaps: bool = False, bar_s: float | None = None
+) -> PriceTable:
     if not rows or not any(c.strip() for c in rows[0]):
         raise PriceDataError(source, 1, None, "no header row (expected 'date,<TOKEN>,...')")
     header = [h.strip() for h in rows[0]]
@@ -196,7 +202,7 @@ def parse_prices(rows: list[list[str]], source: str, allow_gaps: bool = False) -
         dates, tokens, prices, rownums = _long(body, header, d, tok, close, source)
     else:
         dates, tokens, prices, rownums = _wide(body, header, d, source)
-    gaps = _gaps(dates, rownums)
+    gaps = _gaps(dates, rownums, bar_s)
     if gaps and not allow_gaps:
         more = f" (and {len(gaps) - 1} more)" if len(gaps) > 1 else ""
         raise PriceDataError(
@@ -290,11 +296,13 @@ def _long(
     return dates, tokens, prices, [first_row[w] for w in dates]
 
 
-def _gaps(dates: NDArray[np.datetime64], rownums: list[int]) -> list[Gap]:
-    if len(dates) < 3:
+def _gaps(
+    dates: NDArray[np.datetime64], rownums: list[int], bar_s: float | None = None
+) -> list[Gap]:
+    if len(dates) < (2 if bar_s else 3):
         return []
     step = np.diff(dates).astype("timedelta64[s]").astype(np.float64)
-    usual = float(np.median(step))
+    usual = float(bar_s) if bar_s else float(np.median(step))
     out = []
     for k in np.flatnonzero(step > 1.5 * usual):
         out.append(

@@ -73,7 +73,7 @@ def import_prices(
         max_gap = cfg.history.max_gap_days
     else:
         path = Path(history_file)
-    table = read_prices(csv_file, allow_gaps=allow_gaps)
+    table = read_prices(csv_file, allow_gaps=allow_gaps, bar_s=86_400)  # daily closes
     days = table.dates.astype("datetime64[D]").astype("datetime64[s]").astype(np.int64)
     if len(np.unique(days)) != len(days):
         raise ConfigError("csv", "more than one bar per UTC day: the history keeps daily closes")

@@ -45,3 +45,24 @@ def test_import_needs_a_destination_and_a_good_file(tmp_path: Path) -> None:
     assert out.output.strip() == (
         f"error: {bad}, row 3, column 'date': duplicate date: 2026-01-01 after 2026-01-01 (row 2)"
     )
+
+
+def test_a_missing_day_is_a_gap_even_in_a_two_row_file(tmp_path: Path) -> None:
+    """The history keeps daily closes: a missed day is a gap whatever the file's own spacing
+    (a two-row file has no 'usual' step to compare with), refused unless --allow-gaps."""
+    gap = tmp_path / "gap.csv"
+    gap.write_text("date,WETH\n2026-01-01,3000\n2026-01-10,3100\n")
+    args = ["history", "import", str(gap), "--history", str(tmp_path / "h.db")]
+    out = CliRunner().invoke(cli, args)
+    assert out.exit_code == 1
+    assert out.output.startswith(
+        f"error: {gap}, row 3, column 'date': gap between row 2 (2026-01-01) and row 3 "
+        "(2026-01-10): 8 bar(s) missing; gaps are never filled in"
+    )
+    allowed = CliRunner().invoke(cli, [*args, "--allow-gaps"])
+    assert allowed.exit_code == 0, allowed.output
+    assert "note: gap between row 2 (2026-01-01) and row 3 (2026-01-10)" in allowed.output
+    ok = tmp_path / "ok.csv"
+    ok.write_text("date,WETH\n2026-01-01,3000\n2026-01-02,3100\n")
+    fine = CliRunner().invoke(cli, ["history", "import", str(ok), "--history", str(tmp_path / "o")])
+    assert fine.exit_code == 0 and "note:" not in fine.output, fine.output
