@@ -184,12 +184,21 @@ def month_risk(settings: Any, owner: str, start: int, end: int) -> Any:
 )
 def report(owner: str, month: str, config: Path | None, out_dir: Path | None) -> None:
     """Write a monthly report (HTML + Markdown with PNG charts) from the keeper's store."""
+    from keeper.chain.connect import parse_address
     from keeper.config import load_settings
     from keeper.dashboard.report import parse_month, write_report
+    from keeper.exceptions import ConfigError
     from keeper.intents.store import IntentStore
 
+    owner = parse_address("--owner", owner)
     settings = load_settings(config)
     start, end = parse_month(month)
+    if not settings.store_url and not (settings.data_dir / "intents.db").exists():
+        raise ConfigError(
+            "data_dir",
+            f"no keeper store at {(settings.data_dir / 'intents.db').resolve()}: give the "
+            "keeper's --config (or KEEPER_DATA_DIR) so the report reads what it recorded",
+        )
     folder = out_dir or (settings.dashboard.reports_dir or Path("reports")) / owner.lower()
     risk = month_risk(settings, owner, start, end)
     store = IntentStore(settings.database_url, f"{settings.keeper_id}-report")
