@@ -114,16 +114,17 @@ def _short(samples: int, note: str) -> PerformanceAttribution:
 
 def attribute(h: LiveHistory) -> PerformanceAttribution:
     """Rebalanced vs buy-and-hold over the live history, and the difference's parts."""
-    if not h.tokens:
-        return _short(0, "no price history: the strategy keeps none (history.path)")
-    table = _table(h)
-    n = table.bars
-    if n < MIN_SAMPLES or np.isnan(table.prices).any() or (table.prices <= 0).any():
+    n = _table(h).bars if h.tokens else 1
+    if n < MIN_SAMPLES:
         return _short(
             n,
             f"{n} price sample{'s' if n != 1 else ''} (today's); performance needs at least "
-            f"{MIN_SAMPLES}: record daily closes with `keeper strategy record-prices`",
+            f"{MIN_SAMPLES}: record daily closes with `keeper strategy record-prices` (the "
+            "strategy's history.path)",
         )
+    table = _table(h)
+    if np.isnan(table.prices).any() or (table.prices <= 0).any():
+        return _short(n, "a token has no price now: no attribution")
     dates = table.dates.astype(np.int64)
     first_day = int(dates[0]) // DAY
     index = {t: i for i, t in enumerate(h.tokens)}

@@ -108,7 +108,8 @@ def test_too_short_a_window_says_so_in_words_instead_of_numbers():
                     {"WETH": 1.0, "USDC": 10.0})
     )  # fmt: skip
     assert p.samples == 1 and p.rebalanced is None and p.curve == []
-    assert "performance needs at least 2" in p.note and "record-prices" in p.note
+    assert "1 price sample (today's); performance needs at least 2" in p.note
+    assert "record-prices" in p.note
     few = attribute(history([3000, 3100], 3050, {"WETH": 1.0, "USDC": 10.0}))
     assert few.samples == 3 and few.rebalanced.volatility is None
     assert "volatility, Sharpe and VaR need 5" in few.note
@@ -126,3 +127,8 @@ def test_a_settlement_before_the_window_is_already_in_the_start_holdings():
     p = attribute(history([3000, 3000, 3000], 3000, {"WETH": 1.0, "USDC": 3_000.0}, [old]))
     assert p.settlements == 0 and p.costs_paid.total_usd == 0.0
     assert p.curve[0][1] == pytest.approx(6_000.0)
+
+
+def test_a_strategy_without_price_history_gets_the_words_too():
+    p = attribute(LiveHistory((), np.zeros((0, 0)), None, NOW, {}, {}))
+    assert p.samples == 1 and p.rebalanced is None and "needs at least 2" in p.note
