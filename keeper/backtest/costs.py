@@ -80,6 +80,20 @@ class ProportionalFee:
 
 
 @dataclass(frozen=True)
+class RecordedCost:
+    """Dollars that were paid, by bar: ``usd[t]`` on bar ``t`` whatever the trades (a replay of
+    recorded trades charges what their settlements cost; counted under ``kind``)."""
+
+    kind: int
+    usd: dict[int, float]
+
+    def cost(
+        self, t: int, tokens: tuple[str, ...], trades: FloatArray, prices: FloatArray
+    ) -> float:
+        return self.usd.get(t, 0.0)
+
+
+@dataclass(frozen=True)
 class GasSeries:
     """Gas price (gwei) and ETH price (USD) per bar."""
 

@@ -10,6 +10,13 @@ With simple bar returns ``r_t = V_t / V_{t-1} - 1`` and ``P`` bars per year:
 * Calmar: annualised return / max drawdown;
 * VaR and CVaR (historical, one bar, positive = loss): ``VaR_a = -q_{1-a}(r)`` (linear
   interpolation), ``CVaR_a = -mean(r | r <= q_{1-a})``.
+
+Forecasts (the dashboard's risk panel reads them too):
+
+* EWMA volatility (RiskMetrics): ``s2_t = lambda s2_{t-1} + (1 - lambda) r_{t-1}^2`` with
+  lambda 0.94, seeded with the first squared return, annualised ``sqrt(s2_T P)``;
+* correlation shift: the largest absolute change of a pairwise correlation of the assets' bar
+  returns, over the last ``recent`` bars against the whole window.
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
+
+EWMA_LAMBDA = 0.94
+#: bars of returns a correlation needs, in the recent window and before it
+MIN_CORRELATION_BARS = 5
 
 
 @dataclass(frozen=True)
@@ -77,3 +88,35 @@ def compute(values: FloatArray, years: float, periods_per_year: float) -> Metric
         var99=var99,
         cvar99=cvar99,
     )
+
+
+def bar_returns(values: FloatArray) -> FloatArray:
+    """Simple returns ``V_t / V_{t-1} - 1`` along the first axis (the ones :func:`compute`
+    uses)."""
+    v = np.asarray(values, dtype=np.float64)
+    return np.asarray(v[1:] / v[:-1] - 1.0)
+
+
+def ewma_volatility(
+    returns: FloatArray, periods_per_year: float, lam: float = EWMA_LAMBDA
+) -> float:
+    """Annualised EWMA volatility forecast for the next bar (module docstring)."""
+    r = np.asarray(returns, dtype=np.float64)
+    if r.size == 0:
+        return 0.0
+    weights = (1 - lam) * lam ** np.arange(r.size - 1, -1, -1)
+    variance = float(np.sum(weights * r**2) + lam**r.size * r[0] ** 2)
+    return float(np.sqrt(variance * periods_per_year))
+
+
+def correlation_shift(asset_returns: FloatArray, recent: int = 30) -> float | None:
+    """Largest absolute change of a pairwise correlation, last ``recent`` bars vs all bars
+    (``asset_returns``: bars x assets); None with fewer than two assets or too few bars."""
+    r = np.asarray(asset_returns, dtype=np.float64)
+    need = max(recent, MIN_CORRELATION_BARS) + MIN_CORRELATION_BARS
+    if r.ndim != 2 or r.shape[1] < 2 or r.shape[0] < need:
+        return None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        whole = np.corrcoef(r, rowvar=False)
+        last = np.corrcoef(r[-recent:], rowvar=False)
+    return float(np.abs(np.nan_to_num(last - whole)).max())

@@ -142,6 +142,29 @@ class Threshold:
 
 
 @dataclass
+class Recorded:
+    """Trades that happened, replayed: on each bar of ``weights`` (bar -> weights held right
+    after that bar's trades), back to those weights; nothing in between.
+
+    With the recorded trades' costs (:class:`~keeper.backtest.costs.RecordedCost`) the net run
+    follows the recorded holdings; without costs it is the same decisions before costs (the
+    attribution's gross run)."""
+
+    weights: dict[int, FloatArray]
+    name: str = "recorded"
+
+    def start(self, book: Book) -> None:
+        pass
+
+    def next_event(self, book: Book, t0: int) -> int:
+        later = [t for t in self.weights if t >= t0]
+        return min(later) if later else book.end
+
+    def target(self, book: Book, t: int) -> FloatArray | None:
+        return self.weights.get(t)
+
+
+@dataclass
 class StrategyPolicy:
     """A strategy file, evaluated on every bar by the live engine.
 

@@ -103,6 +103,77 @@ class RiskView(BaseModel):
     note: str
 
 
+class MetricsView(BaseModel):
+    """The backtester's metrics (keeper.backtest.metrics) of one value path; fractions."""
+
+    total_return: float = Field(description="V_end / V_start - 1 over the window")
+    volatility: float | None = Field(
+        description="annualised sd of simple daily returns (None: fewer than 5 samples)"
+    )
+    max_drawdown: float = Field(description="largest fall from a peak, positive")
+    sharpe: float | None = Field(description="annualised, risk-free rate 0")
+    var95: float | None = Field(description="one-day historical VaR at 95 %, positive = loss")
+    cvar95: float | None = Field(description="mean one-day loss beyond the VaR")
+
+
+class AttributionLog(BaseModel):
+    """keeper.backtest.result.attribution: log(rebalanced / buy-and-hold) = drift avoided +
+    rebalancing premium + costs (log points)."""
+
+    total: float
+    drift_avoided: float
+    premium: float
+    costs: float
+
+
+class CostsPaid(BaseModel):
+    """What the window's settlements cost the owner, USD at the time they were paid."""
+
+    keeper_fees_usd: float = Field(description="keeper fees before builder-refund credits")
+    refunds_credited_usd: float = Field(description="builder refunds taken off those fees")
+    lp_fees_and_impact_usd: float = Field(
+        description="sold - received - fee at the block's mid prices (LP fees, price impact)"
+    )
+    block_to_close_usd: float = Field(
+        description="the traded amounts' price move from the block to the bar's close"
+    )
+    total_usd: float = Field(
+        description="value given up at the bars' closes: fees - credits + the two above"
+    )
+    surplus_usd: float = Field(description="received above the signed minima (included above)")
+    keeper_gas_usd: float = Field(
+        description="gas of the owner's share, paid by the keeper (not the owner's cost)"
+    )
+
+
+class PerformanceAttribution(BaseModel):
+    """Rebalanced (the recorded settlements) vs buy-and-hold of the holdings at the start of
+    the window, replayed by the backtester on the recorded daily closes plus a bar now. When
+    the window is too short, only ``samples`` and ``note`` are set."""
+
+    samples: int = Field(description="price samples in the window (daily closes + now)")
+    note: str = Field("", description="why there are no numbers, or a caveat")
+    start: int | None = Field(None, description="unix time of the first sample")
+    end: int | None = Field(None, description="unix time of the last sample (now)")
+    rebalanced: MetricsView | None = None
+    buy_and_hold: MetricsView | None = None
+    start_usd: float | None = None
+    rebalanced_usd: float | None = Field(None, description="value now (the recorded holdings)")
+    buy_and_hold_usd: float | None = Field(None, description="value now of the start holdings")
+    difference_usd: float | None = Field(None, description="rebalanced - buy-and-hold")
+    rebalancing_effect_usd: float | None = Field(
+        None, description="the same trades without costs - buy-and-hold"
+    )
+    costs_effect_usd: float | None = Field(
+        None, description="rebalanced - the same trades without costs (<= 0)"
+    )
+    log_points: AttributionLog | None = None
+    costs_paid: CostsPaid | None = None
+    settlements: int = Field(0, description="settled fills of the owner in the window")
+    #: (unix time, rebalanced USD, buy-and-hold USD) per sample
+    curve: list[tuple[int, float, float]] = Field(default_factory=list)
+
+
 class Performance(BaseModel):
     rebalances: int
     traded_usd: float
@@ -111,8 +182,7 @@ class Performance(BaseModel):
     gas_usd: float  # the keeper's gas share of this owner's settlements (paid by the keeper)
     savings_usd: float
     router02_savings_usd: float
-    #: (unix time, portfolio value USD) of the current holdings over the price history
-    value_series: list[tuple[int, float]] = Field(default_factory=list)
+    attribution: PerformanceAttribution
 
 
 class NextRebalance(BaseModel):

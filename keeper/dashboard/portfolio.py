@@ -9,7 +9,7 @@ last one journaled, so the decision log has a line per change, not per page view
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import numpy as np
@@ -26,35 +26,37 @@ from keeper.dashboard.models import (
     SignalView,
     TokenWeight,
 )
+from keeper.dashboard.performance import DAY, LiveHistory, LiveTrade, attribute
 from keeper.dashboard.risk import risk_metrics
-from keeper.dashboard.views import history, pending_intents
+from keeper.dashboard.views import fill_view, history, pending_intents
 from keeper.exceptions import KeeperError
-
-SECONDS_PER_DAY = 86_400
 
 
 class ChainUnavailableError(KeeperError):
     """The page needs the chain and the dashboard has no connection (HTTP 503)."""
 
 
-def _market_data(ctx: DashboardContext, cfg: Any, base: Any) -> Any:
+def _market_data(ctx: DashboardContext, cfg: Any, base: Any) -> tuple[Any, int | None]:
+    """The evaluation's market data, and the UTC day its daily closes end on."""
     from keeper.strategy.live.evaluation import history_for, strategy_symbols
     from keeper.strategy.live.yields import source_from_config
     from keeper.strategy.market_data import MarketData
 
     tokens: tuple[str, ...] = ()
     prices = None
+    last_day = None
     history = history_for(cfg, base, None, ctx.chain_id)
     if history is not None:
         symbols = strategy_symbols(cfg)
         closes = history.daily_prices(symbols)
         if closes.shape[0]:
             tokens, prices = tuple(symbols), closes
+            last_day = history.last_day(symbols)
     yields: tuple[Any, ...] = ()
     opportunity = cfg.triggers.opportunity
     if opportunity.enabled and opportunity.source:
         yields = tuple(source_from_config(opportunity.source, base, ctx.w3).quotes())
-    return MarketData(tokens=tokens, prices=prices, yields=yields)
+    return MarketData(tokens=tokens, prices=prices, yields=yields), last_day
 
 
 def _next_rebalance(ev: Any, state: Any, max_drift: float) -> NextRebalance:
@@ -103,7 +105,7 @@ def portfolio_view(ctx: DashboardContext, owner: str) -> PortfolioView:
         raise ChainUnavailableError("rpc_url: the dashboard has no chain connection")
     cfg = load_strategy(entry.strategy)
     state = ControlStore(entry.state).load()
-    data = _market_data(ctx, cfg, entry.strategy.parent)
+    data, last_day = _market_data(ctx, cfg, entry.strategy.parent)
     block = ctx.w3.eth.get_block("latest")
     result = propose_live(
         ctx.w3, ctx.market, cfg, entry.owner, ctx.executor, state, nonce=0, market_data=data
@@ -130,7 +132,7 @@ def portfolio_view(ctx: DashboardContext, owner: str) -> PortfolioView:
     cost = waiting.now
     fills = history(ctx, entry.owner)
     risk = _risk(data, pf)
-    perf = _performance(fills, data, pf)
+    perf = _performance(ctx, entry.owner, fills, data, last_day, int(block["timestamp"]), pf)
     gap = cfg.triggers.opportunity.min_yield_gap
     current = _current_apy(data.yields, weights)
     opportunities = [
@@ -213,17 +215,29 @@ def _risk(data: Any, pf: Any) -> RiskView:
     return RiskView(**metrics.__dict__)
 
 
-def _performance(fills: list[Any], data: Any, pf: Any) -> Performance:
-    series: list[tuple[int, float]] = []
-    if data.prices is not None and data.tokens:
-        holdings = np.array(
-            [pf.balances.get(s, 0) / 10 ** pf.tokens[s].decimals if s in pf.tokens else 0.0
-             for s in data.tokens]
-        )  # fmt: skip
-        values = data.prices @ holdings
-        today = int(datetime.now(UTC).timestamp()) // SECONDS_PER_DAY
-        start = today - len(values) + 1
-        series = [((start + i) * SECONDS_PER_DAY, float(v)) for i, v in enumerate(values)]
+def _performance(
+    ctx: DashboardContext,
+    owner: str,
+    fills: list[Any],
+    data: Any,
+    last_day: int | None,
+    now: int,
+    pf: Any,
+) -> Performance:
+    tokens: tuple[str, ...] = tuple(data.tokens) if data.prices is not None else ()
+    closes = data.prices if data.prices is not None else np.zeros((0, 0))
+    since = ((last_day or now // DAY) - closes.shape[0]) * DAY
+    live = LiveHistory(
+        tokens=tokens,
+        closes=closes,
+        last_day=last_day,
+        now=now,
+        prices_now=dict(pf.prices_usd),
+        holdings_now={
+            s: pf.balances.get(s, 0) / 10 ** pf.tokens[s].decimals for s in tokens if s in pf.tokens
+        },
+        trades=live_trades(ctx, owner, since) if tokens else [],
+    )
     return Performance(
         rebalances=len({f.tx_hash for f in fills}),
         traded_usd=sum(sum(a.usd or 0.0 for a in f.sold) for f in fills),
@@ -232,5 +246,50 @@ def _performance(fills: list[Any], data: Any, pf: Any) -> Performance:
         gas_usd=sum(f.gas_usd for f in fills),
         savings_usd=sum(f.savings_usd for f in fills),
         router02_savings_usd=sum(f.router02_savings_usd for f in fills),
-        value_series=series,
+        attribution=attribute(live),
     )
+
+
+def live_trades(ctx: DashboardContext, owner: str, since: int) -> list[LiveTrade]:
+    """The owner's settled fills since ``since`` (unix time), with the builder refunds
+    credited against their keeper fees (the refund ledger), in USD at their blocks."""
+    from keeper.intents.refunds import RefundBook
+
+    pairs = [
+        (s, f)
+        for s in ctx.ledger.settlements(owner=owner, since=since, limit=10_000)
+        for f in s.fills
+    ]
+    ids = [f.intent_id for _, f in pairs if f.intent_id]
+    refunds = RefundBook(ctx.store.engine).per_intent(ids) if ids else {}
+    trades = []
+    for s, f in pairs:
+        delta: dict[str, float] = {}
+        for leg in f.sells:
+            delta[leg.symbol] = delta.get(leg.symbol, 0.0) - leg.whole
+        for leg in f.buys:
+            delta[leg.symbol] = delta.get(leg.symbol, 0.0) + leg.whole
+        view = fill_view(f, s)
+        refund = refunds.get(f.intent_id or "")
+        trades.append(
+            LiveTrade(
+                time=s.block_time,
+                delta=delta,
+                fees_usd=f.fee_usd,
+                trading_usd=f.cost_usd - f.fee_usd,
+                surplus_usd=view.surplus_usd,
+                credited_usd=_credit_usd(f, refund.credited_fee_units) if refund else 0.0,
+                gas_usd=view.gas_usd,
+            )
+        )
+    return trades
+
+
+def _credit_usd(fill: Any, units: int) -> float:
+    """Base units of the fee token taken off the fee, in USD at the settlement's block."""
+    if units <= 0 or not fill.fee_token:
+        return 0.0
+    if fill.fee > 0:
+        return units * fill.fee_usd / fill.fee
+    leg = next((x for x in fill.sells if x.token.lower() == fill.fee_token.lower()), None)
+    return units * leg.usd / leg.amount if leg is not None and leg.amount > 0 else 0.0

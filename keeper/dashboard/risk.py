@@ -1,13 +1,13 @@
-"""Risk metrics of a portfolio from daily closes (numpy, vectorised).
+"""The risk panel: the backtester's metrics (:mod:`keeper.backtest.metrics`) of holding a
+portfolio over its daily closes.
 
-Returns are daily log returns of the portfolio's value series; annualised with 365 periods
-(crypto trades every day). VaR and CVaR are historical, one day, at ``level`` (0.95: the loss
-exceeded on one day in twenty, and the mean loss on those days). The EWMA forecast is
-RiskMetrics' ``sigma^2_t = lambda sigma^2_{t-1} + (1 - lambda) r^2_{t-1}`` with lambda 0.94.
-The correlation-shift flag compares the assets' correlation over the last ``recent`` days with
-the whole window: it is raised when any pair moved by more than ``shift`` (0.3).
-
-The backtester (issue 17) will own the shared metrics; until then this is the dashboard's own.
+One implementation: volatility, one-day historical VaR / CVaR at 95 %, max drawdown and Sharpe
+(risk-free 0) are :func:`keeper.backtest.metrics.compute` on the holding's value series (simple
+daily returns, 365 periods a year: crypto trades every day); the EWMA volatility forecast and
+the correlation-shift flag are :func:`~keeper.backtest.metrics.ewma_volatility` and
+:func:`~keeper.backtest.metrics.correlation_shift`. The flag is raised when a pair's
+correlation over the last ``recent`` days moved by more than ``shift`` (0.3) from the whole
+window's.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from keeper.backtest import metrics
+
 PERIODS = 365
-EWMA_LAMBDA = 0.94
 MIN_DAYS = 5
+LEVEL = 0.95  # the level of backtest.metrics' var95 / cvar95
 
 FloatArray = NDArray[np.float64]
 
@@ -31,83 +33,34 @@ class RiskMetrics:
     var: float | None = None  # one-day loss, fraction of value (positive = loss)
     cvar: float | None = None
     max_drawdown: float | None = None  # fraction from peak (positive)
-    sharpe: float | None = None  # annualised, risk-free rate 0
+    sharpe: float | None = None  # annualised, risk-free rate 0; None for a flat series
     ewma_volatility: float | None = None  # annualised forecast for the next day
     correlation_shift: float | None = None  # largest change of a pair's correlation
     correlation_shifted: bool = False
-    level: float = 0.95
+    level: float = LEVEL
     note: str = ""
 
 
-def log_returns(series: FloatArray) -> FloatArray:
-    values = np.asarray(series, dtype=np.float64)
-    return np.diff(np.log(values), axis=0)
-
-
-def max_drawdown(values: FloatArray) -> float:
-    values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
-        return 0.0
-    peaks = np.maximum.accumulate(values)
-    return float(np.max(1.0 - values / peaks))
-
-
-def var_cvar(returns: FloatArray, level: float = 0.95) -> tuple[float, float]:
-    """Historical one-day VaR and CVaR at ``level`` as positive loss fractions."""
-    losses = -np.expm1(np.asarray(returns, dtype=np.float64))  # simple-return losses
-    var = float(np.quantile(losses, level))
-    tail = losses[losses >= var]
-    return var, float(tail.mean()) if tail.size else var
-
-
-def ewma_volatility(returns: FloatArray, lam: float = EWMA_LAMBDA) -> float:
-    r = np.asarray(returns, dtype=np.float64)
-    weights = (1 - lam) * lam ** np.arange(r.size - 1, -1, -1)
-    variance = float(np.sum(weights * r**2) + lam**r.size * (r[0] ** 2 if r.size else 0.0))
-    return float(np.sqrt(variance * PERIODS))
-
-
-def correlation_shift(asset_returns: FloatArray, recent: int = 30) -> float | None:
-    """Largest absolute change of a pairwise correlation: last ``recent`` days vs all days."""
-    r = np.asarray(asset_returns, dtype=np.float64)
-    if r.ndim != 2 or r.shape[1] < 2 or r.shape[0] < max(recent, MIN_DAYS) + MIN_DAYS:
-        return None
-    with np.errstate(invalid="ignore", divide="ignore"):
-        whole = np.corrcoef(r, rowvar=False)
-        last = np.corrcoef(r[-recent:], rowvar=False)
-    diff = np.abs(np.nan_to_num(last - whole))
-    return float(diff.max())
-
-
 def risk_metrics(
-    closes: FloatArray,
-    holdings: FloatArray,
-    *,
-    level: float = 0.95,
-    recent: int = 30,
-    shift: float = 0.3,
+    closes: FloatArray, holdings: FloatArray, *, recent: int = 30, shift: float = 0.3
 ) -> RiskMetrics:
     """Metrics of holding ``holdings`` (whole tokens, one per column of ``closes``) over the
     daily ``closes`` (USD, days x tokens)."""
     closes = np.asarray(closes, dtype=np.float64)
     days = int(closes.shape[0]) if closes.ndim == 2 else 0
     if days < MIN_DAYS:
-        return RiskMetrics(days=days, level=level, note=f"{days} days of prices; need {MIN_DAYS}")
+        return RiskMetrics(days=days, note=f"{days} days of prices; need {MIN_DAYS}")
     values = closes @ np.asarray(holdings, dtype=np.float64)
-    r = log_returns(values)
-    vol = float(np.std(r, ddof=1) * np.sqrt(PERIODS))
-    var, cvar = var_cvar(r, level)
-    mean = float(np.mean(r) * PERIODS)
-    moved = correlation_shift(log_returns(closes), recent)
+    m = metrics.compute(values, years=(days - 1) / PERIODS, periods_per_year=PERIODS)
+    moved = metrics.correlation_shift(metrics.bar_returns(closes), recent)
     return RiskMetrics(
         days=days,
-        volatility=vol,
-        var=var,
-        cvar=cvar,
-        max_drawdown=max_drawdown(values),
-        sharpe=mean / vol if vol > 0 else None,
-        ewma_volatility=ewma_volatility(r),
+        volatility=m.volatility,
+        var=m.var95,
+        cvar=m.cvar95,
+        max_drawdown=m.max_drawdown,
+        sharpe=m.sharpe if m.volatility > 0 else None,
+        ewma_volatility=metrics.ewma_volatility(metrics.bar_returns(values), PERIODS),
         correlation_shift=moved,
         correlation_shifted=moved is not None and moved > shift,
-        level=level,
     )

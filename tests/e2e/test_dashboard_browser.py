@@ -60,6 +60,9 @@ def test_the_portfolio_page_shows_the_owners_drift(scenario, page):
         100 * drifts["WETH"], abs=0.3
     )
     assert page.inner_text("#next-when") == "now"  # outside the band: rebalance now
+    # the opportunity pipeline is shown (this strategy has no yield source, and says so)
+    assert page.locator("#opportunities").is_visible()
+    assert page.inner_text("#opportunity-summary").startswith("No yield gaps seen")
 
 
 def test_a_settled_rebalance_appears_in_history_with_amounts_and_gas(scenario, page):

@@ -2,17 +2,26 @@
 (function () {
   "use strict";
 
+  // data-series: [[unix time, value, value, ...], ...]; data-labels: one name per value column
   function valueChart(el) {
     var points = JSON.parse(el.dataset.series);
-    var xs = points.map(function (p) { return p[0]; });
-    var ys = points.map(function (p) { return p[1]; });
+    var labels = el.dataset.labels ? JSON.parse(el.dataset.labels) : ["value (USD)"];
+    var colors = ["#3b5bdb", "#868e96", "#e8590c"];
+    var data = [points.map(function (p) { return p[0]; })];
+    var series = [{}];
+    labels.forEach(function (label, i) {
+      data.push(points.map(function (p) { return p[i + 1]; }));
+      series.push({
+        label: label, stroke: colors[i % colors.length], width: 2,
+        dash: i > 0 ? [6, 4] : undefined, fill: i === 0 ? "rgba(59,91,219,0.08)" : undefined,
+      });
+    });
     var opts = {
-      width: el.clientWidth || 560, height: 220,
-      series: [{}, { label: "value (USD)", stroke: "#3b5bdb", width: 2, fill: "rgba(59,91,219,0.08)" }],
+      width: el.clientWidth || 560, height: 220, series: series,
       axes: [{}, { values: function (u, vals) { return vals.map(function (v) { return "$" + Math.round(v).toLocaleString(); }); }, size: 80 }],
-      legend: { show: false },
+      legend: { show: labels.length > 1 },
     };
-    new uPlot(opts, [xs, ys], el);
+    new uPlot(opts, data, el);
   }
 
   function controls(section) {

@@ -108,6 +108,23 @@ class PriceHistory:
             ).fetchone()
         return int(n)
 
+    def last_day(self, tokens: Iterable[str]) -> int | None:
+        """The UTC day :meth:`daily_prices` ends on (the last day every token has a close), or
+        None when some token has none."""
+        names = list(tokens)
+        if not names:
+            return None
+        marks = ",".join("?" * len(names))
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT token, MAX(day) FROM prices WHERE chain_id = ? AND token IN ({marks}) "
+                "GROUP BY token",
+                (self.chain_id, *names),
+            ).fetchall()
+        if len(rows) < len(set(names)):
+            return None
+        return min(int(day) for _, day in rows)
+
     def daily_prices(
         self, tokens: Iterable[str], until_day: int | None = None, max_days: int = 3650
     ) -> FloatArray:
