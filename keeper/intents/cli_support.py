@@ -10,7 +10,7 @@ from typing import Any
 from keeper.chain.connect import InputError, connect, parse_address
 from keeper.exceptions import KeeperError
 from keeper.intents.proposal_file import TokenInfo
-from keeper.intents.units import AmountError, parse_units
+from keeper.units import AmountError, parse_units
 
 DEFAULT_INTAKE = "http://127.0.0.1:8547"
 #: the shortest --ttl accepted: two 12 s blocks (intake refuses a deadline closer than 24 s)

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from keeper.intents.proposal_file import PlannedLeg, TokenInfo
 from keeper.intents.types import ZERO_ADDRESS, RebalanceIntent, TokenAmount
-from keeper.intents.units import format_units, format_usd
+from keeper.units import format_units, format_usd
 
 TokenLookup = Callable[[str], TokenInfo]
 

@@ -29,7 +29,7 @@ from keeper.intents.types import (
     RebalanceIntent,
     TokenAmount,
 )
-from keeper.intents.units import format_units
+from keeper.units import format_units
 
 #: error codes a client can switch on (the message names the field and the values)
 CODES = (

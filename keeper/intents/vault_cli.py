@@ -26,7 +26,7 @@ from keeper.intents.cli_support import (
     load_record,
     parse_address,
 )
-from keeper.intents.units import AmountError, format_units, parse_units
+from keeper.units import AmountError, format_units, parse_units
 
 UINT160_MAX = 2**160 - 1
 UINT48_MAX = 2**48 - 1

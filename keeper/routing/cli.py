@@ -17,6 +17,30 @@ def _amount(text: str, field: str) -> int:
         raise AmountError(field, text, "not an integer number of base units") from None
 
 
+def _whole(text: str, option: str, decimals: int, symbol: str) -> int:
+    """``text`` whole tokens (``1.5``, ``5,000``) in base units; refused, never truncated."""
+    from keeper.units import AmountError as UnitsError
+    from keeper.units import parse_units
+
+    try:
+        return parse_units(option, text, decimals, symbol)
+    except UnitsError as err:
+        raise AmountError(option, text, err.problem) from None
+
+
+def _is_zero(text: str) -> bool:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return Decimal(text.strip().replace(",", "").replace("_", "")) == 0
+    except InvalidOperation:
+        return False
+
+
+#: a gas price above this many gwei is almost surely a price in wei (the option's old unit)
+MAX_GWEI = 100_000
+
+
 def _live_snapshot(rpc: str, v2: tuple[str, ...], v3: tuple[str, ...], weth: str | None) -> Any:
     from keeper.routing.state import RpcBatch, read_market_snapshot, read_snapshot
 
@@ -38,8 +62,15 @@ def _live_snapshot(rpc: str, v2: tuple[str, ...], v3: tuple[str, ...], weth: str
 @click.option("--save", "save_path", type=click.Path(dir_okay=False), help="Write the snapshot.")
 @click.option("--sell", required=True, help="Token to sell (symbol or address).")
 @click.option("--buy", required=True, help="Token to buy (symbol or address).")
-@click.option("--amount", required=True, help="Exact amount to sell, in base units.")
-@click.option("--gas-price", default="0", show_default=True, help="Gas price in wei (0 = ignore).")
+@click.option(
+    "--amount",
+    required=True,
+    help="Amount of SELL to sell, in whole tokens (1.5, 5,000); in base units with --base-units.",
+)
+@click.option("--base-units", is_flag=True, help="--amount is in the token's base units.")
+@click.option(
+    "--gas-price", default="0", show_default=True, help="Gas price in gwei (0 = ignore gas)."
+)
 @click.option("--max-hops", default=3, show_default=True, type=int, help="Longest path.")
 @click.option("--eth-price", type=float, help="Buy-token base units per wei (default: WETH pools).")
 @click.option("--json", "as_json", is_flag=True, help="Print the route as JSON.")
@@ -53,6 +84,7 @@ def quote(
     sell: str,
     buy: str,
     amount: str,
+    base_units: bool,
     gas_price: str,
     max_hops: int,
     eth_price: float | None,
@@ -71,12 +103,21 @@ def quote(
     )
     if save_path:
         snapshot.save(save_path)
+    token_in = snapshot.token(sell, "sell")
+    units = (
+        _amount(amount, "amount")
+        if base_units
+        else _whole(amount, "--amount", token_in.decimals, token_in.symbol or token_in.address)
+    )
+    gwei = 0 if _is_zero(gas_price) else _whole(gas_price, "--gas-price", 9, "gwei")
+    if gwei > MAX_GWEI * 10**9:
+        raise AmountError("--gas-price", gas_price, f"more than {MAX_GWEI:,} gwei: give it in gwei")
     result = route(
         snapshot,
         sell,
         buy,
-        _amount(amount, "amount"),
-        _amount(gas_price, "gas_price"),
+        units,
+        gwei,
         max_hops=max_hops,
         eth_price=eth_price,
     )
@@ -101,8 +142,9 @@ def quote(
             f"{human(leg.token_out, leg.amount_out):>26} {leg.ticks_crossed:>5}"
         )
     click.echo(
-        f"amount_out {result.amount_out}  gas {result.gas_estimate} "
-        f"(= {result.gas_cost} buy units)  net {result.net_amount_out}"
+        f"out {human(result.buy_token, result.amount_out)}  gas {result.gas_estimate:,} "
+        f"(= {human(result.buy_token, result.gas_cost)})  "
+        f"net {human(result.buy_token, result.net_amount_out)}"
     )
     scale = 10.0 ** (decimals[result.sell_token] - decimals[result.buy_token])
     click.echo(

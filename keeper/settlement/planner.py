@@ -36,7 +36,6 @@ from typing import Any
 
 from keeper.chain.head import Head
 from keeper.intents.types import DirectLeg, Execution, Interaction, Order, RebalanceIntent
-from keeper.intents.units import format_units
 from keeper.routing import Market, Route, RoutingError
 from keeper.routing.calldata import route_interactions
 from keeper.routing.netting import Fill, NettingResult, PairClearing, net
@@ -47,6 +46,7 @@ from keeper.settlement.gas import FeeQuote
 from keeper.settlement.plan import Candidate, Plan
 from keeper.settlement.replay import after_routes, route_pools
 from keeper.settlement.transaction import Settlement
+from keeper.units import format_units
 
 MAX_ROUNDS = 12
 

@@ -24,8 +24,8 @@ PACKAGE = ROOT / "keeper"
 LAYERS: list[tuple[str, ...]] = [
     # the keeper's error types
     ("keeper", "keeper.exceptions"),
-    # settings, start/stop of services, JSON-RPC retries
-    ("keeper.config", "keeper.lifecycle", "keeper.rpc"),
+    # settings, start/stop of services, JSON-RPC retries, whole tokens <-> base units
+    ("keeper.config", "keeper.lifecycle", "keeper.rpc", "keeper.units"),
     # the chain itself: anvil processes, compiled artifacts, the Head, signing accounts
     ("keeper.chain",),
     # the seeded market and the deployments file

@@ -7,7 +7,7 @@ import pytest
 from keeper.intents.proposal_file import TokenInfo
 from keeper.intents.review import review_lines
 from keeper.intents.types import RebalanceIntent, TokenAmount
-from keeper.intents.units import AmountError, format_units, parse_units
+from keeper.units import AmountError, format_units, parse_units
 
 WETH = TokenInfo(address="0x" + "11" * 20, symbol="WETH", decimals=18, usd_price=3000.0)
 USDC = TokenInfo(address="0x" + "22" * 20, symbol="USDC", decimals=6, usd_price=1.0)

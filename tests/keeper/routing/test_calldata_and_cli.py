@@ -73,7 +73,7 @@ def test_quote_prints_json_with_the_amount_out_legs_and_gas(pools_file):
             "--buy",
             "BBB",
             "--amount",
-            str(10**20),
+            "100",  # whole tokens (18 decimals)
             "--json",
         ],
     )
@@ -86,15 +86,29 @@ def test_quote_prints_json_with_the_amount_out_legs_and_gas(pools_file):
 
 
 def test_quote_prints_a_table_by_default(pools_file):
-    result = CliRunner().invoke(
-        cli, ["quote", "--pools", pools_file, "--sell", "AAA", "--buy", "BBB", "--amount", "10**6"]
-    )
-    assert result.exit_code == 1 and "amount" in result.output  # '10**6' is not an integer
-    result = CliRunner().invoke(
-        cli,
-        ["quote", "--pools", pools_file, "--sell", "AAA", "--buy", "BBB", "--amount", "1000000"],
-    )
-    assert result.exit_code == 0 and "amount_out" in result.output and "BBB" in result.output
+    base = ["quote", "--pools", pools_file, "--sell", "AAA", "--buy", "BBB"]
+    result = CliRunner().invoke(cli, [*base, "--amount", "10**6"])
+    assert result.exit_code == 1
+    assert "--amount=10**6: expected a number of whole tokens, e.g. 1.5" in result.output
+    result = CliRunner().invoke(cli, [*base, "--amount", "1.5"])
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("sell 1.5 AAA -> buy ") and " BBB  (" in first
+    # the same trade given in base units, for scripts
+    again = CliRunner().invoke(cli, [*base, "--amount", str(15 * 10**17), "--base-units"])
+    assert again.output == result.output
+
+
+def test_quote_takes_whole_tokens_and_gwei_and_refuses_what_it_would_truncate(pools_file):
+    base = ["quote", "--pools", pools_file, "--sell", "AAA", "--buy", "BBB", "--json"]
+    result = CliRunner().invoke(cli, [*base, "--amount", "2,000.25"])
+    assert result.exit_code == 0, result.output
+    assert int(json.loads(result.output)["amount_in"]) == 200_025 * 10**16
+    too_fine = CliRunner().invoke(cli, [*base, "--amount", "0.0000000000000000001"])
+    assert too_fine.exit_code == 1
+    assert "AAA has 18 decimals; 19 given (would be truncated)" in too_fine.output
+    wei = CliRunner().invoke(cli, [*base, "--amount", "1", "--gas-price", "30000000000"])
+    assert wei.exit_code == 1 and "more than 100,000 gwei: give it in gwei" in wei.output
 
 
 @pytest.mark.parametrize(
