@@ -103,6 +103,11 @@ CASES = [
         "--sell 'LINK': token 'LINK' is not in the market",
     ),
     (
+        "more than the owner holds, at intake",
+        lambda i: ["intent", "submit", "big.json", "--url", i["intake"]],
+        "intent.sells.0.amount: 100,000.0 WETH exceeds the owner's balance of ",
+    ),
+    (
         "signed file given as a proposal",
         lambda i: [*_sign(i), "--from", "signed.json"],
         "this is a signed intent; submit it with 'keeper intent submit'",
@@ -168,6 +173,7 @@ def files(dev_shell, public_relay):
     shell, info = dev_shell
     info = {**info, "public_relay": public_relay}
     shell.run(*_sign(info, "--sell", "WETH:0.01", "--buy", "USDC:1"), "--out", "signed.json")
+    shell.run(*_sign(info, "--sell", "WETH:100000", "--buy", "USDC:1"), "--out", "big.json")
     proposal = {"chainId": 1, "intents": [json.loads((shell.cwd / "signed.json").read_text())
                                           ["intent"]]}  # fmt: skip
     (shell.cwd / "proposal.json").write_text(json.dumps(proposal))
@@ -187,4 +193,6 @@ def test_a_bad_input_is_one_line_naming_it_without_a_traceback(files, case, args
     if case == "port already taken":
         expected = f"--rpc-port {argv[-1]}: port already taken"
     assert expected in lines[0], f"{case}: {lines[0]}"
-    assert lines[0].startswith("error: ")
+    # submit answers per file (several may be given): "<file>: rejected: <field>: <problem>"
+    prefix = "big.json: rejected: " if argv[:3] == ["intent", "submit", "big.json"] else "error: "
+    assert lines[0].startswith(prefix), lines[0]
