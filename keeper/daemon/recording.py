@@ -275,28 +275,21 @@ class SettlementRecorder:
         intent = (record.payload.get("intent", {}) if record else {}) or {}
         sell_legs = list(intent.get("sells", []))
         buy_legs = list(intent.get("buys", []))
-        sells = tuple(
-            Leg(
-                token=str(leg["token"]),
-                symbol=symbol(str(leg["token"]))[0],
-                limit=int(leg["amount"]),
-                amount=amount,
-                usd=usd(str(leg["token"]), amount),
-                decimals=symbol(str(leg["token"]))[1],
-            )
-            for leg, amount in zip(sell_legs, event.sold, strict=False)
-        )
-        buys = tuple(
-            Leg(
-                token=str(leg["token"]),
-                symbol=symbol(str(leg["token"]))[0],
-                limit=int(leg["amount"]),
-                amount=amount,
-                usd=usd(str(leg["token"]), amount),
-                decimals=symbol(str(leg["token"]))[1],
-            )
-            for leg, amount in zip(buy_legs, event.received, strict=False)
-        )
+
+        def legs(signed: list[Any], amounts: Any) -> tuple[Leg, ...]:
+            """The signed legs (limits) beside the amounts the event reports, leg by leg."""
+            out = []
+            for leg, amount in zip(signed, amounts, strict=False):
+                token = str(leg["token"])
+                name, decimals = symbol(token)
+                out.append(
+                    Leg(token=token, symbol=name, limit=int(leg["amount"]), amount=amount,
+                        usd=usd(token, amount), decimals=decimals)
+                )  # fmt: skip
+            return tuple(out)
+
+        sells = legs(sell_legs, event.sold)
+        buys = legs(buy_legs, event.received)
         fee_token = intent.get("feeToken")
         fee_token = None if not fee_token or int(str(fee_token), 16) == 0 else str(fee_token)
         return Fill(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -273,15 +272,9 @@ def status(
     web3 = connect(rpc_url)
     record = load_record(deployments, int(web3.eth.chain_id))
     vault_address = _vault(web3, vault, deployments)
-    book = TokenBook(web3, record)
-    if tokens:
-        infos = [book.by_symbol("--token", t) for t in tokens]
-    elif record is not None and record.market is not None:
-        infos = [book.by_address(t.address) for t in record.market.tokens]
-    else:
-        raise KeeperError("--token: give tokens (no market in the deployments file)")
+    infos = _chosen_tokens(TokenBook(web3, record), record, "--token", tokens)
     contract = web3.eth.contract(address=vault_address, abi=_VAULT_ABI)
-    now = int(time.time())
+    now = int(web3.eth.get_block("latest")["timestamp"])  # expiries are in chain time
     click.echo(f"vault {vault_address} for {owner}")
     for info in infos:
         erc20 = web3.eth.contract(address=info.address, abi=_ERC20_ABI)
@@ -295,6 +288,15 @@ def status(
             f"vault allowance {_show(int(amount), info.decimals, info.symbol)} "
             f"{_when(int(expiration))} -> sellable now {format_units(ready, info.decimals)}"
         )
+
+
+def _chosen_tokens(book: TokenBook, record: Any, option: str, tokens: tuple[str, ...]) -> list[Any]:
+    """The tokens a person named under ``option``, else every token of the recorded market."""
+    if tokens:
+        return [book.by_symbol(option, t) for t in tokens]
+    if record is not None and record.market is not None:
+        return [book.by_address(t.address) for t in record.market.tokens]
+    raise KeeperError(f"{option}: give tokens (no market in the deployments file)")
 
 
 @vault.command()
@@ -311,13 +313,7 @@ def lockdown(
     web3 = connect(rpc_url)
     record = load_record(deployments, int(web3.eth.chain_id))
     vault_address = _vault(web3, vault, deployments)
-    book = TokenBook(web3, record)
-    if tokens:
-        infos = [book.by_symbol("TOKENS", t) for t in tokens]
-    elif record is not None and record.market is not None:
-        infos = [book.by_address(t.address) for t in record.market.tokens]
-    else:
-        raise KeeperError("TOKENS: give tokens (no market in the deployments file)")
+    infos = _chosen_tokens(TokenBook(web3, record), record, "TOKENS", tokens)
     account = load_signer(alias)
     contract = web3.eth.contract(address=vault_address, abi=_VAULT_ABI)
     data = contract.encode_abi("lockdown", [[i.address for i in infos]])

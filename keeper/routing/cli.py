@@ -42,7 +42,10 @@ MAX_GWEI = 100_000
 
 
 def _live_snapshot(rpc: str, v2: tuple[str, ...], v3: tuple[str, ...], weth: str | None) -> Any:
+    from keeper.chain.connect import connect
     from keeper.routing.state import RpcBatch, read_market_snapshot, read_snapshot
+
+    connect(rpc, "--rpc")  # a node that answers, or one line naming --rpc and what answered
 
     batch = RpcBatch(rpc)
     if v2 or v3:

@@ -139,3 +139,15 @@ def test_quote_reports_a_malformed_snapshot_by_field(tmp_path):
     assert result.exit_code == 1 and "snapshot field 'pools.0.v2.address'" in result.output
     result = CliRunner().invoke(cli, ["quote", "--sell", "A", "--buy", "B", "--amount", "1"])
     assert result.exit_code == 1 and "--pools" in result.output
+
+
+def test_quote_names_an_rpc_that_does_not_answer():
+    down = "http://127.0.0.1:9"  # the discard port: nothing listens
+    result = CliRunner().invoke(
+        cli, ["quote", "--rpc", down, "--sell", "WETH", "--buy", "USDC", "--amount", "1"]
+    )
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"error: --rpc '{down}': no Ethereum JSON-RPC node answers there (connection error); "
+        "is the node up?"
+    )
